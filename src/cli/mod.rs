@@ -1,0 +1,26 @@
+//! Subcommands of the `greenline` binary, one file each.
+
+mod serve;
+mod user;
+
+use std::process::ExitCode;
+
+use crate::config::{Cli, Command, UserCommand};
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve::run(cli.config).await,
+        Command::User(UserCommand::Add(args)) => user::add(cli.config, args).await,
+        Command::Reindex => anyhow::bail!("reindex: the search index holds no documents yet"),
+        Command::Schema { out } => {
+            let sdl = crate::graphql::sdl();
+            if out == "-" {
+                print!("{sdl}");
+            } else {
+                std::fs::write(&out, sdl)?;
+                eprintln!("wrote {out}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Configuration: one clap struct, every field settable by flag or `GREENLINE_*` environment variable.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "greenline", version, about = "greenline: workers' green ideas, from the shop floor to the industry")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP/GraphQL server (the default).
+    Serve,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Rebuild the search index from the database.
+    Reindex,
+    /// Write the GraphQL schema (SDL) to a file, or to stdout with `-`.
+    Schema {
+        #[arg(default_value = "schema/schema.graphql")]
+        out: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user (and the named enterprise, team or studio when missing); prints a bearer token on the last line.
+    Add(UserAdd),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct UserAdd {
+    #[arg(long)]
+    pub name: String,
+    /// WORKER, REVIEWER, STUDIO_LEAD, ENTERPRISE_ADMIN, ASSOCIATION or ADMIN.
+    #[arg(long)]
+    pub role: String,
+    #[arg(long)]
+    pub enterprise: Option<String>,
+    /// Industry of a newly created enterprise: MACHINERY, METALLURGY, BUILDING_MATERIALS or OTHER.
+    #[arg(long)]
+    pub industry: Option<String>,
+    #[arg(long)]
+    pub team: Option<String>,
+    #[arg(long)]
+    pub studio: Option<String>,
+}
+
+/// Settings shared by every subcommand.
+#[derive(Args, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "GREENLINE_ADDR", default_value = "127.0.0.1:8080", global = true)]
+    pub addr: SocketAddr,
+    /// `postgres://…` for PostgreSQL; a path or `sqlite://path` for SQLite.
+    #[arg(long, env = "GREENLINE_DATABASE_URL", default_value = "sqlite://data/greenline.db", global = true)]
+    pub database_url: String,
+    /// A local directory, or `s3://bucket/prefix` (with the standard `AWS_*` variables).
+    #[arg(long, env = "GREENLINE_STORAGE", default_value = "data/objects", global = true)]
+    pub storage: String,
+    /// Directory of the on-disk search index.
+    #[arg(long, env = "GREENLINE_INDEX_DIR", default_value = "data/index", global = true)]
+    pub index_dir: PathBuf,
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "GREENLINE_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: String,
+    /// Completed evaluations needed before a studio lead may decide.
+    #[arg(long, env = "GREENLINE_MIN_EVALUATIONS", default_value_t = 2, global = true)]
+    pub min_evaluations: u32,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "GREENLINE_MAX_BODY_BYTES", default_value_t = 24 * 1024 * 1024, global = true)]
+    pub max_body_bytes: usize,
+    /// Deepest GraphQL selection accepted.
+    #[arg(long, env = "GREENLINE_MAX_QUERY_DEPTH", default_value_t = 16, global = true)]
+    pub max_query_depth: usize,
+    /// Largest GraphQL query complexity accepted.
+    #[arg(long, env = "GREENLINE_MAX_QUERY_COMPLEXITY", default_value_t = 2000, global = true)]
+    pub max_query_complexity: usize,
+    /// Seconds given to in-flight requests on shutdown.
+    #[arg(long, env = "GREENLINE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Config {
+    /// Defaults as if no flag and no variable were given (tests start from here).
+    pub fn defaults() -> Config {
+        Cli::parse_from(["greenline"]).config
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("storage", &self.storage)
+            .field("index_dir", &self.index_dir)
+            .field("min_evaluations", &self.min_evaluations)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hides the password of a URL so that it can be logged.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+        let mut c = Config::defaults();
+        c.database_url = "postgres://u:secret@h/db".into();
+        assert!(!format!("{c:?}").contains("secret"));
+    }
+}

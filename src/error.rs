@@ -1,0 +1,165 @@
+//! One error type for the whole service, with a stable machine-readable [`ErrorCode`].
+//!
+//! The code is what clients branch on: it becomes `extensions.code` in GraphQL errors, `userErrors.code` in
+//! mutation payloads, and picks the HTTP status for plain HTTP endpoints. Messages are for people and carry
+//! both English and Chinese where a worker may read them. Internal errors are logged once, with detail,
+//! and shown to clients only as a generic message.
+
+use async_graphql::{Enum, ErrorExtensions};
+
+/// Stable error codes. Never rename a variant: clients match on the string.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    InvalidTransition,
+    VersionConflict,
+    ConflictOfInterest,
+    NotEnoughEvaluations,
+    AlreadyExists,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RateLimited,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::ValidationFailed => "VALIDATION_FAILED",
+            ErrorCode::InvalidTransition => "INVALID_TRANSITION",
+            ErrorCode::VersionConflict => "VERSION_CONFLICT",
+            ErrorCode::ConflictOfInterest => "CONFLICT_OF_INTEREST",
+            ErrorCode::NotEnoughEvaluations => "NOT_ENOUGH_EVALUATIONS",
+            ErrorCode::AlreadyExists => "ALREADY_EXISTS",
+            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::Unauthenticated => 401,
+            ErrorCode::Forbidden | ErrorCode::ConflictOfInterest => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::VersionConflict | ErrorCode::AlreadyExists => 409,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::Internal => 500,
+            _ => 400,
+        }
+    }
+}
+
+/// The service's error: a code, a message a person can act on, and the input field it concerns.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{message}")]
+    User { code: ErrorCode, message: String, field: Option<String> },
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        AppError::User { code, message: message.into(), field: None }
+    }
+
+    pub fn field(code: ErrorCode, field: &str, message: impl Into<String>) -> Self {
+        AppError::User { code, message: message.into(), field: Some(field.to_owned()) }
+    }
+
+    pub fn forbidden(what: &str) -> Self {
+        Self::new(ErrorCode::Forbidden, format!("you are not allowed to {what} / 无权执行此操作"))
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} not found / 未找到{what}"))
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::field(ErrorCode::ValidationFailed, field, message)
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AppError::User { code, .. } => *code,
+            AppError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The message shown to clients: internal details are logged here, once, and never shown.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::User { message, .. } => message.clone(),
+            AppError::Internal(e) => {
+                tracing::error!(error = %format!("{e:#}"), "internal error");
+                "internal error; it has been logged / 服务器内部错误，已记录".to_owned()
+            }
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            if db.is_unique_violation() {
+                return AppError::new(ErrorCode::AlreadyExists, "this record already exists / 记录已存在");
+            }
+            if db.is_foreign_key_violation() {
+                return AppError::new(ErrorCode::NotFound, "a referenced record does not exist / 引用的记录不存在");
+            }
+        }
+        AppError::Internal(anyhow::Error::new(e))
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(e: AppError) -> Self {
+        let code = e.code();
+        let field = match &e {
+            AppError::User { field, .. } => field.clone(),
+            AppError::Internal(_) => None,
+        };
+        async_graphql::Error::new(e.public_message()).extend_with(|_, ext| {
+            ext.set("code", code.as_str());
+            if let Some(f) = &field {
+                ext.set("field", f.as_str());
+            }
+        })
+    }
+}
+
+/// A refusal reported inside a mutation payload (`userErrors`), not as a top-level GraphQL error.
+#[derive(async_graphql::SimpleObject, Clone, Debug)]
+pub struct UserError {
+    /// Path to the input field the error concerns, e.g. `["input", "title"]`; empty when it concerns the whole input.
+    pub field: Vec<String>,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl From<AppError> for UserError {
+    fn from(e: AppError) -> Self {
+        let code = e.code();
+        let message = e.public_message();
+        let field = match e {
+            AppError::User { field: Some(f), .. } => {
+                std::iter::once("input".to_owned()).chain(f.split('.').map(str::to_owned)).collect()
+            }
+            _ => vec![],
+        };
+        UserError { field, code, message }
+    }
+}

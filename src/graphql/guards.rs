@@ -1,0 +1,50 @@
+//! Who is asking: the viewer of a request, and the checks resolvers make before they act.
+
+use async_graphql::Context;
+
+use crate::{
+    db::users::UserRow,
+    domain::organisation::Role,
+    error::{AppError, AppResult, ErrorCode},
+    state::Services,
+};
+
+/// The authenticated user of this request, or anonymous.
+#[derive(Clone, Debug, Default)]
+pub struct Viewer {
+    pub user: Option<UserRow>,
+}
+
+impl Viewer {
+    pub fn role(&self) -> Option<Role> {
+        self.user.as_ref().map(UserRow::role)
+    }
+
+    /// The signed-in user, or `UNAUTHENTICATED`.
+    pub fn require(&self) -> AppResult<&UserRow> {
+        self.user
+            .as_ref()
+            .ok_or_else(|| AppError::new(ErrorCode::Unauthenticated, "sign in with a bearer token first / 请先登录"))
+    }
+
+    /// The signed-in user if their role is one of `roles` (ADMIN always passes), else `FORBIDDEN`.
+    pub fn require_role(&self, roles: &[Role], action: &str) -> AppResult<&UserRow> {
+        let user = self.require()?;
+        let role = user.role();
+        if role == Role::Admin || roles.contains(&role) {
+            Ok(user)
+        } else {
+            Err(AppError::forbidden(action))
+        }
+    }
+}
+
+pub fn viewer<'a>(ctx: &Context<'a>) -> &'a Viewer {
+    static ANONYMOUS: Viewer = Viewer { user: None };
+    ctx.data_opt::<Viewer>().unwrap_or(&ANONYMOUS)
+}
+
+pub fn services<'a>(ctx: &Context<'a>) -> AppResult<&'a Services> {
+    ctx.data::<Services>()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("services missing from schema data: {}", e.message)))
+}

@@ -1,0 +1,37 @@
+//! The GraphQL API: schema assembly, the viewer, and one module per area.
+
+pub mod connection;
+pub mod guards;
+pub mod ids;
+pub mod phase;
+pub mod query;
+pub mod types;
+
+use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
+
+use crate::state::Services;
+
+pub use guards::Viewer;
+
+pub type GlSchema = Schema<query::QueryRoot, EmptyMutation, EmptySubscription>;
+
+fn builder() -> SchemaBuilder<query::QueryRoot, EmptyMutation, EmptySubscription> {
+    Schema::build(query::QueryRoot::default(), EmptyMutation, EmptySubscription)
+}
+
+pub fn build_schema(services: Services) -> GlSchema {
+    let config = services.config.clone();
+    builder()
+        .data(services)
+        .extension(phase::PhaseTracker)
+        .limit_depth(config.max_query_depth)
+        .limit_complexity(config.max_query_complexity)
+        .limit_recursive_depth(64)
+        .limit_directives(16)
+        .finish()
+}
+
+/// The SDL that `schema/schema.graphql` must equal.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

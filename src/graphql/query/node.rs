@@ -1,0 +1,28 @@
+//! `node(id:)`: fetch anything by its global id (Relay).
+
+use async_graphql::{Context, Object, Result, ID};
+
+use crate::graphql::{
+    guards::services,
+    ids,
+    types::{Enterprise, Node, Studio, Team, User},
+};
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// The object with this global id, or null when it does not exist or the viewer may not see it.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        let Some((kind, n)) = ids::decode_any(&id) else { return Ok(None) };
+        let db = &services(ctx)?.db;
+        Ok(match kind.as_str() {
+            "User" => db.user(n).await?.map(|u| Node::User(User(u))),
+            "Enterprise" => db.enterprise(n).await?.map(|e| Node::Enterprise(Enterprise(e))),
+            "Team" => db.team(n).await?.map(|t| Node::Team(Team(t))),
+            "Studio" => db.studio(n).await?.map(|s| Node::Studio(Studio(s))),
+            _ => None,
+        })
+    }
+}

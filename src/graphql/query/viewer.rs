@@ -1,0 +1,16 @@
+//! `viewer`: who the bearer token belongs to.
+
+use async_graphql::{Context, Object};
+
+use crate::graphql::{guards::viewer, types::User};
+
+#[derive(Default)]
+pub struct ViewerQuery;
+
+#[Object]
+impl ViewerQuery {
+    /// The signed-in user; null for anonymous requests.
+    async fn viewer(&self, ctx: &Context<'_>) -> Option<User> {
+        viewer(ctx).user.clone().map(User)
+    }
+}

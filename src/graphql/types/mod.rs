@@ -1,0 +1,17 @@
+//! GraphQL object types, one file per area, and the Relay `Node` interface over them.
+
+pub mod organisation;
+
+use async_graphql::{Interface, ID};
+
+pub use organisation::{Enterprise, Studio, Team, User};
+
+/// Anything with a global id that `node(id:)` can fetch.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Global, opaque id."))]
+pub enum Node {
+    User(User),
+    Enterprise(Enterprise),
+    Team(Team),
+    Studio(Studio),
+}

@@ -1,0 +1,110 @@
+//! Users, enterprises, teams and studios.
+
+use async_graphql::{Context, Object, Result, ID};
+use chrono::{DateTime, Utc};
+
+use crate::{
+    db::{
+        organisations::{EnterpriseRow, StudioRow, TeamRow},
+        users::UserRow,
+    },
+    domain::organisation::{Industry, Role},
+    graphql::{guards::services, ids},
+};
+
+pub struct User(pub UserRow);
+
+#[Object]
+impl User {
+    pub async fn id(&self) -> ID {
+        ids::encode("User", self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn role(&self) -> Role {
+        self.0.role()
+    }
+    async fn enterprise(&self, ctx: &Context<'_>) -> Result<Option<Enterprise>> {
+        let Some(id) = self.0.enterprise_id else { return Ok(None) };
+        Ok(services(ctx)?.db.enterprise(id).await?.map(Enterprise))
+    }
+    async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
+        let Some(id) = self.0.team_id else { return Ok(None) };
+        Ok(services(ctx)?.db.team(id).await?.map(Team))
+    }
+    async fn studio(&self, ctx: &Context<'_>) -> Result<Option<Studio>> {
+        let Some(id) = self.0.studio_id else { return Ok(None) };
+        Ok(services(ctx)?.db.studio(id).await?.map(Studio))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+pub struct Enterprise(pub EnterpriseRow);
+
+#[Object]
+impl Enterprise {
+    pub async fn id(&self) -> ID {
+        ids::encode("Enterprise", self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn industry(&self) -> Industry {
+        Industry::parse(&self.0.industry).unwrap_or(Industry::Other)
+    }
+    async fn region(&self) -> Option<&str> {
+        self.0.region.as_deref()
+    }
+    async fn teams(&self, ctx: &Context<'_>) -> Result<Vec<Team>> {
+        Ok(services(ctx)?.db.teams_of(self.0.id).await?.into_iter().map(Team).collect())
+    }
+    async fn studios(&self, ctx: &Context<'_>) -> Result<Vec<Studio>> {
+        Ok(services(ctx)?.db.studios_of(self.0.id).await?.into_iter().map(Studio).collect())
+    }
+}
+
+/// A team (班组) of an enterprise.
+pub struct Team(pub TeamRow);
+
+#[Object]
+impl Team {
+    pub async fn id(&self) -> ID {
+        ids::encode("Team", self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Flagged as a green team (绿色班组).
+    async fn is_green(&self) -> bool {
+        self.0.is_green
+    }
+    async fn enterprise(&self, ctx: &Context<'_>) -> Result<Option<Enterprise>> {
+        Ok(services(ctx)?.db.enterprise(self.0.enterprise_id).await?.map(Enterprise))
+    }
+}
+
+/// A model-worker / craftsman innovation studio (劳模和工匠人才创新工作室).
+pub struct Studio(pub StudioRow);
+
+#[Object]
+impl Studio {
+    pub async fn id(&self) -> ID {
+        ids::encode("Studio", self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn specialties(&self) -> Vec<String> {
+        self.0.specialties.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    }
+    async fn enterprise(&self, ctx: &Context<'_>) -> Result<Option<Enterprise>> {
+        Ok(services(ctx)?.db.enterprise(self.0.enterprise_id).await?.map(Enterprise))
+    }
+    async fn lead(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.0.lead_user_id else { return Ok(None) };
+        Ok(services(ctx)?.db.user(id).await?.map(User))
+    }
+}

@@ -1,0 +1,365 @@
+//! GraphQL over HTTP (`GET`/`POST /graphql`), written to the GraphQL-over-HTTP specification: media-type
+//! negotiation, 400 for malformed requests, 405 for mutations over GET, and — under
+//! `application/graphql-response+json` — 400 for documents that fail to parse or validate.
+//! A browser asking for HTML gets GraphiQL.
+
+use std::time::Instant;
+
+use async_graphql::{
+    http::GraphiQLSource,
+    parser::types::{DocumentOperations, OperationType},
+    Variables,
+};
+use axum::{
+    body::Bytes,
+    extract::{RawQuery, State},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    response::{Html, IntoResponse, Response},
+};
+use serde_json::{json, Map, Value};
+
+use crate::{
+    error::{AppError, ErrorCode},
+    graphql::{phase::ValidationFailed, Viewer},
+    state::AppState,
+};
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum MediaType {
+    GraphqlResponseJson,
+    Json,
+}
+
+impl MediaType {
+    fn content_type(self) -> &'static str {
+        match self {
+            MediaType::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+            MediaType::Json => "application/json; charset=utf-8",
+        }
+    }
+}
+
+/// Picks the response media type from `Accept`; `None` when the client accepts neither JSON type.
+pub fn negotiate(accept: Option<&str>) -> Option<MediaType> {
+    let accept = match accept.map(str::trim) {
+        None | Some("") => return Some(MediaType::Json),
+        Some(a) => a,
+    };
+    let mut best: Option<(MediaType, f32)> = None;
+    for part in accept.split(',') {
+        let mut pieces = part.split(';').map(str::trim);
+        let range = pieces.next().unwrap_or("").to_ascii_lowercase();
+        let q = pieces.filter_map(|p| p.strip_prefix("q=").and_then(|v| v.parse::<f32>().ok())).next().unwrap_or(1.0);
+        let media = match range.as_str() {
+            "application/graphql-response+json" => MediaType::GraphqlResponseJson,
+            "application/json" | "application/*" | "*/*" => MediaType::Json,
+            _ => continue,
+        };
+        if q > 0.0 && best.is_none_or(|(_, bq)| q > bq) {
+            best = Some((media, q));
+        }
+    }
+    best.map(|(m, _)| m)
+}
+
+fn json_response(status: StatusCode, media: MediaType, body: &Value) -> Response {
+    let mut res = (status, body.to_string()).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
+    res
+}
+
+fn request_error(status: StatusCode, media: MediaType, code: &str, message: &str) -> Response {
+    json_response(status, media, &json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
+}
+
+/// The four GraphQL-over-HTTP parameters, type-checked.
+struct Params {
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<Map<String, Value>>,
+    extensions: Option<Map<String, Value>>,
+}
+
+fn params_from_json(v: Value) -> Result<Params, &'static str> {
+    let Value::Object(mut obj) = v else { return Err("the request body must be a JSON object") };
+    let query = match obj.remove("query") {
+        Some(Value::String(q)) => q,
+        None | Some(Value::Null) => return Err("the query parameter is missing"),
+        Some(_) => return Err("the query parameter must be a string"),
+    };
+    let operation_name = match obj.remove("operationName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err("operationName must be a string"),
+    };
+    let mut map = |key: &str| match obj.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => Ok(Some(m)),
+        Some(_) => Err(()),
+    };
+    let variables = map("variables").map_err(|_| "variables must be a JSON object")?;
+    let extensions = map("extensions").map_err(|_| "extensions must be a JSON object")?;
+    Ok(Params { query, operation_name, variables, extensions })
+}
+
+fn params_from_query_string(raw: &str) -> Result<Params, &'static str> {
+    let mut obj = Map::new();
+    for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
+        let value = match k.as_ref() {
+            "query" | "operationName" => Value::String(v.into_owned()),
+            "variables" | "extensions" => {
+                if v.is_empty() {
+                    Value::Null
+                } else {
+                    serde_json::from_str(&v).map_err(|_| "variables and extensions must be JSON-encoded objects")?
+                }
+            }
+            _ => continue,
+        };
+        obj.insert(k.into_owned(), value);
+    }
+    params_from_json(Value::Object(obj))
+}
+
+fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ()> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
+    let text = value.to_str().map_err(|_| ())?.trim();
+    let token = text.strip_prefix("Bearer ").or_else(|| text.strip_prefix("bearer ")).ok_or(())?.trim();
+    if token.is_empty() {
+        return Err(());
+    }
+    Ok(Some(token))
+}
+
+/// Resolves the viewer from `Authorization`; a present but unknown token is an error, never anonymous.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
+    let unauthenticated =
+        || AppError::new(ErrorCode::Unauthenticated, "the bearer token is not valid / 令牌无效，请重新登录");
+    match bearer_token(headers) {
+        Ok(None) => Ok(Viewer::default()),
+        Ok(Some(token)) => match state.services.db.user_by_token(token).await? {
+            Some(user) => Ok(Viewer { user: Some(user) }),
+            None => Err(unauthenticated()),
+        },
+        Err(()) => Err(unauthenticated()),
+    }
+}
+
+pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    let raw = raw.unwrap_or_default();
+    let wants_html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    if wants_html && !raw.split('&').any(|kv| kv.starts_with("query=")) {
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql/ws")
+                .title("greenline GraphiQL")
+                .finish(),
+        )
+        .into_response();
+    }
+    let Some(media) = negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())) else {
+        return (StatusCode::NOT_ACCEPTABLE, "accept application/graphql-response+json or application/json")
+            .into_response();
+    };
+    match params_from_query_string(&raw) {
+        Ok(params) => execute(&state, &headers, media, Method::GET, params).await,
+        Err(msg) => request_error(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", msg),
+    }
+}
+
+pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(media) = negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())) else {
+        return (StatusCode::NOT_ACCEPTABLE, "accept application/graphql-response+json or application/json")
+            .into_response();
+    };
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let params = match essence.as_str() {
+        "application/json" | "application/graphql+json" => {
+            if body.is_empty() {
+                return request_error(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", "the request body is empty");
+            }
+            match serde_json::from_slice::<Value>(&body) {
+                Ok(v) => params_from_json(v),
+                Err(_) => {
+                    return request_error(
+                        StatusCode::BAD_REQUEST,
+                        media,
+                        "BAD_REQUEST",
+                        "the request body is not valid JSON",
+                    )
+                }
+            }
+        }
+        "" => {
+            return request_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                media,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "set Content-Type: application/json",
+            )
+        }
+        _ => {
+            return request_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                media,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "Content-Type must be application/json (or multipart/form-data for uploads)",
+            )
+        }
+    };
+    match params {
+        Ok(params) => execute(&state, &headers, media, Method::POST, params).await,
+        Err(msg) => request_error(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", msg),
+    }
+}
+
+/// The operation a document would run, for the GET-mutation check and for metrics.
+fn selected_operation(
+    doc: &async_graphql::parser::types::ExecutableDocument,
+    name: Option<&str>,
+) -> Option<(OperationType, Option<String>)> {
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some((op.node.ty, None)),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| (op.node.ty, Some(name.to_owned()))),
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+fn operation_label(doc: &async_graphql::parser::types::ExecutableDocument, requested: Option<&str>) -> String {
+    if let Some(name) = requested {
+        return name.chars().take(64).collect();
+    }
+    // A single named operation: use its name.
+    if let DocumentOperations::Multiple(ops) = &doc.operations {
+        if ops.len() == 1 {
+            if let Some(name) = ops.keys().next() {
+                return name.as_str().chars().take(64).collect();
+            }
+        }
+    }
+    "anonymous".to_owned()
+}
+
+async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, method: Method, params: Params) -> Response {
+    let viewer = match authenticate(state, headers).await {
+        Ok(v) => v,
+        Err(e) => {
+            let mut res = request_error(StatusCode::UNAUTHORIZED, media, e.code().as_str(), &e.public_message());
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return res;
+        }
+    };
+    let doc = match async_graphql::parser::parse_query(&params.query) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let status = if media == MediaType::GraphqlResponseJson { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+            let locations: Vec<Value> = e.positions().map(|p| json!({"line": p.line, "column": p.column})).collect();
+            return json_response(
+                status,
+                media,
+                &json!({ "errors": [{ "message": e.to_string(), "locations": locations, "extensions": { "code": "GRAPHQL_PARSE_FAILED" } }] }),
+            );
+        }
+    };
+    let selected = selected_operation(&doc, params.operation_name.as_deref());
+    if method == Method::GET && selected.as_ref().is_some_and(|(ty, _)| *ty != OperationType::Query) {
+        let mut res = request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            "METHOD_NOT_ALLOWED",
+            "mutations and subscriptions cannot be sent with GET; use POST",
+        );
+        res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return res;
+    }
+    let label = operation_label(&doc, params.operation_name.as_deref());
+
+    let validation = ValidationFailed::default();
+    let mut request = async_graphql::Request::new(params.query)
+        .variables(Variables::from_json(Value::Object(params.variables.unwrap_or_default())))
+        .data(viewer)
+        .data(validation.clone());
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(ext) = params.extensions {
+        for (k, v) in ext {
+            if let Ok(v) = async_graphql::Value::from_json(v) {
+                request.extensions.insert(k, v);
+            }
+        }
+    }
+    let start = Instant::now();
+    let response = state.schema.execute(request).await;
+    let failed_validation = validation.get();
+    state.services.metrics.record_graphql(
+        &label,
+        if response.errors.is_empty() { "ok" } else { "error" },
+        start.elapsed(),
+    );
+
+    let mut body = serde_json::to_value(&response)
+        .unwrap_or_else(|_| json!({"errors": [{"message": "response could not be serialised"}]}));
+    if failed_validation {
+        if let Some(obj) = body.as_object_mut() {
+            obj.remove("data");
+        }
+    }
+    tag_errors(&mut body, failed_validation);
+    let status = if failed_validation && media == MediaType::GraphqlResponseJson {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    json_response(status, media, &body)
+}
+
+/// Gives every error an `extensions.code`, so that clients always have something to branch on.
+fn tag_errors(body: &mut Value, failed_validation: bool) {
+    let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) else { return };
+    for error in errors {
+        let Some(obj) = error.as_object_mut() else { continue };
+        let message = obj.get("message").and_then(Value::as_str).unwrap_or("").to_owned();
+        let ext = obj.entry("extensions").or_insert_with(|| json!({}));
+        if let Some(ext) = ext.as_object_mut() {
+            if !ext.contains_key("code") {
+                let code = if failed_validation {
+                    "GRAPHQL_VALIDATION_FAILED"
+                } else if message.starts_with("Invalid value") || message.starts_with("Failed to parse") {
+                    "BAD_USER_INPUT"
+                } else {
+                    "INTERNAL"
+                };
+                ext.insert("code".into(), Value::String(code.into()));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_follows_accept() {
+        assert_eq!(negotiate(None), Some(MediaType::Json));
+        assert_eq!(negotiate(Some("application/graphql-response+json")), Some(MediaType::GraphqlResponseJson));
+        assert_eq!(negotiate(Some("application/json, application/graphql-response+json;q=0.9")), Some(MediaType::Json));
+        assert_eq!(negotiate(Some("*/*")), Some(MediaType::Json));
+        assert_eq!(negotiate(Some("text/plain")), None);
+        assert_eq!(negotiate(Some("application/json;q=0")), None);
+    }
+
+    #[test]
+    fn params_are_type_checked() {
+        assert!(params_from_json(json!({"query": 1})).is_err());
+        assert!(params_from_json(json!({"query": "{a}", "variables": "x"})).is_err());
+        assert!(params_from_json(json!({"query": "{a}", "operationName": 3})).is_err());
+        assert!(params_from_json(json!({})).is_err());
+        let p = params_from_query_string("query=%7Ba%7D&variables=%7B%22x%22%3A1%7D").unwrap();
+        assert_eq!(p.query, "{a}");
+        assert_eq!(p.variables.unwrap()["x"], 1);
+    }
+}

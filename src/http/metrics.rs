@@ -1,0 +1,163 @@
+//! Prometheus metrics: request counts and latency histograms per route and per GraphQL operation,
+//! rendered in the text exposition format at `GET /metrics`.
+
+use std::{
+    collections::BTreeMap,
+    fmt::Write,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use axum::{
+    extract::{MatchedPath, Request, State},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+use crate::state::AppState;
+
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+/// Operation names come from clients: past this many distinct names, new ones are counted as `other`.
+const MAX_OPERATION_LABELS: usize = 500;
+
+#[derive(Default, Clone)]
+struct Histogram {
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+impl Histogram {
+    fn observe(&mut self, seconds: f64) {
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if seconds <= *le {
+                self.buckets[i] += 1;
+            }
+        }
+        self.count += 1;
+        self.sum += seconds;
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    http: BTreeMap<(String, String, u16), u64>,
+    http_latency: BTreeMap<String, Histogram>,
+    graphql: BTreeMap<(String, &'static str), u64>,
+    graphql_latency: BTreeMap<String, Histogram>,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+impl Metrics {
+    pub fn record_http(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        *m.http.entry((route.to_owned(), method.to_owned(), status)).or_default() += 1;
+        m.http_latency.entry(route.to_owned()).or_default().observe(elapsed.as_secs_f64());
+    }
+
+    /// One executed GraphQL operation; `outcome` is `ok` or `error`.
+    pub fn record_graphql(&self, operation: &str, outcome: &'static str, elapsed: Duration) {
+        let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let known = m.graphql_latency.contains_key(operation);
+        let name = if known || m.graphql_latency.len() < MAX_OPERATION_LABELS { operation } else { "other" };
+        *m.graphql.entry((name.to_owned(), outcome)).or_default() += 1;
+        m.graphql_latency.entry(name.to_owned()).or_default().observe(elapsed.as_secs_f64());
+    }
+
+    pub fn render(&self) -> String {
+        let m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = String::new();
+        out.push_str("# HELP greenline_http_requests_total HTTP requests by route, method and status.\n");
+        out.push_str("# TYPE greenline_http_requests_total counter\n");
+        for ((route, method, status), n) in &m.http {
+            let _ = writeln!(
+                out,
+                "greenline_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {n}",
+                escape(route),
+                escape(method)
+            );
+        }
+        render_histograms(
+            &mut out,
+            "greenline_http_request_duration_seconds",
+            "HTTP request latency by route.",
+            "route",
+            &m.http_latency,
+        );
+        out.push_str("# HELP greenline_graphql_operations_total GraphQL operations by operation name and outcome.\n");
+        out.push_str("# TYPE greenline_graphql_operations_total counter\n");
+        for ((op, outcome), n) in &m.graphql {
+            let _ = writeln!(
+                out,
+                "greenline_graphql_operations_total{{operation=\"{}\",outcome=\"{outcome}\"}} {n}",
+                escape(op)
+            );
+        }
+        render_histograms(
+            &mut out,
+            "greenline_graphql_operation_duration_seconds",
+            "GraphQL operation latency by operation name.",
+            "operation",
+            &m.graphql_latency,
+        );
+        out
+    }
+}
+
+fn render_histograms(out: &mut String, name: &str, help: &str, label: &str, hs: &BTreeMap<String, Histogram>) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+    for (key, h) in hs {
+        let key = escape(key);
+        for (i, le) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(out, "{name}_bucket{{{label}=\"{key}\",le=\"{le}\"}} {}", h.buckets[i]);
+        }
+        let _ = writeln!(out, "{name}_bucket{{{label}=\"{key}\",le=\"+Inf\"}} {}", h.count);
+        let _ = writeln!(out, "{name}_sum{{{label}=\"{key}\"}} {}", h.sum);
+        let _ = writeln!(out, "{name}_count{{{label}=\"{key}\"}} {}", h.count);
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// Middleware: counts every request under its matched route (never the raw path, which clients control).
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let res = next.run(req).await;
+    state.services.metrics.record_http(&route, &method, res.status().as_u16(), start.elapsed());
+    res
+}
+
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([("content-type", "text/plain; version=0.0.4; charset=utf-8")], state.services.metrics.render())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counts_and_cumulative_buckets() {
+        let m = Metrics::default();
+        m.record_graphql("Viewer", "ok", Duration::from_millis(3));
+        m.record_graphql("Viewer", "ok", Duration::from_millis(30));
+        m.record_http("/graphql", "POST", 200, Duration::from_millis(3));
+        let text = m.render();
+        assert!(text.contains("greenline_graphql_operations_total{operation=\"Viewer\",outcome=\"ok\"} 2"));
+        assert!(
+            text.contains("greenline_graphql_operation_duration_seconds_bucket{operation=\"Viewer\",le=\"0.005\"} 1")
+        );
+        assert!(
+            text.contains("greenline_graphql_operation_duration_seconds_bucket{operation=\"Viewer\",le=\"0.05\"} 2")
+        );
+        assert!(text.contains("greenline_http_requests_total{route=\"/graphql\",method=\"POST\",status=\"200\"} 1"));
+    }
+}

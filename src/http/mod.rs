@@ -1,0 +1,32 @@
+//! The HTTP surface: routes, middleware (limits, tracing, metrics) and the handlers that are not GraphQL.
+
+pub mod graphql;
+pub mod health;
+pub mod metrics;
+
+use axum::{
+    extract::{DefaultBodyLimit, MatchedPath, Request},
+    middleware,
+    routing::get,
+    Router,
+};
+use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.services.config.max_body_bytes;
+    Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
+            tracing::info_span!("http", method = %req.method(), route = %route)
+        }))
+        .with_state(state)
+}

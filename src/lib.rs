@@ -1,0 +1,92 @@
+//! greenline: a GraphQL service that carries frontline workers' green ideas from the shop floor to the
+//! whole industry. `main.rs` only parses the command line; everything lives here and below:
+//! HTTP (`http`) → GraphQL (`graphql`) → domain rules (`domain`) → store (`db`), search (`search-index`)
+//! and object storage (`storage`).
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod state;
+pub mod storage;
+pub mod telemetry;
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::{
+    config::Config,
+    db::Db,
+    state::{AppState, Services},
+    storage::Storage,
+};
+
+/// The whole HTTP application over `state`.
+pub fn app(state: AppState) -> Router {
+    http::router(state)
+}
+
+/// Opens the database (applying migrations), the object store and the search index named by `config`.
+pub async fn open(config: Config) -> anyhow::Result<AppState> {
+    let db = Db::connect(&config.database_url).await?;
+    let storage = Storage::from_config(&config.storage)?;
+    let search = search_index::SearchIndex::open(&config.index_dir).context("opening the search index")?;
+    Ok(AppState::new(Services {
+        config: Arc::new(config),
+        db,
+        storage,
+        search: Arc::new(search),
+        metrics: Arc::default(),
+    }))
+}
+
+/// Serves until `shutdown` resolves, then gives in-flight requests the configured drain time.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let drain = Duration::from_secs(state.services.config.shutdown_timeout_secs);
+    let services = state.services.clone();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
+    let mut rx2 = rx.clone();
+    tokio::select! {
+        r = server => r.context("serving HTTP")?,
+        _ = async move {
+            let _ = rx2.wait_for(|stopping| *stopping).await;
+            tokio::time::sleep(drain).await;
+        } => tracing::warn!("drain time over; closing remaining connections"),
+    }
+    services.db.close().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,31 @@
+//! The one state value shared by HTTP handlers and GraphQL resolvers.
+
+use std::sync::Arc;
+
+use search_index::SearchIndex;
+
+use crate::{config::Config, db::Db, http::metrics::Metrics, storage::Storage};
+
+/// Everything a request may need. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub storage: Storage,
+    pub search: Arc<SearchIndex>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Router state: the services and the GraphQL schema built over them.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub schema: crate::graphql::GlSchema,
+}
+
+impl AppState {
+    pub fn new(services: Services) -> AppState {
+        let schema = crate::graphql::build_schema(services.clone());
+        AppState { services, schema }
+    }
+}

@@ -1,0 +1,56 @@
+//! Object storage for attachments: a local directory by default, S3-compatible by configuration.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use object_store::{aws::AmazonS3Builder, local::LocalFileSystem, path::Path, prefix::PrefixStore, ObjectStore};
+
+/// The configured object store and a description of it that is safe to log.
+#[derive(Clone, Debug)]
+pub struct Storage {
+    pub store: Arc<dyn ObjectStore>,
+    pub description: String,
+}
+
+impl Storage {
+    /// `s3://bucket/prefix` (credentials, region and `AWS_ENDPOINT_URL` from the standard `AWS_*` variables)
+    /// or a local directory, created when missing.
+    pub fn from_config(spec: &str) -> anyhow::Result<Storage> {
+        if let Some(rest) = spec.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            anyhow::ensure!(!bucket.is_empty(), "GREENLINE_STORAGE={spec}: the bucket name is missing");
+            let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+            if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+                builder = builder.with_allow_http(endpoint.starts_with("http://")).with_endpoint(endpoint);
+            }
+            if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {
+                builder = builder.with_region("us-east-1");
+            }
+            let s3 = builder.build().context("configuring S3 object storage")?;
+            let prefix = prefix.trim_matches('/');
+            let store: Arc<dyn ObjectStore> =
+                if prefix.is_empty() { Arc::new(s3) } else { Arc::new(PrefixStore::new(s3, prefix)) };
+            Ok(Storage { store, description: format!("s3://{bucket}/{prefix}") })
+        } else {
+            let dir = spec.strip_prefix("file://").unwrap_or(spec);
+            std::fs::create_dir_all(dir).with_context(|| format!("creating object directory {dir}"))?;
+            let fs =
+                LocalFileSystem::new_with_prefix(dir).with_context(|| format!("opening object directory {dir}"))?;
+            Ok(Storage { store: Arc::new(fs), description: format!("local directory {dir}") })
+        }
+    }
+
+    /// An in-memory store, for tests that do not exercise storage.
+    pub fn in_memory() -> Storage {
+        Storage { store: Arc::new(object_store::memory::InMemory::new()), description: "in memory".into() }
+    }
+
+    /// Lists the root once: fails when the store is unreachable or the credentials are wrong.
+    pub async fn check(&self) -> anyhow::Result<()> {
+        self.store
+            .list_with_delimiter(Some(&Path::from("attachments")))
+            .await
+            .with_context(|| format!("object storage ({}) is not usable", self.description))?;
+        Ok(())
+    }
+}

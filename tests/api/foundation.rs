@@ -1,0 +1,166 @@
+//! Foundation stories: health, readiness, metrics, tokens and the viewer, the CLI, GraphQL over HTTP.
+
+use greenline::domain::organisation::Role;
+use serde_json::{json, Value};
+
+use crate::{story, TestApp};
+
+story!(health_readiness_and_metrics);
+async fn health_readiness_and_metrics(app: TestApp) {
+    let r = app.client.get(format!("{}/healthz", app.url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app.client.get(format!("{}/readyz", app.url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["checks"]["database"]["ok"], true);
+    assert_eq!(body["checks"]["index"]["ok"], true);
+    assert_eq!(body["checks"]["objectStorage"]["ok"], true);
+
+    app.ok(None, "query Anonymous { viewer { id } }", json!({})).await;
+    let text = app.client.get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("greenline_graphql_operations_total{operation=\"Anonymous\",outcome=\"ok\"} 1"), "{text}");
+    assert!(text.contains("greenline_graphql_operation_duration_seconds_count{operation=\"Anonymous\"} 1"), "{text}");
+    assert!(
+        text.contains("greenline_http_requests_total{route=\"/readyz\",method=\"GET\",status=\"200\"} 1"),
+        "{text}"
+    );
+}
+
+story!(tokens_resolve_the_viewer);
+async fn tokens_resolve_the_viewer(app: TestApp) {
+    let token = app.user("张工", Role::Admin, Some("某钢厂"), Some("炼钢一班"), None).await;
+    let data =
+        app.ok(Some(&token), "{ viewer { id name role enterprise { name industry } team { name } } }", json!({})).await;
+    assert_eq!(data["viewer"]["name"], "张工");
+    assert_eq!(data["viewer"]["role"], "ADMIN");
+    assert_eq!(data["viewer"]["enterprise"]["name"], "某钢厂");
+    assert_eq!(data["viewer"]["enterprise"]["industry"], "METALLURGY");
+    assert_eq!(data["viewer"]["team"]["name"], "炼钢一班");
+
+    // node(id) fetches the same user by its global id.
+    let id = data["viewer"]["id"].clone();
+    let node = app.ok(None, "query($id: ID!) { node(id: $id) { id ... on User { name } } }", json!({"id": id})).await;
+    assert_eq!(node["node"]["name"], "张工");
+
+    // Anonymous: no viewer, no error.
+    let anon = app.ok(None, "{ viewer { id } }", json!({})).await;
+    assert_eq!(anon["viewer"], Value::Null);
+
+    // A wrong token is refused, never treated as anonymous.
+    let r = app
+        .client
+        .post(format!("{}/graphql", app.url))
+        .bearer_auth("glt_not-a-real-token")
+        .json(&json!({"query": "{ viewer { id } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+
+    // Tokens are stored only as hashes.
+    let stored: Vec<String> = greenline::with_db!(app.db(), pool => sqlx::query_scalar("select token_hash from api_tokens").fetch_all(pool).await.unwrap());
+    assert!(!stored.is_empty());
+    assert!(stored.iter().all(|h| h != &token && h.len() == 64));
+}
+
+story!(cli_user_add_prints_a_working_token);
+async fn cli_user_add_prints_a_working_token(app: TestApp) {
+    let url = app.state.services.config.database_url.clone();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_greenline"))
+        .args([
+            "user",
+            "add",
+            "--name",
+            "张工",
+            "--role",
+            "ADMIN",
+            "--enterprise",
+            "某钢厂",
+            "--industry",
+            "METALLURGY",
+        ])
+        .env("GREENLINE_DATABASE_URL", &url)
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let token = stdout.lines().last().unwrap().trim();
+    let data = app.ok(Some(token), "{ viewer { name role enterprise { name industry } } }", json!({})).await;
+    assert_eq!(
+        data["viewer"],
+        json!({"name": "张工", "role": "ADMIN", "enterprise": {"name": "某钢厂", "industry": "METALLURGY"}})
+    );
+
+    let bad = tokio::process::Command::new(env!("CARGO_BIN_EXE_greenline"))
+        .args(["user", "add", "--name", "x", "--role", "BOSS"])
+        .env("GREENLINE_DATABASE_URL", &url)
+        .output()
+        .await
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("WORKER"), "the error lists the valid roles");
+}
+
+story!(graphql_over_http_rules);
+async fn graphql_over_http_rules(app: TestApp) {
+    let gql = "application/graphql-response+json";
+    // A mutation over GET is refused with 405.
+    let r = app
+        .client
+        .get(format!("{}/graphql", app.url))
+        .query(&[("query", "mutation { __typename }")])
+        .header("accept", gql)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    // A document that does not parse: 400 under graphql-response+json, with a code.
+    let r = app
+        .client
+        .post(format!("{}/graphql", app.url))
+        .header("accept", gql)
+        .json(&json!({"query": "{"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with(gql));
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED");
+    // A field that does not exist: validation error, no data entry.
+    let r = app
+        .client
+        .post(format!("{}/graphql", app.url))
+        .header("accept", gql)
+        .json(&json!({"query": "{ nope }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert!(body.get("data").is_none());
+    assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+    // Too deep: refused by the depth limit.
+    let deep =
+        format!("{{ {}__typename{} }}", "viewer { enterprise { teams { enterprise { ".repeat(5), " } } } }".repeat(5));
+    let body = app.gql(None, &deep, json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{body}");
+    // A browser gets GraphiQL.
+    let r = app.client.get(format!("{}/graphql", app.url)).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().to_lowercase().contains("graphiql"));
+}
+
+#[test]
+fn committed_schema_matches_the_code() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/schema.graphql");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    let current = greenline::graphql::sdl();
+    assert!(
+        committed == current,
+        "schema/schema.graphql is out of date: run `cargo run -- schema` and commit the result"
+    );
+}

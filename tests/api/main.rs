@@ -1,0 +1,9 @@
+//! One integration binary: every story starts the real app on port 0 over a fresh database and talks
+//! HTTP to it. Each story runs on SQLite and on PostgreSQL (`GREENLINE_TEST_DATABASE_URL`, which
+//! `scripts/test` sets; under `CI=true` a missing PostgreSQL fails the run instead of skipping).
+
+mod harness;
+
+mod foundation;
+
+pub use harness::{Backend, TestApp};
