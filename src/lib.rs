@@ -8,8 +8,10 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod journey;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
@@ -37,12 +39,14 @@ pub async fn open(config: Config) -> anyhow::Result<AppState> {
     let db = Db::connect(&config.database_url).await?;
     let storage = Storage::from_config(&config.storage)?;
     let search = search_index::SearchIndex::open(&config.index_dir).context("opening the search index")?;
+    let events = events::EventHub::start(db.clone()).await?;
     Ok(AppState::new(Services {
         config: Arc::new(config),
         db,
         storage,
         search: Arc::new(search),
         metrics: Arc::default(),
+        events,
     }))
 }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use search_index::SearchIndex;
 
-use crate::{config::Config, db::Db, http::metrics::Metrics, storage::Storage};
+use crate::{config::Config, db::Db, events::EventHub, http::metrics::Metrics, storage::Storage};
 
 /// Everything a request may need. Cheap to clone.
 #[derive(Clone)]
@@ -14,6 +14,7 @@ pub struct Services {
     pub storage: Storage,
     pub search: Arc<SearchIndex>,
     pub metrics: Arc<Metrics>,
+    pub events: Arc<EventHub>,
 }
 
 /// Router state: the services and the GraphQL schema built over them.

@@ -5,6 +5,8 @@
 //! placeholders, which both drivers accept. Migrations are kept per backend and applied at start.
 
 pub mod organisations;
+pub mod rows;
+pub mod store;
 pub mod users;
 
 use std::{str::FromStr, time::Duration};
@@ -67,8 +69,9 @@ macro_rules! migrations {
     };
 }
 
-const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite": 1 "0001_organisations_users");
-const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres": 1 "0001_organisations_users");
+const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite": 1 "0001_organisations_users", 2 "0002_proposal_journey");
+const POSTGRES_MIGRATIONS: &[Migration] =
+    migrations!("postgres": 1 "0001_organisations_users", 2 "0002_proposal_journey");
 
 impl Db {
     /// Connects to `url` (creating a SQLite file and its directory when missing) and applies pending migrations.
@@ -101,6 +104,7 @@ impl Db {
             Db::Sqlite(pool)
         };
         db.migrate().await?;
+        db.seed_defaults().await?;
         Ok(db)
     }
 
@@ -157,5 +161,73 @@ impl Db {
 
     pub async fn close(&self) {
         with_db!(self, pool => pool.close().await)
+    }
+}
+
+impl Db {
+    /// Runs `f` in one write transaction: committed when it returns `Ok`, rolled back otherwise.
+    pub async fn write<R, F>(&self, f: F) -> crate::error::AppResult<R>
+    where
+        R: Send,
+        F: for<'t> FnOnce(&'t mut dyn store::Store) -> futures_util::future::BoxFuture<'t, crate::error::AppResult<R>>
+            + Send,
+    {
+        with_db!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            match f(&mut tx).await {
+                Ok(r) => {
+                    tx.commit().await?;
+                    Ok(r)
+                }
+                Err(e) => {
+                    let _ = tx.rollback().await;
+                    Err(e)
+                }
+            }
+        })
+    }
+
+    /// Runs `f` on one pooled connection, outside any transaction.
+    pub async fn read<R, F>(&self, f: F) -> crate::error::AppResult<R>
+    where
+        R: Send,
+        F: for<'t> FnOnce(&'t mut dyn store::Store) -> futures_util::future::BoxFuture<'t, crate::error::AppResult<R>>
+            + Send,
+    {
+        with_db!(self, pool => {
+            let mut conn = pool.acquire().await?;
+            f(&mut conn).await
+        })
+    }
+}
+
+impl Db {
+    /// Publishes version 1 of the evaluation criteria and of the conversion factors, once.
+    pub async fn seed_defaults(&self) -> anyhow::Result<()> {
+        let now = chrono::Utc::now();
+        with_db!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            for (i, c) in crate::domain::evaluation::default_criteria().iter().enumerate() {
+                sqlx::query("insert into criteria (version, key, name, weight, description, position, published_at)
+                             values (1, $1, $2, $3, $4, $5, $6) on conflict (version, key) do nothing")
+                    .bind(c.key).bind(c.name).bind(c.weight).bind(c.description).bind(i as i64).bind(now)
+                    .execute(&mut *tx).await?;
+            }
+            for f in crate::domain::savings::default_factors() {
+                sqlx::query("insert into conversion_factors (version, carrier, quantity, factor, unit, published_factor, basis, source, year, valid_from)
+                             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) on conflict (version, carrier, quantity) do nothing")
+                    .bind(f.version).bind(f.carrier.as_str()).bind(f.quantity.as_str()).bind(f.factor).bind(f.unit)
+                    .bind(f.published_factor).bind(f.basis).bind(f.source).bind(f.year as i64).bind(f.valid_from)
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+}
+
+impl Db {
+    pub fn is_closed(&self) -> bool {
+        with_db!(self, pool => pool.is_closed())
     }
 }

@@ -1,6 +1,11 @@
 //! The domain: roles, the proposal lifecycle, evaluation and savings arithmetic. Pure Rust, no I/O.
 
+pub mod evaluation;
+pub mod lifecycle;
 pub mod organisation;
+pub mod proposal;
+pub mod recognition;
+pub mod savings;
 
 /// Declares an enum that is stored as its SCREAMING_SNAKE_CASE name in the database and exposed as a
 /// GraphQL enum under the same names.
@@ -9,8 +14,7 @@ macro_rules! string_enum {
     ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
-        $vis enum $name { $($(#[$vmeta])* $variant),+ }
+        $vis enum $name { $($(#[$vmeta])* #[graphql(name = $text)] $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];

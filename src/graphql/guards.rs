@@ -48,3 +48,11 @@ pub fn services<'a>(ctx: &Context<'a>) -> AppResult<&'a Services> {
     ctx.data::<Services>()
         .map_err(|e| AppError::Internal(anyhow::anyhow!("services missing from schema data: {}", e.message)))
 }
+
+/// Runs a read on the store: `read!(ctx, |s| s.proposal(id).await)`. The body may capture only owned values.
+#[macro_export]
+macro_rules! read {
+    ($ctx:expr, |$s:ident| $body:expr) => {
+        $crate::graphql::guards::services($ctx)?.db.read(move |$s| Box::pin(async move { $body })).await?
+    };
+}

@@ -3,20 +3,22 @@
 pub mod connection;
 pub mod guards;
 pub mod ids;
+pub mod mutation;
 pub mod phase;
 pub mod query;
+pub mod subscription;
 pub mod types;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{Schema, SchemaBuilder};
 
 use crate::state::Services;
 
 pub use guards::Viewer;
 
-pub type GlSchema = Schema<query::QueryRoot, EmptyMutation, EmptySubscription>;
+pub type GlSchema = Schema<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot>;
 
-fn builder() -> SchemaBuilder<query::QueryRoot, EmptyMutation, EmptySubscription> {
-    Schema::build(query::QueryRoot::default(), EmptyMutation, EmptySubscription)
+fn builder() -> SchemaBuilder<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot> {
+    Schema::build(query::QueryRoot::default(), mutation::MutationRoot::default(), subscription::SubscriptionRoot)
 }
 
 pub fn build_schema(services: Services) -> GlSchema {

@@ -3,6 +3,7 @@
 pub mod graphql;
 pub mod health;
 pub mod metrics;
+pub mod ws;
 
 use axum::{
     extract::{DefaultBodyLimit, MatchedPath, Request},
@@ -18,6 +19,7 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.services.config.max_body_bytes;
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql/ws", get(ws::ws))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

@@ -5,5 +5,6 @@
 mod harness;
 
 mod foundation;
+mod journey;
 
 pub use harness::{Backend, TestApp};

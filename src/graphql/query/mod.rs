@@ -1,9 +1,11 @@
 //! The query root, merged from one object per area.
 
+mod catalogue;
 mod node;
+pub mod proposals;
 mod viewer;
 
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(viewer::ViewerQuery, node::NodeQuery);
+pub struct QueryRoot(viewer::ViewerQuery, node::NodeQuery, proposals::ProposalQuery, catalogue::CatalogueQuery);

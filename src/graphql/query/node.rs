@@ -5,7 +5,7 @@ use async_graphql::{Context, Object, Result, ID};
 use crate::graphql::{
     guards::services,
     ids,
-    types::{Enterprise, Node, Studio, Team, User},
+    types::{Enterprise, Node, Proposal, Studio, Team, Technique, User},
 };
 
 #[derive(Default)]
@@ -22,6 +22,8 @@ impl NodeQuery {
             "Enterprise" => db.enterprise(n).await?.map(|e| Node::Enterprise(Enterprise(e))),
             "Team" => db.team(n).await?.map(|t| Node::Team(Team(t))),
             "Studio" => db.studio(n).await?.map(|s| Node::Studio(Studio(s))),
+            "Proposal" => Proposal::by_id(ctx, n).await?.map(Node::Proposal),
+            "Technique" => crate::read!(ctx, |s| s.technique(n).await).map(|t| Node::Technique(Technique(t))),
             _ => None,
         })
     }

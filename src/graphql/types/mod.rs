@@ -1,10 +1,18 @@
 //! GraphQL object types, one file per area, and the Relay `Node` interface over them.
 
+pub mod evaluation;
+pub mod event;
 pub mod organisation;
+pub mod pilot;
+pub mod proposal;
+pub mod savings;
+pub mod technique;
 
 use async_graphql::{Interface, ID};
 
 pub use organisation::{Enterprise, Studio, Team, User};
+pub use proposal::Proposal;
+pub use technique::Technique;
 
 /// Anything with a global id that `node(id:)` can fetch.
 #[derive(Interface)]
@@ -14,4 +22,6 @@ pub enum Node {
     Enterprise(Enterprise),
     Team(Team),
     Studio(Studio),
+    Proposal(Proposal),
+    Technique(Technique),
 }

@@ -3,13 +3,19 @@
 use async_graphql::{Context, Object, Result, ID};
 use chrono::{DateTime, Utc};
 
+use super::evaluation::ReviewAssignment;
 use crate::{
     db::{
         organisations::{EnterpriseRow, StudioRow, TeamRow},
+        rows::PointsRow,
         users::UserRow,
     },
     domain::organisation::{Industry, Role},
-    graphql::{guards::services, ids},
+    graphql::{
+        guards::{services, viewer},
+        ids,
+    },
+    read,
 };
 
 pub struct User(pub UserRow);
@@ -36,6 +42,61 @@ impl User {
     async fn studio(&self, ctx: &Context<'_>) -> Result<Option<Studio>> {
         let Some(id) = self.0.studio_id else { return Ok(None) };
         Ok(services(ctx)?.db.studio(id).await?.map(Studio))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Recognition points earned from proposals (shared among co-authors).
+    async fn points(&self, ctx: &Context<'_>) -> Result<i64> {
+        let id = self.0.id;
+        Ok(read!(ctx, |s| s.points_of(id).await).iter().map(|p| p.points).sum())
+    }
+    /// Green-skill credits an enterprise can use in skill-level assessment (adoption 1, promotion 2, shared).
+    async fn green_skill_credits(&self, ctx: &Context<'_>) -> Result<f64> {
+        let id = self.0.id;
+        Ok(read!(ctx, |s| s.points_of(id).await).iter().map(|p| p.credits).sum())
+    }
+    /// The points ledger, oldest first: only for the user themself and platform admins.
+    async fn points_ledger(&self, ctx: &Context<'_>) -> Result<Vec<PointsEntry>> {
+        if !self.is_self_or_admin(ctx) {
+            return Ok(vec![]);
+        }
+        let id = self.0.id;
+        Ok(read!(ctx, |s| s.points_of(id).await).into_iter().map(PointsEntry).collect())
+    }
+    /// Proposals waiting for this reviewer's evaluation, earliest due first: only for the user themself.
+    async fn review_queue(&self, ctx: &Context<'_>) -> Result<Vec<ReviewAssignment>> {
+        if !self.is_self_or_admin(ctx) {
+            return Ok(vec![]);
+        }
+        let id = self.0.id;
+        Ok(read!(ctx, |s| s.review_queue(id).await).into_iter().map(ReviewAssignment).collect())
+    }
+}
+
+impl User {
+    fn is_self_or_admin(&self, ctx: &Context<'_>) -> bool {
+        viewer(ctx).user.as_ref().is_some_and(|v| v.id == self.0.id || v.role() == Role::Admin)
+    }
+}
+
+/// One line of the points ledger.
+pub struct PointsEntry(pub PointsRow);
+
+#[Object]
+impl PointsEntry {
+    /// SUBMISSION, ACCEPTANCE, ADOPTION or PROMOTION.
+    async fn reason(&self) -> &str {
+        &self.0.reason
+    }
+    async fn points(&self) -> i64 {
+        self.0.points
+    }
+    async fn credits(&self) -> f64 {
+        self.0.credits
+    }
+    async fn proposal_id(&self) -> ID {
+        ids::encode("Proposal", self.0.proposal_id)
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

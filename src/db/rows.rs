@@ -1,0 +1,263 @@
+//! Rows of the proposal journey's tables, as read from either backend.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::FromRow;
+
+use crate::domain::{
+    lifecycle::Status,
+    savings::{Carrier, Converted, Measurement, Savings},
+};
+
+#[derive(FromRow, Clone, Debug)]
+pub struct ProposalRow {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub title: String,
+    pub body: String,
+    pub category: String,
+    pub industry: String,
+    pub tags: String,
+    pub enterprise_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub studio_id: Option<i64>,
+    pub created_by: Option<i64>,
+    pub on_behalf_of: Option<String>,
+    pub status: String,
+    pub version: i64,
+    pub round: i64,
+    pub idempotency_key: Option<String>,
+    pub decision: Option<String>,
+    pub decision_reason: Option<String>,
+    pub decision_criteria_version: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub adopted_at: Option<DateTime<Utc>>,
+    pub promoted_at: Option<DateTime<Utc>>,
+}
+
+impl ProposalRow {
+    pub fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::Draft)
+    }
+
+    pub fn tags(&self) -> Vec<String> {
+        serde_json::from_str(&self.tags).unwrap_or_default()
+    }
+}
+
+/// An author of a proposal: a user, or a named worker without an account (submitted on their behalf).
+#[derive(FromRow, Clone, Debug)]
+pub struct AuthorRow {
+    pub proposal_id: i64,
+    pub position: i64,
+    pub user_id: Option<i64>,
+    pub name: String,
+}
+
+#[derive(FromRow, Clone, Debug)]
+pub struct SavingsRow {
+    pub proposal_id: i64,
+    pub kind: String,
+    pub electricity_kwh: f64,
+    pub coal_t: f64,
+    pub natural_gas_m3: f64,
+    pub steam_t: f64,
+    pub water_t: f64,
+    pub money_yuan: f64,
+    pub investment_yuan: f64,
+    pub tce: f64,
+    pub tco2e: f64,
+    pub factor_version: i64,
+    pub recorded_by: Option<i64>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl SavingsRow {
+    pub fn converted(&self) -> Converted {
+        Converted {
+            savings: Savings {
+                electricity_kwh: self.electricity_kwh,
+                coal_t: self.coal_t,
+                natural_gas_m3: self.natural_gas_m3,
+                steam_t: self.steam_t,
+                water_t: self.water_t,
+                money_yuan: self.money_yuan,
+                investment_yuan: self.investment_yuan,
+            },
+            tce: self.tce,
+            tco2e: self.tco2e,
+            factor_version: self.factor_version,
+        }
+    }
+}
+
+#[derive(FromRow, Clone, Debug)]
+pub struct FactorRow {
+    pub id: i64,
+    pub version: i64,
+    pub carrier: String,
+    pub quantity: String,
+    pub factor: f64,
+    pub unit: String,
+    pub published_factor: f64,
+    pub basis: String,
+    pub source: String,
+    pub year: i64,
+    pub valid_from: NaiveDate,
+}
+
+#[derive(FromRow, Clone, Debug)]
+pub struct CriterionRow {
+    pub id: i64,
+    pub version: i64,
+    pub key: String,
+    pub name: String,
+    pub weight: f64,
+    pub description: String,
+    pub position: i64,
+    pub published_at: DateTime<Utc>,
+}
+
+#[derive(FromRow, Clone, Debug)]
+pub struct AssignmentRow {
+    pub proposal_id: i64,
+    pub round: i64,
+    pub reviewer_id: i64,
+    pub due_on: Option<NaiveDate>,
+    pub assigned_by: i64,
+    pub assigned_at: DateTime<Utc>,
+}
+
+#[derive(FromRow, Clone, Debug)]
+pub struct EvaluationRow {
+    pub id: i64,
+    pub proposal_id: i64,
+    pub round: i64,
+    pub reviewer_id: i64,
+    pub criteria_version: i64,
+    pub scores: String,
+    pub weighted_score: f64,
+    pub comment: String,
+    pub forecast: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl EvaluationRow {
+    pub fn scores(&self) -> std::collections::BTreeMap<String, f64> {
+        serde_json::from_str(&self.scores).unwrap_or_default()
+    }
+}
+
+#[derive(FromRow, Clone, Debug)]
+pub struct PilotRow {
+    pub proposal_id: i64,
+    pub plan: String,
+    pub started_by: i64,
+    pub started_at: DateTime<Utc>,
+}
+
+#[derive(FromRow, Clone, Debug)]
+pub struct MilestoneRow {
+    pub id: i64,
+    pub proposal_id: i64,
+    pub position: i64,
+    pub title: String,
+    pub due_on: Option<NaiveDate>,
+    pub status: String,
+    pub done_on: Option<NaiveDate>,
+}
+
+#[derive(FromRow, Clone, Debug)]
+pub struct MeasurementRow {
+    pub id: i64,
+    pub proposal_id: i64,
+    pub carrier: String,
+    pub baseline: f64,
+    pub after: f64,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub note: String,
+    pub recorded_by: i64,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl MeasurementRow {
+    pub fn measurement(&self) -> Option<Measurement> {
+        Some(Measurement {
+            carrier: Carrier::parse(&self.carrier)?,
+            baseline: self.baseline,
+            after: self.after,
+            period_start: self.period_start,
+            period_end: self.period_end,
+        })
+    }
+}
+
+#[derive(FromRow, Clone, Debug)]
+pub struct TechniqueRow {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub name: String,
+    pub industry: String,
+    pub scope: String,
+    pub principle: String,
+    pub key_parameters: String,
+    pub typical_case: String,
+    pub effect: String,
+    pub investment_yuan: Option<f64>,
+    pub payback_years: Option<f64>,
+    pub promotion_potential: String,
+    pub version: i64,
+    pub created_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(FromRow, Clone, Debug)]
+pub struct AdoptionRow {
+    pub id: i64,
+    pub technique_id: i64,
+    pub enterprise_id: i64,
+    pub proposal_id: Option<i64>,
+    pub adopted_on: NaiveDate,
+    pub electricity_kwh: f64,
+    pub coal_t: f64,
+    pub natural_gas_m3: f64,
+    pub steam_t: f64,
+    pub water_t: f64,
+    pub money_yuan: f64,
+    pub investment_yuan: f64,
+    pub tce: f64,
+    pub tco2e: f64,
+    pub factor_version: i64,
+    pub note: String,
+    pub recorded_by: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(FromRow, Clone, Debug)]
+pub struct EventRow {
+    pub id: i64,
+    pub proposal_id: i64,
+    pub kind: String,
+    pub actor_id: Option<i64>,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub from_version: i64,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(FromRow, Clone, Debug)]
+pub struct PointsRow {
+    pub id: i64,
+    pub user_id: Option<i64>,
+    pub author_name: String,
+    pub proposal_id: i64,
+    pub reason: String,
+    pub points: i64,
+    pub credits: f64,
+    pub created_at: DateTime<Utc>,
+}

@@ -1,0 +1,612 @@
+//! `Store`: every statement of the proposal journey, written once and implemented for both backends —
+//! on a transaction (writes) and on a plain pooled connection (reads) — by the `store_impl!` macro.
+//! Callers hold a `&mut dyn Store` and never know which database is behind it.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::pool::PoolConnection;
+
+use super::{organisations::EnterpriseRow, rows::*, users::UserRow};
+use crate::{
+    domain::{
+        lifecycle::Status,
+        savings::{Converted, SavingsKind},
+    },
+    error::{AppError, AppResult, ErrorCode},
+};
+
+/// A new proposal row.
+#[derive(Clone, Debug)]
+pub struct NewProposal {
+    pub external_id: Option<String>,
+    pub title: String,
+    pub body: String,
+    pub category: String,
+    pub industry: String,
+    pub tags: String,
+    pub enterprise_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub created_by: Option<i64>,
+    pub on_behalf_of: Option<String>,
+    pub status: Status,
+    pub idempotency_key: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewEvent<'a> {
+    pub proposal_id: i64,
+    pub kind: &'a str,
+    pub actor_id: Option<i64>,
+    pub from_status: Option<Status>,
+    pub to_status: Status,
+    pub from_version: i64,
+    pub reason: Option<&'a str>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewTechnique {
+    pub external_id: Option<String>,
+    pub name: String,
+    pub industry: String,
+    pub scope: String,
+    pub principle: String,
+    pub key_parameters: String,
+    pub typical_case: String,
+    pub effect: String,
+    pub investment_yuan: Option<f64>,
+    pub payback_years: Option<f64>,
+    pub promotion_potential: String,
+    pub created_by: Option<i64>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewAdoption {
+    pub technique_id: i64,
+    pub enterprise_id: i64,
+    pub proposal_id: Option<i64>,
+    pub adopted_on: NaiveDate,
+    pub converted: Converted,
+    pub note: String,
+    pub recorded_by: i64,
+    pub now: DateTime<Utc>,
+}
+
+/// What the viewer is, for the visibility filter of lists (the SQL twin of `domain::proposal::can_view`).
+#[derive(Clone, Debug, Default)]
+pub struct ListScope {
+    pub viewer_id: Option<i64>,
+    pub enterprise_id: Option<i64>,
+    pub is_admin: bool,
+    pub is_association: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ProposalFilter {
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub industry: Option<String>,
+    pub enterprise_id: Option<i64>,
+    /// Only proposals the viewer authored.
+    pub mine: bool,
+}
+
+/// The visibility rule and filters shared by the list and its count. Parameters: $1 admin, $2 viewer,
+/// $3 viewer's enterprise, $4 association, $5 status, $6 category, $7 industry, $8 enterprise, $9 mine.
+const PROPOSAL_LIST_WHERE: &str = "
+    ($1 or p.status in ('ADOPTED', 'PROMOTED')
+        or (cast($2 as bigint) is not null and (
+            p.created_by = $2
+            or exists (select 1 from proposal_authors a where a.proposal_id = p.id and a.user_id = $2)
+            or (p.status <> 'DRAFT' and (
+                p.enterprise_id = $3
+                or exists (select 1 from review_assignments r where r.proposal_id = p.id and r.reviewer_id = $2)
+                or ($4 and p.status in ('ACCEPTED', 'INCUBATING', 'ADOPTED', 'PROMOTED')))))))
+    and (cast($5 as text) is null or p.status = $5)
+    and (cast($6 as text) is null or p.category = $6)
+    and (cast($7 as text) is null or p.industry = $7)
+    and (cast($8 as bigint) is null or p.enterprise_id = $8)
+    and (not $9 or p.created_by = $2 or exists (select 1 from proposal_authors a where a.proposal_id = p.id and a.user_id = $2))";
+
+#[async_trait::async_trait]
+pub trait Store: Send {
+    // --- reads -------------------------------------------------------------------------------------
+    async fn user(&mut self, id: i64) -> AppResult<Option<UserRow>>;
+    async fn enterprise(&mut self, id: i64) -> AppResult<Option<EnterpriseRow>>;
+    async fn proposal(&mut self, id: i64) -> AppResult<Option<ProposalRow>>;
+    async fn proposal_by_idempotency_key(&mut self, user_id: i64, key: &str) -> AppResult<Option<ProposalRow>>;
+    async fn authors(&mut self, proposal_id: i64) -> AppResult<Vec<AuthorRow>>;
+    async fn list_proposals(
+        &mut self,
+        scope: &ListScope,
+        f: &ProposalFilter,
+        offset: i64,
+        limit: i64,
+    ) -> AppResult<(Vec<ProposalRow>, i64)>;
+    async fn is_assigned_reviewer(&mut self, proposal_id: i64, user_id: i64) -> AppResult<bool>;
+    async fn assignments(&mut self, proposal_id: i64, round: i64) -> AppResult<Vec<AssignmentRow>>;
+    async fn review_queue(&mut self, reviewer_id: i64) -> AppResult<Vec<AssignmentRow>>;
+    async fn evaluations(&mut self, proposal_id: i64, round: i64) -> AppResult<Vec<EvaluationRow>>;
+    async fn criteria(&mut self, version: Option<i64>) -> AppResult<Vec<CriterionRow>>;
+    async fn factors(&mut self, version: Option<i64>) -> AppResult<Vec<FactorRow>>;
+    async fn savings(&mut self, proposal_id: i64, kind: SavingsKind) -> AppResult<Option<SavingsRow>>;
+    async fn pilot(&mut self, proposal_id: i64) -> AppResult<Option<PilotRow>>;
+    async fn milestones(&mut self, proposal_id: i64) -> AppResult<Vec<MilestoneRow>>;
+    async fn measurements(&mut self, proposal_id: i64) -> AppResult<Vec<MeasurementRow>>;
+    async fn events(&mut self, proposal_id: i64, offset: i64, limit: i64) -> AppResult<(Vec<EventRow>, i64)>;
+    async fn events_after(&mut self, after_id: i64, limit: i64) -> AppResult<Vec<EventRow>>;
+    async fn last_event_id(&mut self) -> AppResult<i64>;
+    async fn technique(&mut self, id: i64) -> AppResult<Option<TechniqueRow>>;
+    async fn techniques(
+        &mut self,
+        industry: Option<&str>,
+        offset: i64,
+        limit: i64,
+    ) -> AppResult<(Vec<TechniqueRow>, i64)>;
+    async fn technique_sources(&mut self, technique_id: i64) -> AppResult<Vec<i64>>;
+    async fn techniques_of_proposal(&mut self, proposal_id: i64) -> AppResult<Vec<TechniqueRow>>;
+    async fn adoptions(&mut self, technique_id: i64) -> AppResult<Vec<AdoptionRow>>;
+    async fn points_of(&mut self, user_id: i64) -> AppResult<Vec<PointsRow>>;
+
+    // --- writes ------------------------------------------------------------------------------------
+    async fn insert_proposal(&mut self, p: &NewProposal) -> AppResult<ProposalRow>;
+    async fn replace_authors(&mut self, proposal_id: i64, authors: &[(Option<i64>, String)]) -> AppResult<()>;
+    async fn update_text(
+        &mut self,
+        id: i64,
+        title: &str,
+        body: &str,
+        category: &str,
+        industry: &str,
+        tags: &str,
+    ) -> AppResult<()>;
+    /// Moves the status on and bumps the version, if the version is still `expected_version`.
+    async fn advance(&mut self, id: i64, expected_version: i64, to: Status, now: DateTime<Utc>) -> AppResult<()>;
+    async fn start_round(&mut self, id: i64, idempotency_key: Option<&str>, now: DateTime<Utc>) -> AppResult<()>;
+    async fn set_decision(
+        &mut self,
+        id: i64,
+        decision: &str,
+        reason: &str,
+        criteria_version: i64,
+        now: DateTime<Utc>,
+    ) -> AppResult<()>;
+    async fn set_studio(&mut self, id: i64, studio_id: Option<i64>) -> AppResult<()>;
+    async fn set_adopted(&mut self, id: i64, now: DateTime<Utc>) -> AppResult<()>;
+    async fn set_promoted(&mut self, id: i64, now: DateTime<Utc>) -> AppResult<()>;
+    async fn put_savings(
+        &mut self,
+        proposal_id: i64,
+        kind: SavingsKind,
+        c: &Converted,
+        by: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> AppResult<()>;
+    async fn delete_savings(&mut self, proposal_id: i64, kind: SavingsKind) -> AppResult<()>;
+    async fn insert_assignment(
+        &mut self,
+        proposal_id: i64,
+        round: i64,
+        reviewer_id: i64,
+        due_on: Option<NaiveDate>,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> AppResult<()>;
+    #[allow(clippy::too_many_arguments)]
+    async fn upsert_evaluation(
+        &mut self,
+        proposal_id: i64,
+        round: i64,
+        reviewer_id: i64,
+        criteria_version: i64,
+        scores: &str,
+        weighted: f64,
+        comment: &str,
+        forecast: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> AppResult<()>;
+    async fn insert_pilot(&mut self, proposal_id: i64, plan: &str, by: i64, now: DateTime<Utc>) -> AppResult<()>;
+    async fn insert_milestone(
+        &mut self,
+        proposal_id: i64,
+        position: i64,
+        title: &str,
+        due_on: Option<NaiveDate>,
+    ) -> AppResult<()>;
+    async fn update_milestone(
+        &mut self,
+        id: i64,
+        status: &str,
+        done_on: Option<NaiveDate>,
+    ) -> AppResult<Option<MilestoneRow>>;
+    async fn milestone(&mut self, id: i64) -> AppResult<Option<MilestoneRow>>;
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_measurement(
+        &mut self,
+        proposal_id: i64,
+        carrier: &str,
+        baseline: f64,
+        after: f64,
+        start: NaiveDate,
+        end: NaiveDate,
+        note: &str,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> AppResult<MeasurementRow>;
+    async fn insert_technique(&mut self, t: &NewTechnique) -> AppResult<TechniqueRow>;
+    async fn touch_technique(&mut self, id: i64, now: DateTime<Utc>) -> AppResult<()>;
+    async fn add_technique_source(&mut self, technique_id: i64, proposal_id: i64, now: DateTime<Utc>) -> AppResult<()>;
+    async fn insert_adoption(&mut self, a: &NewAdoption) -> AppResult<AdoptionRow>;
+    async fn insert_event(&mut self, e: &NewEvent<'_>) -> AppResult<EventRow>;
+    /// Appends to the change feed (outbox) that search indexers follow.
+    async fn feed(&mut self, entity: &str, entity_id: i64, now: DateTime<Utc>) -> AppResult<()>;
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_points(
+        &mut self,
+        user_id: Option<i64>,
+        name: &str,
+        proposal_id: i64,
+        reason: &str,
+        points: i64,
+        credits: f64,
+        now: DateTime<Utc>,
+    ) -> AppResult<()>;
+}
+
+macro_rules! store_impl {
+    ($ty:ty) => {
+        #[async_trait::async_trait]
+        impl Store for $ty {
+            async fn user(&mut self, id: i64) -> AppResult<Option<UserRow>> {
+                Ok(sqlx::query_as("select * from users where id = $1").bind(id).fetch_optional(&mut **self).await?)
+            }
+
+            async fn enterprise(&mut self, id: i64) -> AppResult<Option<EnterpriseRow>> {
+                Ok(sqlx::query_as("select * from enterprises where id = $1").bind(id).fetch_optional(&mut **self).await?)
+            }
+
+            async fn proposal(&mut self, id: i64) -> AppResult<Option<ProposalRow>> {
+                Ok(sqlx::query_as("select * from proposals where id = $1").bind(id).fetch_optional(&mut **self).await?)
+            }
+
+            async fn proposal_by_idempotency_key(&mut self, user_id: i64, key: &str) -> AppResult<Option<ProposalRow>> {
+                Ok(sqlx::query_as("select * from proposals where created_by = $1 and idempotency_key = $2")
+                    .bind(user_id).bind(key).fetch_optional(&mut **self).await?)
+            }
+
+            async fn authors(&mut self, proposal_id: i64) -> AppResult<Vec<AuthorRow>> {
+                Ok(sqlx::query_as("select * from proposal_authors where proposal_id = $1 order by position")
+                    .bind(proposal_id).fetch_all(&mut **self).await?)
+            }
+
+            async fn list_proposals(&mut self, s: &ListScope, f: &ProposalFilter, offset: i64, limit: i64) -> AppResult<(Vec<ProposalRow>, i64)> {
+                let rows_sql = format!("select p.* from proposals p where {PROPOSAL_LIST_WHERE} order by p.id desc limit $10 offset $11");
+                let count_sql = format!("select count(*) from proposals p where {PROPOSAL_LIST_WHERE}");
+                let rows = sqlx::query_as(&rows_sql)
+                    .bind(s.is_admin).bind(s.viewer_id).bind(s.enterprise_id).bind(s.is_association)
+                    .bind(&f.status).bind(&f.category).bind(&f.industry).bind(f.enterprise_id).bind(f.mine)
+                    .bind(limit).bind(offset)
+                    .fetch_all(&mut **self).await?;
+                let total: i64 = sqlx::query_scalar(&count_sql)
+                    .bind(s.is_admin).bind(s.viewer_id).bind(s.enterprise_id).bind(s.is_association)
+                    .bind(&f.status).bind(&f.category).bind(&f.industry).bind(f.enterprise_id).bind(f.mine)
+                    .fetch_one(&mut **self).await?;
+                Ok((rows, total))
+            }
+
+            async fn is_assigned_reviewer(&mut self, proposal_id: i64, user_id: i64) -> AppResult<bool> {
+                let n: i64 = sqlx::query_scalar("select count(*) from review_assignments where proposal_id = $1 and reviewer_id = $2")
+                    .bind(proposal_id).bind(user_id).fetch_one(&mut **self).await?;
+                Ok(n > 0)
+            }
+
+            async fn assignments(&mut self, proposal_id: i64, round: i64) -> AppResult<Vec<AssignmentRow>> {
+                Ok(sqlx::query_as("select * from review_assignments where proposal_id = $1 and round = $2 order by assigned_at, reviewer_id")
+                    .bind(proposal_id).bind(round).fetch_all(&mut **self).await?)
+            }
+
+            async fn review_queue(&mut self, reviewer_id: i64) -> AppResult<Vec<AssignmentRow>> {
+                Ok(sqlx::query_as(
+                    "select r.* from review_assignments r join proposals p on p.id = r.proposal_id and p.round = r.round
+                     where r.reviewer_id = $1 and p.status = 'EVALUATING'
+                       and not exists (select 1 from evaluations e where e.proposal_id = r.proposal_id and e.round = r.round and e.reviewer_id = r.reviewer_id)
+                     order by r.due_on is null, r.due_on, r.assigned_at",
+                ).bind(reviewer_id).fetch_all(&mut **self).await?)
+            }
+
+            async fn evaluations(&mut self, proposal_id: i64, round: i64) -> AppResult<Vec<EvaluationRow>> {
+                Ok(sqlx::query_as("select * from evaluations where proposal_id = $1 and round = $2 order by id")
+                    .bind(proposal_id).bind(round).fetch_all(&mut **self).await?)
+            }
+
+            async fn criteria(&mut self, version: Option<i64>) -> AppResult<Vec<CriterionRow>> {
+                Ok(sqlx::query_as(
+                    "select * from criteria where version = coalesce(cast($1 as bigint), (select max(version) from criteria)) order by position",
+                ).bind(version).fetch_all(&mut **self).await?)
+            }
+
+            async fn factors(&mut self, version: Option<i64>) -> AppResult<Vec<FactorRow>> {
+                Ok(sqlx::query_as(
+                    "select * from conversion_factors where version = coalesce(cast($1 as bigint), (select max(version) from conversion_factors)) order by quantity desc, id",
+                ).bind(version).fetch_all(&mut **self).await?)
+            }
+
+            async fn savings(&mut self, proposal_id: i64, kind: SavingsKind) -> AppResult<Option<SavingsRow>> {
+                Ok(sqlx::query_as("select * from savings where proposal_id = $1 and kind = $2")
+                    .bind(proposal_id).bind(kind.as_str()).fetch_optional(&mut **self).await?)
+            }
+
+            async fn pilot(&mut self, proposal_id: i64) -> AppResult<Option<PilotRow>> {
+                Ok(sqlx::query_as("select * from pilots where proposal_id = $1").bind(proposal_id).fetch_optional(&mut **self).await?)
+            }
+
+            async fn milestones(&mut self, proposal_id: i64) -> AppResult<Vec<MilestoneRow>> {
+                Ok(sqlx::query_as("select * from milestones where proposal_id = $1 order by position")
+                    .bind(proposal_id).fetch_all(&mut **self).await?)
+            }
+
+            async fn measurements(&mut self, proposal_id: i64) -> AppResult<Vec<MeasurementRow>> {
+                Ok(sqlx::query_as("select * from measurements where proposal_id = $1 order by id")
+                    .bind(proposal_id).fetch_all(&mut **self).await?)
+            }
+
+            async fn events(&mut self, proposal_id: i64, offset: i64, limit: i64) -> AppResult<(Vec<EventRow>, i64)> {
+                let rows = sqlx::query_as("select * from events where proposal_id = $1 order by id limit $2 offset $3")
+                    .bind(proposal_id).bind(limit).bind(offset).fetch_all(&mut **self).await?;
+                let total: i64 = sqlx::query_scalar("select count(*) from events where proposal_id = $1")
+                    .bind(proposal_id).fetch_one(&mut **self).await?;
+                Ok((rows, total))
+            }
+
+            async fn events_after(&mut self, after_id: i64, limit: i64) -> AppResult<Vec<EventRow>> {
+                Ok(sqlx::query_as("select * from events where id > $1 order by id limit $2")
+                    .bind(after_id).bind(limit).fetch_all(&mut **self).await?)
+            }
+
+            async fn last_event_id(&mut self) -> AppResult<i64> {
+                Ok(sqlx::query_scalar("select coalesce(max(id), 0) from events").fetch_one(&mut **self).await?)
+            }
+
+            async fn technique(&mut self, id: i64) -> AppResult<Option<TechniqueRow>> {
+                Ok(sqlx::query_as("select * from techniques where id = $1").bind(id).fetch_optional(&mut **self).await?)
+            }
+
+            async fn techniques(&mut self, industry: Option<&str>, offset: i64, limit: i64) -> AppResult<(Vec<TechniqueRow>, i64)> {
+                let rows = sqlx::query_as(
+                    "select * from techniques where cast($1 as text) is null or industry = $1 order by id desc limit $2 offset $3",
+                ).bind(industry).bind(limit).bind(offset).fetch_all(&mut **self).await?;
+                let total: i64 = sqlx::query_scalar("select count(*) from techniques where cast($1 as text) is null or industry = $1")
+                    .bind(industry).fetch_one(&mut **self).await?;
+                Ok((rows, total))
+            }
+
+            async fn technique_sources(&mut self, technique_id: i64) -> AppResult<Vec<i64>> {
+                Ok(sqlx::query_scalar("select proposal_id from technique_sources where technique_id = $1 order by added_at, proposal_id")
+                    .bind(technique_id).fetch_all(&mut **self).await?)
+            }
+
+            async fn techniques_of_proposal(&mut self, proposal_id: i64) -> AppResult<Vec<TechniqueRow>> {
+                Ok(sqlx::query_as("select t.* from techniques t join technique_sources s on s.technique_id = t.id where s.proposal_id = $1 order by t.id")
+                    .bind(proposal_id).fetch_all(&mut **self).await?)
+            }
+
+            async fn adoptions(&mut self, technique_id: i64) -> AppResult<Vec<AdoptionRow>> {
+                Ok(sqlx::query_as("select * from adoptions where technique_id = $1 order by adopted_on, id")
+                    .bind(technique_id).fetch_all(&mut **self).await?)
+            }
+
+            async fn points_of(&mut self, user_id: i64) -> AppResult<Vec<PointsRow>> {
+                Ok(sqlx::query_as("select * from points_ledger where user_id = $1 order by id")
+                    .bind(user_id).fetch_all(&mut **self).await?)
+            }
+
+            async fn insert_proposal(&mut self, p: &NewProposal) -> AppResult<ProposalRow> {
+                Ok(sqlx::query_as(
+                    "insert into proposals (external_id, title, body, category, industry, tags, enterprise_id, team_id, created_by,
+                        on_behalf_of, status, version, round, idempotency_key, created_at, updated_at)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, 0, $12, $13, $13) returning *",
+                )
+                .bind(&p.external_id).bind(&p.title).bind(&p.body).bind(&p.category).bind(&p.industry).bind(&p.tags)
+                .bind(p.enterprise_id).bind(p.team_id).bind(p.created_by).bind(&p.on_behalf_of).bind(p.status.as_str())
+                .bind(&p.idempotency_key).bind(p.now)
+                .fetch_one(&mut **self).await?)
+            }
+
+            async fn replace_authors(&mut self, proposal_id: i64, authors: &[(Option<i64>, String)]) -> AppResult<()> {
+                sqlx::query("delete from proposal_authors where proposal_id = $1").bind(proposal_id).execute(&mut **self).await?;
+                for (i, (user_id, name)) in authors.iter().enumerate() {
+                    sqlx::query("insert into proposal_authors (proposal_id, position, user_id, name) values ($1, $2, $3, $4)")
+                        .bind(proposal_id).bind(i as i64).bind(user_id).bind(name).execute(&mut **self).await?;
+                }
+                Ok(())
+            }
+
+            async fn update_text(&mut self, id: i64, title: &str, body: &str, category: &str, industry: &str, tags: &str) -> AppResult<()> {
+                sqlx::query("update proposals set title = $1, body = $2, category = $3, industry = $4, tags = $5 where id = $6")
+                    .bind(title).bind(body).bind(category).bind(industry).bind(tags).bind(id).execute(&mut **self).await?;
+                Ok(())
+            }
+
+            async fn advance(&mut self, id: i64, expected_version: i64, to: Status, now: DateTime<Utc>) -> AppResult<()> {
+                let done = sqlx::query("update proposals set status = $1, version = version + 1, updated_at = $2 where id = $3 and version = $4")
+                    .bind(to.as_str()).bind(now).bind(id).bind(expected_version).execute(&mut **self).await?;
+                if done.rows_affected() == 1 {
+                    Ok(())
+                } else {
+                    Err(AppError::field(ErrorCode::VersionConflict, "expectedVersion", "the proposal changed since you loaded it; reload and try again / 建议已被他人修改，请刷新后重试"))
+                }
+            }
+
+            async fn start_round(&mut self, id: i64, idempotency_key: Option<&str>, now: DateTime<Utc>) -> AppResult<()> {
+                sqlx::query("update proposals set round = round + 1, submitted_at = $1, idempotency_key = coalesce(cast($2 as text), idempotency_key),
+                             decision = null, decision_reason = null, decision_criteria_version = null, decided_at = null where id = $3")
+                    .bind(now).bind(idempotency_key).bind(id).execute(&mut **self).await?;
+                Ok(())
+            }
+
+            async fn set_decision(&mut self, id: i64, decision: &str, reason: &str, criteria_version: i64, now: DateTime<Utc>) -> AppResult<()> {
+                sqlx::query("update proposals set decision = $1, decision_reason = $2, decision_criteria_version = $3, decided_at = $4 where id = $5")
+                    .bind(decision).bind(reason).bind(criteria_version).bind(now).bind(id).execute(&mut **self).await?;
+                Ok(())
+            }
+
+            async fn set_studio(&mut self, id: i64, studio_id: Option<i64>) -> AppResult<()> {
+                sqlx::query("update proposals set studio_id = coalesce(cast($1 as bigint), studio_id) where id = $2")
+                    .bind(studio_id).bind(id).execute(&mut **self).await?;
+                Ok(())
+            }
+
+            async fn set_adopted(&mut self, id: i64, now: DateTime<Utc>) -> AppResult<()> {
+                sqlx::query("update proposals set adopted_at = $1 where id = $2").bind(now).bind(id).execute(&mut **self).await?;
+                Ok(())
+            }
+
+            async fn set_promoted(&mut self, id: i64, now: DateTime<Utc>) -> AppResult<()> {
+                sqlx::query("update proposals set promoted_at = $1 where id = $2").bind(now).bind(id).execute(&mut **self).await?;
+                Ok(())
+            }
+
+            async fn put_savings(&mut self, proposal_id: i64, kind: SavingsKind, c: &Converted, by: Option<i64>, now: DateTime<Utc>) -> AppResult<()> {
+                let s = &c.savings;
+                sqlx::query(
+                    "insert into savings (proposal_id, kind, electricity_kwh, coal_t, natural_gas_m3, steam_t, water_t, money_yuan,
+                        investment_yuan, tce, tco2e, factor_version, recorded_by, recorded_at)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                     on conflict (proposal_id, kind) do update set electricity_kwh = excluded.electricity_kwh, coal_t = excluded.coal_t,
+                        natural_gas_m3 = excluded.natural_gas_m3, steam_t = excluded.steam_t, water_t = excluded.water_t,
+                        money_yuan = excluded.money_yuan, investment_yuan = excluded.investment_yuan, tce = excluded.tce,
+                        tco2e = excluded.tco2e, factor_version = excluded.factor_version, recorded_by = excluded.recorded_by,
+                        recorded_at = excluded.recorded_at",
+                )
+                .bind(proposal_id).bind(kind.as_str()).bind(s.electricity_kwh).bind(s.coal_t).bind(s.natural_gas_m3).bind(s.steam_t)
+                .bind(s.water_t).bind(s.money_yuan).bind(s.investment_yuan).bind(c.tce).bind(c.tco2e).bind(c.factor_version)
+                .bind(by).bind(now)
+                .execute(&mut **self).await?;
+                Ok(())
+            }
+
+            async fn delete_savings(&mut self, proposal_id: i64, kind: SavingsKind) -> AppResult<()> {
+                sqlx::query("delete from savings where proposal_id = $1 and kind = $2").bind(proposal_id).bind(kind.as_str()).execute(&mut **self).await?;
+                Ok(())
+            }
+
+            async fn insert_assignment(&mut self, proposal_id: i64, round: i64, reviewer_id: i64, due_on: Option<NaiveDate>, by: i64, now: DateTime<Utc>) -> AppResult<()> {
+                sqlx::query(
+                    "insert into review_assignments (proposal_id, round, reviewer_id, due_on, assigned_by, assigned_at) values ($1, $2, $3, $4, $5, $6)
+                     on conflict (proposal_id, round, reviewer_id) do update set due_on = excluded.due_on",
+                )
+                .bind(proposal_id).bind(round).bind(reviewer_id).bind(due_on).bind(by).bind(now).execute(&mut **self).await?;
+                Ok(())
+            }
+
+            async fn upsert_evaluation(&mut self, proposal_id: i64, round: i64, reviewer_id: i64, criteria_version: i64, scores: &str, weighted: f64, comment: &str, forecast: Option<&str>, now: DateTime<Utc>) -> AppResult<()> {
+                sqlx::query(
+                    "insert into evaluations (proposal_id, round, reviewer_id, criteria_version, scores, weighted_score, comment, forecast, created_at)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                     on conflict (proposal_id, round, reviewer_id) do update set criteria_version = excluded.criteria_version, scores = excluded.scores,
+                        weighted_score = excluded.weighted_score, comment = excluded.comment, forecast = excluded.forecast, created_at = excluded.created_at",
+                )
+                .bind(proposal_id).bind(round).bind(reviewer_id).bind(criteria_version).bind(scores).bind(weighted).bind(comment).bind(forecast).bind(now)
+                .execute(&mut **self).await?;
+                Ok(())
+            }
+
+            async fn insert_pilot(&mut self, proposal_id: i64, plan: &str, by: i64, now: DateTime<Utc>) -> AppResult<()> {
+                sqlx::query("insert into pilots (proposal_id, plan, started_by, started_at) values ($1, $2, $3, $4)")
+                    .bind(proposal_id).bind(plan).bind(by).bind(now).execute(&mut **self).await?;
+                Ok(())
+            }
+
+            async fn insert_milestone(&mut self, proposal_id: i64, position: i64, title: &str, due_on: Option<NaiveDate>) -> AppResult<()> {
+                sqlx::query("insert into milestones (proposal_id, position, title, due_on, status) values ($1, $2, $3, $4, 'PLANNED')")
+                    .bind(proposal_id).bind(position).bind(title).bind(due_on).execute(&mut **self).await?;
+                Ok(())
+            }
+
+            async fn update_milestone(&mut self, id: i64, status: &str, done_on: Option<NaiveDate>) -> AppResult<Option<MilestoneRow>> {
+                Ok(sqlx::query_as("update milestones set status = $1, done_on = $2 where id = $3 returning *")
+                    .bind(status).bind(done_on).bind(id).fetch_optional(&mut **self).await?)
+            }
+
+            async fn milestone(&mut self, id: i64) -> AppResult<Option<MilestoneRow>> {
+                Ok(sqlx::query_as("select * from milestones where id = $1").bind(id).fetch_optional(&mut **self).await?)
+            }
+
+            async fn insert_measurement(&mut self, proposal_id: i64, carrier: &str, baseline: f64, after: f64, start: NaiveDate, end: NaiveDate, note: &str, by: i64, now: DateTime<Utc>) -> AppResult<MeasurementRow> {
+                Ok(sqlx::query_as(
+                    "insert into measurements (proposal_id, carrier, baseline, after, period_start, period_end, note, recorded_by, recorded_at)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning *",
+                )
+                .bind(proposal_id).bind(carrier).bind(baseline).bind(after).bind(start).bind(end).bind(note).bind(by).bind(now)
+                .fetch_one(&mut **self).await?)
+            }
+
+            async fn insert_technique(&mut self, t: &NewTechnique) -> AppResult<TechniqueRow> {
+                Ok(sqlx::query_as(
+                    "insert into techniques (external_id, name, industry, scope, principle, key_parameters, typical_case, effect,
+                        investment_yuan, payback_years, promotion_potential, version, created_by, created_at, updated_at)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $13) returning *",
+                )
+                .bind(&t.external_id).bind(&t.name).bind(&t.industry).bind(&t.scope).bind(&t.principle).bind(&t.key_parameters)
+                .bind(&t.typical_case).bind(&t.effect).bind(t.investment_yuan).bind(t.payback_years).bind(&t.promotion_potential)
+                .bind(t.created_by).bind(t.now)
+                .fetch_one(&mut **self).await?)
+            }
+
+            async fn touch_technique(&mut self, id: i64, now: DateTime<Utc>) -> AppResult<()> {
+                sqlx::query("update techniques set version = version + 1, updated_at = $1 where id = $2").bind(now).bind(id).execute(&mut **self).await?;
+                Ok(())
+            }
+
+            async fn add_technique_source(&mut self, technique_id: i64, proposal_id: i64, now: DateTime<Utc>) -> AppResult<()> {
+                sqlx::query("insert into technique_sources (technique_id, proposal_id, added_at) values ($1, $2, $3) on conflict do nothing")
+                    .bind(technique_id).bind(proposal_id).bind(now).execute(&mut **self).await?;
+                Ok(())
+            }
+
+            async fn insert_adoption(&mut self, a: &NewAdoption) -> AppResult<AdoptionRow> {
+                let s = &a.converted.savings;
+                Ok(sqlx::query_as(
+                    "insert into adoptions (technique_id, enterprise_id, proposal_id, adopted_on, electricity_kwh, coal_t, natural_gas_m3, steam_t,
+                        water_t, money_yuan, investment_yuan, tce, tco2e, factor_version, note, recorded_by, created_at)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) returning *",
+                )
+                .bind(a.technique_id).bind(a.enterprise_id).bind(a.proposal_id).bind(a.adopted_on).bind(s.electricity_kwh).bind(s.coal_t)
+                .bind(s.natural_gas_m3).bind(s.steam_t).bind(s.water_t).bind(s.money_yuan).bind(s.investment_yuan)
+                .bind(a.converted.tce).bind(a.converted.tco2e).bind(a.converted.factor_version).bind(&a.note).bind(a.recorded_by).bind(a.now)
+                .fetch_one(&mut **self).await?)
+            }
+
+            async fn insert_event(&mut self, e: &NewEvent<'_>) -> AppResult<EventRow> {
+                Ok(sqlx::query_as(
+                    "insert into events (proposal_id, kind, actor_id, from_status, to_status, from_version, reason, created_at)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8) returning *",
+                )
+                .bind(e.proposal_id).bind(e.kind).bind(e.actor_id).bind(e.from_status.map(|s| s.as_str())).bind(e.to_status.as_str())
+                .bind(e.from_version).bind(e.reason).bind(e.now)
+                .fetch_one(&mut **self).await?)
+            }
+
+            async fn feed(&mut self, entity: &str, entity_id: i64, now: DateTime<Utc>) -> AppResult<()> {
+                sqlx::query("insert into change_feed (entity, entity_id, created_at) values ($1, $2, $3)")
+                    .bind(entity).bind(entity_id).bind(now).execute(&mut **self).await?;
+                Ok(())
+            }
+
+            async fn insert_points(&mut self, user_id: Option<i64>, name: &str, proposal_id: i64, reason: &str, points: i64, credits: f64, now: DateTime<Utc>) -> AppResult<()> {
+                sqlx::query(
+                    "insert into points_ledger (user_id, author_name, proposal_id, reason, points, credits, created_at) values ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(user_id).bind(name).bind(proposal_id).bind(reason).bind(points).bind(credits).bind(now)
+                .execute(&mut **self).await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+store_impl!(sqlx::Transaction<'static, sqlx::Sqlite>);
+store_impl!(sqlx::Transaction<'static, sqlx::Postgres>);
+store_impl!(PoolConnection<sqlx::Sqlite>);
+store_impl!(PoolConnection<sqlx::Postgres>);

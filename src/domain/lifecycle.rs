@@ -1,0 +1,228 @@
+//! The proposal lifecycle as a pure function of (status, actor, action) → new status or a refusal.
+//!
+//! ```text
+//! DRAFT → SUBMITTED → EVALUATING → ACCEPTED → INCUBATING → ADOPTED → PROMOTED
+//!                         │    ↘ RETURNED (author revises) → SUBMITTED
+//!                         └──→ REJECTED
+//! any state before ACCEPTED → WITHDRAWN (by an author)
+//! ```
+//! Actions that do not move the status (editing, evaluating, measuring, assigning more reviewers) are
+//! decided here too, so that one table says who may do what, when.
+
+use super::organisation::Role;
+
+crate::string_enum! {
+    pub enum Status {
+        Draft = "DRAFT",
+        Submitted = "SUBMITTED",
+        Evaluating = "EVALUATING",
+        Returned = "RETURNED",
+        Rejected = "REJECTED",
+        Accepted = "ACCEPTED",
+        Incubating = "INCUBATING",
+        Adopted = "ADOPTED",
+        Promoted = "PROMOTED",
+        Withdrawn = "WITHDRAWN",
+    }
+}
+
+crate::string_enum! {
+    pub enum Action {
+        /// Change title, body, savings… of a draft or a returned proposal (author).
+        Edit = "EDIT",
+        /// Submit a draft, or resubmit a returned proposal (author).
+        Submit = "SUBMIT",
+        /// Assign reviewers: starts the evaluation, or adds reviewers to it (studio lead).
+        AssignReviewers = "ASSIGN_REVIEWERS",
+        /// Score the proposal (an assigned reviewer).
+        Evaluate = "EVALUATE",
+        Accept = "ACCEPT",
+        Return = "RETURN",
+        Reject = "REJECT",
+        /// Withdraw before acceptance (author).
+        Withdraw = "WITHDRAW",
+        /// Start the pilot of an accepted proposal (studio lead).
+        StartPilot = "START_PILOT",
+        /// Record a before/after measurement during the pilot (studio lead or enterprise admin).
+        RecordMeasurement = "RECORD_MEASUREMENT",
+        /// Confirm adoption with verified savings (enterprise admin).
+        ConfirmAdoption = "CONFIRM_ADOPTION",
+        /// Promote into the industry catalogue (association).
+        Promote = "PROMOTE",
+    }
+}
+
+impl Status {
+    /// Statuses from which an author may still withdraw.
+    pub fn before_acceptance(self) -> bool {
+        matches!(self, Status::Draft | Status::Submitted | Status::Evaluating | Status::Returned)
+    }
+
+    /// Decided: the evaluation breakdown is now open to the authors.
+    pub fn is_decided(self) -> bool {
+        matches!(
+            self,
+            Status::Accepted
+                | Status::Rejected
+                | Status::Returned
+                | Status::Incubating
+                | Status::Adopted
+                | Status::Promoted
+        )
+    }
+}
+
+/// Who is acting, relative to the proposal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub role: Role,
+    /// Creator, co-author, or the one who submitted on a worker's behalf.
+    pub is_author: bool,
+    /// Belongs to the proposal's enterprise.
+    pub same_enterprise: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The action does not exist from this status.
+    InvalidTransition,
+    /// The action exists from this status, but not for this actor.
+    Forbidden,
+}
+
+/// Which actors may take an action (when the status allows it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Who {
+    Author,
+    /// Holders of one of these roles in the proposal's enterprise; ADMIN anywhere.
+    EnterpriseRole(&'static [Role]),
+    /// Holders of one of these roles anywhere; ADMIN too.
+    AnyRole(&'static [Role]),
+}
+
+fn rule(action: Action) -> (fn(Status) -> Option<Status>, Who) {
+    use Status::*;
+    match action {
+        Action::Edit => (|s| matches!(s, Draft | Returned).then_some(s), Who::Author),
+        Action::Submit => (|s| matches!(s, Draft | Returned).then_some(Submitted), Who::Author),
+        Action::AssignReviewers => {
+            (|s| matches!(s, Submitted | Evaluating).then_some(Evaluating), Who::EnterpriseRole(&[Role::StudioLead]))
+        }
+        Action::Evaluate => (|s| (s == Evaluating).then_some(s), Who::AnyRole(&[Role::Reviewer, Role::StudioLead])),
+        Action::Accept => (|s| (s == Evaluating).then_some(Accepted), Who::EnterpriseRole(&[Role::StudioLead])),
+        Action::Return => (|s| (s == Evaluating).then_some(Returned), Who::EnterpriseRole(&[Role::StudioLead])),
+        Action::Reject => (|s| (s == Evaluating).then_some(Rejected), Who::EnterpriseRole(&[Role::StudioLead])),
+        Action::Withdraw => (|s| s.before_acceptance().then_some(Withdrawn), Who::Author),
+        Action::StartPilot => (|s| (s == Accepted).then_some(Incubating), Who::EnterpriseRole(&[Role::StudioLead])),
+        Action::RecordMeasurement => {
+            (|s| (s == Incubating).then_some(s), Who::EnterpriseRole(&[Role::StudioLead, Role::EnterpriseAdmin]))
+        }
+        Action::ConfirmAdoption => {
+            (|s| (s == Incubating).then_some(Adopted), Who::EnterpriseRole(&[Role::EnterpriseAdmin]))
+        }
+        Action::Promote => (|s| (s == Adopted).then_some(Promoted), Who::AnyRole(&[Role::Association])),
+    }
+}
+
+/// The status after `actor` takes `action` on a proposal in `status`, or why not.
+pub fn transition(status: Status, actor: Actor, action: Action) -> Result<Status, Refusal> {
+    let (next, who) = rule(action);
+    let to = next(status).ok_or(Refusal::InvalidTransition)?;
+    let allowed = match who {
+        Who::Author => actor.is_author,
+        Who::EnterpriseRole(roles) => {
+            actor.role == Role::Admin || (roles.contains(&actor.role) && actor.same_enterprise)
+        }
+        Who::AnyRole(roles) => actor.role == Role::Admin || roles.contains(&actor.role),
+    };
+    if allowed {
+        Ok(to)
+    } else {
+        Err(Refusal::Forbidden)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The whole contract, written out independently of `rule`: action, from, to, who.
+    /// who: `author`, `ent:ROLE|ROLE` (that role in the proposal's enterprise, or ADMIN), `any:ROLE|ROLE`.
+    const TABLE: &str = "
+        EDIT              DRAFT       DRAFT       author
+        EDIT              RETURNED    RETURNED    author
+        SUBMIT            DRAFT       SUBMITTED   author
+        SUBMIT            RETURNED    SUBMITTED   author
+        ASSIGN_REVIEWERS  SUBMITTED   EVALUATING  ent:STUDIO_LEAD
+        ASSIGN_REVIEWERS  EVALUATING  EVALUATING  ent:STUDIO_LEAD
+        EVALUATE          EVALUATING  EVALUATING  any:REVIEWER|STUDIO_LEAD
+        ACCEPT            EVALUATING  ACCEPTED    ent:STUDIO_LEAD
+        RETURN            EVALUATING  RETURNED    ent:STUDIO_LEAD
+        REJECT            EVALUATING  REJECTED    ent:STUDIO_LEAD
+        WITHDRAW          DRAFT       WITHDRAWN   author
+        WITHDRAW          SUBMITTED   WITHDRAWN   author
+        WITHDRAW          EVALUATING  WITHDRAWN   author
+        WITHDRAW          RETURNED    WITHDRAWN   author
+        START_PILOT       ACCEPTED    INCUBATING  ent:STUDIO_LEAD
+        RECORD_MEASUREMENT INCUBATING INCUBATING  ent:STUDIO_LEAD|ENTERPRISE_ADMIN
+        CONFIRM_ADOPTION  INCUBATING  ADOPTED     ent:ENTERPRISE_ADMIN
+        PROMOTE           ADOPTED     PROMOTED    any:ASSOCIATION
+    ";
+
+    fn expected(status: Status, actor: Actor, action: Action) -> Result<Status, Refusal> {
+        let rows: Vec<Vec<&str>> =
+            TABLE.lines().map(|l| l.split_whitespace().collect::<Vec<_>>()).filter(|r| !r.is_empty()).collect();
+        let Some(row) = rows.iter().find(|r| r[0] == action.as_str() && r[1] == status.as_str()) else {
+            return Err(Refusal::InvalidTransition);
+        };
+        let to = Status::parse(row[2]).unwrap();
+        let ok = if row[3] == "author" {
+            actor.is_author
+        } else {
+            let (scope, roles) = row[3].split_once(':').unwrap();
+            let has_role = roles.split('|').any(|r| r == actor.role.as_str());
+            actor.role == Role::Admin || (has_role && (scope == "any" || actor.same_enterprise))
+        };
+        if ok {
+            Ok(to)
+        } else {
+            Err(Refusal::Forbidden)
+        }
+    }
+
+    #[test]
+    fn every_status_role_action_triple_matches_the_table() {
+        let mut checked = 0;
+        for &status in Status::ALL {
+            for &role in Role::ALL {
+                for &action in Action::ALL {
+                    for is_author in [false, true] {
+                        for same_enterprise in [false, true] {
+                            let actor = Actor { role, is_author, same_enterprise };
+                            assert_eq!(
+                                transition(status, actor, action),
+                                expected(status, actor, action),
+                                "{status} {action} by {actor:?}"
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, Status::ALL.len() * Role::ALL.len() * Action::ALL.len() * 4);
+    }
+
+    #[test]
+    fn spot_checks() {
+        let worker_author = Actor { role: Role::Worker, is_author: true, same_enterprise: true };
+        let lead = Actor { role: Role::StudioLead, is_author: false, same_enterprise: true };
+        let other_lead = Actor { role: Role::StudioLead, is_author: false, same_enterprise: false };
+        assert_eq!(transition(Status::Draft, worker_author, Action::Submit), Ok(Status::Submitted));
+        assert_eq!(transition(Status::Evaluating, worker_author, Action::Accept), Err(Refusal::Forbidden));
+        assert_eq!(transition(Status::Evaluating, lead, Action::Accept), Ok(Status::Accepted));
+        assert_eq!(transition(Status::Evaluating, other_lead, Action::Accept), Err(Refusal::Forbidden));
+        assert_eq!(transition(Status::Accepted, worker_author, Action::Withdraw), Err(Refusal::InvalidTransition));
+        assert_eq!(transition(Status::Promoted, lead, Action::Accept), Err(Refusal::InvalidTransition));
+    }
+}

@@ -1,0 +1,146 @@
+//! Proposals: categories, what a valid proposal looks like, and who may see it (and its authors).
+
+use super::{lifecycle::Status, organisation::Role};
+
+crate::string_enum! {
+    pub enum Category {
+        /// 节能降耗
+        EnergySaving = "ENERGY_SAVING",
+        /// 绿色工艺
+        GreenProcess = "GREEN_PROCESS",
+        /// 清洁生产
+        CleanProduction = "CLEAN_PRODUCTION",
+        /// 循环经济
+        CircularEconomy = "CIRCULAR_ECONOMY",
+        /// 减排降碳
+        EmissionReduction = "EMISSION_REDUCTION",
+        Safety = "SAFETY",
+        Quality = "QUALITY",
+        Other = "OTHER",
+    }
+}
+
+pub const TITLE_MAX: usize = 200;
+pub const BODY_MAX: usize = 20_000;
+pub const TAGS_MAX: usize = 20;
+pub const TAG_MAX: usize = 40;
+pub const COAUTHORS_MAX: usize = 10;
+
+/// Checks title, body and tags; returns the input field and a message for the first problem.
+pub fn validate_text(title: &str, body: &str, tags: &[String]) -> Result<(), (&'static str, String)> {
+    let title_len = title.trim().chars().count();
+    if title_len == 0 || title_len > TITLE_MAX {
+        return Err(("title", format!("title must be 1–{TITLE_MAX} characters / 标题须为1到{TITLE_MAX}个字符")));
+    }
+    let body_len = body.trim().chars().count();
+    if body_len == 0 || body_len > BODY_MAX {
+        return Err(("body", format!("describe what is wasted today and what to change, in 1–{BODY_MAX} characters / 请在{BODY_MAX}字以内描述现状与改进办法")));
+    }
+    if tags.len() > TAGS_MAX {
+        return Err(("tags", format!("at most {TAGS_MAX} tags / 标签最多{TAGS_MAX}个")));
+    }
+    if tags.iter().any(|t| t.trim().is_empty() || t.chars().count() > TAG_MAX) {
+        return Err(("tags", format!("each tag must be 1–{TAG_MAX} characters / 每个标签须为1到{TAG_MAX}个字符")));
+    }
+    if title.chars().chain(body.chars()).any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(("body", "control characters are not allowed / 不允许包含控制字符".into()));
+    }
+    Ok(())
+}
+
+/// Statuses that anyone, even anonymous, may see: proven results are public.
+pub const PUBLIC_STATUSES: &[Status] = &[Status::Adopted, Status::Promoted];
+/// Statuses an industry association sees across enterprises.
+pub const ASSOCIATION_STATUSES: &[Status] = &[Status::Accepted, Status::Incubating, Status::Adopted, Status::Promoted];
+/// Statuses during which reviewers do not see who wrote the proposal.
+pub const BLIND_STATUSES: &[Status] = &[Status::Submitted, Status::Evaluating];
+
+/// What visibility depends on, about the viewer and the proposal.
+#[derive(Clone, Copy, Debug)]
+pub struct Sight {
+    pub role: Option<Role>,
+    pub status: Status,
+    pub is_author: bool,
+    pub is_assigned_reviewer: bool,
+    pub same_enterprise: bool,
+}
+
+/// May the viewer open this proposal? (Search, lists, exports and subscriptions apply the same rule.)
+pub fn can_view(s: Sight) -> bool {
+    let Some(role) = s.role else { return PUBLIC_STATUSES.contains(&s.status) };
+    if role == Role::Admin || s.is_author {
+        return true;
+    }
+    if s.status == Status::Draft {
+        return false;
+    }
+    PUBLIC_STATUSES.contains(&s.status)
+        || s.is_assigned_reviewer
+        || s.same_enterprise
+        || (role == Role::Association && ASSOCIATION_STATUSES.contains(&s.status))
+}
+
+/// Blind review: while under evaluation, reviewers (and anyone assigned to review) do not see the authors.
+pub fn authors_hidden(s: Sight) -> bool {
+    !s.is_author
+        && s.role != Some(Role::Admin)
+        && BLIND_STATUSES.contains(&s.status)
+        && (s.role == Some(Role::Reviewer) || s.is_assigned_reviewer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sight(role: Option<Role>, status: Status) -> Sight {
+        Sight { role, status, is_author: false, is_assigned_reviewer: false, same_enterprise: false }
+    }
+
+    #[test]
+    fn drafts_are_for_authors_only() {
+        for &role in Role::ALL {
+            let s = Sight { same_enterprise: true, is_assigned_reviewer: true, ..sight(Some(role), Status::Draft) };
+            assert_eq!(can_view(s), role == Role::Admin, "{role}");
+            assert!(can_view(Sight { is_author: true, ..s }));
+        }
+        assert!(!can_view(sight(None, Status::Draft)));
+    }
+
+    #[test]
+    fn anonymous_sees_only_proven_results() {
+        for &status in Status::ALL {
+            assert_eq!(can_view(sight(None, status)), PUBLIC_STATUSES.contains(&status), "{status}");
+        }
+    }
+
+    #[test]
+    fn association_sees_accepted_onwards_elsewhere() {
+        assert!(!can_view(sight(Some(Role::Association), Status::Submitted)));
+        assert!(can_view(sight(Some(Role::Association), Status::Incubating)));
+        assert!(!can_view(sight(Some(Role::Worker), Status::Incubating)));
+        assert!(can_view(Sight { same_enterprise: true, ..sight(Some(Role::Worker), Status::Incubating) }));
+    }
+
+    #[test]
+    fn reviewers_are_blind_while_evaluating() {
+        let s = Sight { is_assigned_reviewer: true, ..sight(Some(Role::Reviewer), Status::Evaluating) };
+        assert!(can_view(s));
+        assert!(authors_hidden(s));
+        assert!(!authors_hidden(Sight { status: Status::Accepted, ..s }));
+        assert!(!authors_hidden(sight(Some(Role::StudioLead), Status::Evaluating)));
+        assert!(authors_hidden(Sight {
+            is_assigned_reviewer: true,
+            ..sight(Some(Role::StudioLead), Status::Evaluating)
+        }));
+        assert!(!authors_hidden(Sight { is_author: true, ..s }));
+    }
+
+    #[test]
+    fn text_validation_names_the_field() {
+        assert!(validate_text("余热回收", "利用转炉余热回收蒸汽发电", &[]).is_ok());
+        assert_eq!(validate_text(" ", "x", &[]).unwrap_err().0, "title");
+        assert_eq!(validate_text("t", "", &[]).unwrap_err().0, "body");
+        assert_eq!(validate_text("t", "b", &["".into()]).unwrap_err().0, "tags");
+        assert_eq!(validate_text(&"长".repeat(201), "b", &[]).unwrap_err().0, "title");
+    }
+}

@@ -1,0 +1,56 @@
+//! Recognition points: awarded at submission, acceptance, adoption and promotion, shared among the authors.
+
+crate::string_enum! {
+    pub enum PointsReason {
+        Submission = "SUBMISSION",
+        Acceptance = "ACCEPTANCE",
+        Adoption = "ADOPTION",
+        Promotion = "PROMOTION",
+    }
+}
+
+impl PointsReason {
+    pub fn points(self) -> i64 {
+        match self {
+            PointsReason::Submission => 10,
+            PointsReason::Acceptance => 30,
+            PointsReason::Adoption => 60,
+            PointsReason::Promotion => 100,
+        }
+    }
+
+    /// Green-skill credits (usable in skill-level assessment) that the milestone earns, shared like points.
+    pub fn credits(self) -> f64 {
+        match self {
+            PointsReason::Submission | PointsReason::Acceptance => 0.0,
+            PointsReason::Adoption => 1.0,
+            PointsReason::Promotion => 2.0,
+        }
+    }
+}
+
+/// Splits `total` among `n` authors: equal integer shares, the remainder to the first (primary) authors.
+pub fn split(total: i64, n: usize) -> Vec<i64> {
+    if n == 0 {
+        return vec![];
+    }
+    let n = n as i64;
+    (0..n).map(|i| total / n + i64::from(i < total % n)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_add_up() {
+        assert_eq!(split(10, 3), vec![4, 3, 3]);
+        assert_eq!(split(100, 2), vec![50, 50]);
+        assert_eq!(split(30, 1), vec![30]);
+        for n in 1..7 {
+            for reason in PointsReason::ALL {
+                assert_eq!(split(reason.points(), n).iter().sum::<i64>(), reason.points());
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! The mutation root: one mutation per action, each taking an `input` and returning a payload with
+//! `userErrors { field code message }`. Mutations decode their input, call one `journey` operation inside
+//! one write transaction, and load the result as the viewer may see it.
+
+mod pilot;
+mod promotion;
+mod proposals;
+mod review;
+
+use async_graphql::{Context, MergedObject, ID};
+use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
+
+use crate::{
+    db::{rows::ProposalRow, store::Store, users::UserRow},
+    error::{AppError, AppResult, UserError},
+    graphql::{
+        guards::{services, viewer},
+        ids,
+        types::Proposal,
+    },
+};
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(
+    proposals::ProposalMutations,
+    review::ReviewMutations,
+    pilot::PilotMutations,
+    promotion::PromotionMutations,
+);
+
+/// Runs `f` for the signed-in viewer in one write transaction, then wakes the event hub.
+pub async fn act<R, F>(ctx: &Context<'_>, f: F) -> AppResult<R>
+where
+    R: Send + 'static,
+    F: for<'t> FnOnce(&'t mut dyn Store, UserRow, DateTime<Utc>) -> BoxFuture<'t, AppResult<R>> + Send,
+{
+    let user = viewer(ctx).require()?.clone();
+    let s = services(ctx)?;
+    let r = s.db.write(move |tx| f(tx, user, Utc::now())).await?;
+    s.events.nudge();
+    Ok(r)
+}
+
+/// Splits a result into the payload's value and its user errors; internal errors stay top-level errors.
+pub fn settle<T>(result: AppResult<T>) -> async_graphql::Result<(Option<T>, Vec<UserError>)> {
+    match result {
+        Ok(v) => Ok((Some(v), vec![])),
+        Err(e @ AppError::Internal(_)) => Err(e.into()),
+        Err(e) => Ok((None, vec![UserError::from(e)])),
+    }
+}
+
+/// The proposal a mutation produced, as the viewer now sees it.
+pub async fn proposal_payload(
+    ctx: &Context<'_>,
+    result: AppResult<ProposalRow>,
+) -> async_graphql::Result<(Option<Proposal>, Vec<UserError>)> {
+    let (row, errors) = settle(result)?;
+    let proposal = match row {
+        Some(row) => Proposal::visible(ctx, row).await?,
+        None => None,
+    };
+    Ok((proposal, errors))
+}
+
+pub fn decode_proposal_id(id: &ID) -> AppResult<i64> {
+    ids::decode(id, "Proposal", "proposalId")
+}
+
+/// Declares a mutation payload: the produced object (null on refusal) and `userErrors`.
+macro_rules! payload {
+    ($(#[$meta:meta])* $name:ident { $field:ident : $ty:ty }) => {
+        $(#[$meta])*
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $name {
+            pub $field: Option<$ty>,
+            /// Why the mutation was refused; empty on success.
+            pub user_errors: Vec<$crate::error::UserError>,
+        }
+
+        impl From<(Option<$ty>, Vec<$crate::error::UserError>)> for $name {
+            fn from((v, user_errors): (Option<$ty>, Vec<$crate::error::UserError>)) -> Self {
+                $name { $field: v, user_errors }
+            }
+        }
+    };
+}
+pub(crate) use payload;

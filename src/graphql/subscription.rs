@@ -1,0 +1,89 @@
+//! `proposalEvents`: the events of proposals the viewer may see, in order, as they happen
+//! (graphql-transport-ws at `/graphql/ws`).
+
+use async_graphql::{Context, Result, Subscription, ID};
+use futures_util::{Stream, StreamExt};
+use tokio_stream::wrappers::BroadcastStream;
+
+use crate::{
+    domain::proposal::{authors_hidden, can_view},
+    graphql::{
+        guards::{services, viewer},
+        ids,
+        types::event::ProposalEvent,
+    },
+    journey,
+};
+
+/// At most this many past events are replayed on subscription.
+const MAX_REPLAY: i64 = 10_000;
+
+#[derive(Default)]
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// Events of one proposal — or, without `proposalId`, of every proposal the viewer may see — in the
+    /// order they were recorded. Visibility and blind review are applied to each event.
+    ///
+    /// With `after` (a `sequence` seen before, or 0), the events recorded since then are replayed first,
+    /// so a client that reconnects misses nothing.
+    async fn proposal_events(
+        &self,
+        ctx: &Context<'_>,
+        proposal_id: Option<ID>,
+        after: Option<i64>,
+    ) -> Result<impl Stream<Item = ProposalEvent>> {
+        let services = services(ctx)?.clone();
+        let user = viewer(ctx).user.clone();
+        let only = match &proposal_id {
+            Some(id) => {
+                let n = ids::decode(id, "Proposal", "proposalId")?;
+                let u = user.clone();
+                services
+                    .db
+                    .read(move |s| Box::pin(async move { journey::load_visible(s, u.as_ref(), n).await.map(|_| ()) }))
+                    .await?;
+                Some(n)
+            }
+            None => None,
+        };
+        // Subscribe before reading the backlog, so that nothing falls between the two.
+        let live = BroadcastStream::new(services.events.subscribe());
+        let backlog = match after {
+            Some(a) => services.db.read(move |s| Box::pin(async move { s.events_after(a, MAX_REPLAY).await })).await?,
+            None => vec![],
+        };
+        let replayed_up_to = backlog.last().map(|e| e.id).or(after).unwrap_or(0);
+        let live = live.filter_map(move |item| async move { item.ok().filter(|e| e.id > replayed_up_to) });
+        let stream = futures_util::stream::iter(backlog).chain(live).filter_map(move |event| {
+            let services = services.clone();
+            let user = user.clone();
+            async move {
+                if only.is_some_and(|n| n != event.proposal_id) {
+                    return None;
+                }
+                let pid = event.proposal_id;
+                let actor = event.actor_id;
+                let shown = services
+                    .db
+                    .read(move |s| {
+                        Box::pin(async move {
+                            let Some(row) = s.proposal(pid).await? else { return Ok(None) };
+                            let authors = s.authors(pid).await?;
+                            let p = journey::Loaded { row, authors };
+                            let sight = journey::sight(s, user.as_ref(), &p).await?;
+                            let actor_is_author = actor.is_some()
+                                && (p.row.created_by == actor || p.authors.iter().any(|a| a.user_id == actor));
+                            Ok(can_view(sight).then_some(authors_hidden(sight) && actor_is_author))
+                        })
+                    })
+                    .await
+                    .ok()
+                    .flatten()?;
+                Some(ProposalEvent { row: event, hide_actor: shown })
+            }
+        });
+        Ok(stream)
+    }
+}

@@ -1,0 +1,301 @@
+//! `Proposal` and what hangs off it: authors, savings figures, the decision, the pilot, the history.
+//! Blind review and the transparency rules are applied here, field by field.
+
+use async_graphql::{Context, Object, Result, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+
+use super::{
+    evaluation::{Decision, Evaluation, EvaluationSummary, ReviewAssignment},
+    event::ProposalEvent,
+    organisation::{Enterprise, Studio, Team, User},
+    pilot::Pilot,
+    savings::SavingsFigure,
+    technique::Technique,
+};
+use crate::{
+    db::{
+        rows::{AuthorRow, ProposalRow},
+        users::UserRow,
+    },
+    domain::{
+        lifecycle::Status,
+        organisation::{Industry, Role},
+        proposal::{authors_hidden, can_view, Category, Sight},
+        savings::SavingsKind,
+    },
+    error::AppResult,
+    graphql::{
+        connection::{page, window, Conn},
+        guards::{services, viewer},
+        ids,
+    },
+    journey::{self, Loaded},
+    read,
+};
+
+pub struct Proposal {
+    pub row: ProposalRow,
+    pub authors: Vec<AuthorRow>,
+    pub sight: Sight,
+    pub viewer_id: Option<i64>,
+}
+
+impl Proposal {
+    /// The proposal as the viewer may see it, or `None` when they may not see it at all.
+    pub async fn visible(ctx: &Context<'_>, row: ProposalRow) -> AppResult<Option<Proposal>> {
+        let user = viewer(ctx).user.clone();
+        let id = row.id;
+        let authors = read!(ctx, |s| s.authors(id).await);
+        let loaded = Loaded { row, authors };
+        let (loaded, sight) = read!(ctx, |s| {
+            let sight = journey::sight(s, user.as_ref(), &loaded).await?;
+            Ok((loaded, sight))
+        });
+        if !can_view(sight) {
+            return Ok(None);
+        }
+        Ok(Some(Proposal {
+            row: loaded.row,
+            authors: loaded.authors,
+            sight,
+            viewer_id: viewer(ctx).user.as_ref().map(|u| u.id),
+        }))
+    }
+
+    pub async fn by_id(ctx: &Context<'_>, id: i64) -> AppResult<Option<Proposal>> {
+        match read!(ctx, |s| s.proposal(id).await) {
+            Some(row) => Proposal::visible(ctx, row).await,
+            None => Ok(None),
+        }
+    }
+
+    fn hidden(&self) -> bool {
+        authors_hidden(self.sight)
+    }
+
+    /// Studio leads and enterprise admins of the proposal's enterprise, and platform admins.
+    fn is_manager(&self) -> bool {
+        match self.sight.role {
+            Some(Role::Admin) => true,
+            Some(Role::StudioLead | Role::EnterpriseAdmin) => self.sight.same_enterprise,
+            _ => false,
+        }
+    }
+
+    /// Authors see the breakdown once the proposal is decided (算法公示).
+    fn breakdown_open(&self) -> bool {
+        self.is_manager() || (self.sight.is_author && self.row.status().is_decided())
+    }
+
+    fn is_author_user(&self, user_id: Option<i64>) -> bool {
+        user_id.is_some() && (self.row.created_by == user_id || self.authors.iter().any(|a| a.user_id == user_id))
+    }
+}
+
+/// An author: a user, or a named worker without an account on whose behalf the proposal was submitted.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Author {
+    pub name: String,
+    /// The first author is the primary one.
+    pub is_primary: bool,
+    #[graphql(skip)]
+    pub user_id: Option<i64>,
+}
+
+#[async_graphql::ComplexObject]
+impl Author {
+    /// The author's account; null for a worker without one.
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.user_id else { return Ok(None) };
+        Ok(read!(ctx, |s| s.user(id).await).map(User))
+    }
+}
+
+#[Object]
+impl Proposal {
+    pub async fn id(&self) -> ID {
+        ids::encode("Proposal", self.row.id)
+    }
+    /// The proposal's id in the system it was imported from.
+    async fn external_id(&self) -> Option<&str> {
+        self.row.external_id.as_deref()
+    }
+    async fn title(&self) -> &str {
+        &self.row.title
+    }
+    /// What is wasted today and what to change.
+    async fn body(&self) -> &str {
+        &self.row.body
+    }
+    async fn category(&self) -> Category {
+        Category::parse(&self.row.category).unwrap_or(Category::Other)
+    }
+    async fn industry(&self) -> Industry {
+        Industry::parse(&self.row.industry).unwrap_or(Industry::Other)
+    }
+    /// Process and equipment tags.
+    async fn tags(&self) -> Vec<String> {
+        self.row.tags()
+    }
+    async fn status(&self) -> Status {
+        self.row.status()
+    }
+    /// Bumped by every change; pass it back as `expectedVersion`.
+    async fn version(&self) -> i64 {
+        self.row.version
+    }
+    /// Evaluation round: 1 after the first submission, +1 on each resubmission.
+    async fn round(&self) -> i64 {
+        self.row.round
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.row.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.row.updated_at
+    }
+    async fn submitted_at(&self) -> Option<DateTime<Utc>> {
+        self.row.submitted_at
+    }
+    async fn decided_at(&self) -> Option<DateTime<Utc>> {
+        self.row.decided_at
+    }
+    async fn adopted_at(&self) -> Option<DateTime<Utc>> {
+        self.row.adopted_at
+    }
+    async fn promoted_at(&self) -> Option<DateTime<Utc>> {
+        self.row.promoted_at
+    }
+    /// True while blind review hides the authors from this viewer.
+    async fn authors_hidden(&self) -> bool {
+        self.hidden()
+    }
+    /// Authors and co-authors, primary first; empty while blind review hides them from this viewer.
+    async fn authors(&self) -> Vec<Author> {
+        if self.hidden() {
+            return vec![];
+        }
+        self.authors
+            .iter()
+            .map(|a| Author { name: a.name.clone(), is_primary: a.position == 0, user_id: a.user_id })
+            .collect()
+    }
+    /// Who entered the proposal (a team leader submitting on a worker's behalf, or the author).
+    async fn submitted_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.row.created_by.filter(|_| !self.hidden()) else { return Ok(None) };
+        Ok(read!(ctx, |s| s.user(id).await).map(User))
+    }
+    /// The worker without an account on whose behalf it was submitted.
+    async fn on_behalf_of(&self) -> Option<&str> {
+        if self.hidden() {
+            return None;
+        }
+        self.row.on_behalf_of.as_deref()
+    }
+    async fn enterprise(&self, ctx: &Context<'_>) -> Result<Option<Enterprise>> {
+        let Some(id) = self.row.enterprise_id else { return Ok(None) };
+        Ok(services(ctx)?.db.enterprise(id).await?.map(Enterprise))
+    }
+    /// The authors' team; hidden like the authors during blind review.
+    async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
+        let Some(id) = self.row.team_id.filter(|_| !self.hidden()) else { return Ok(None) };
+        Ok(services(ctx)?.db.team(id).await?.map(Team))
+    }
+    /// The studio that evaluates it (set when reviewers are assigned).
+    async fn studio(&self, ctx: &Context<'_>) -> Result<Option<Studio>> {
+        let Some(id) = self.row.studio_id else { return Ok(None) };
+        Ok(services(ctx)?.db.studio(id).await?.map(Studio))
+    }
+    /// Savings as the author expects them.
+    async fn expected_savings(&self, ctx: &Context<'_>) -> Result<Option<SavingsFigure>> {
+        let id = self.row.id;
+        Ok(read!(ctx, |s| s.savings(id, SavingsKind::Expected).await).map(SavingsFigure::from_row))
+    }
+    /// The evaluators' forecast: the mean of the forecasts given with the evaluations, fixed at acceptance.
+    async fn forecast_savings(&self, ctx: &Context<'_>) -> Result<Option<SavingsFigure>> {
+        let id = self.row.id;
+        Ok(read!(ctx, |s| s.savings(id, SavingsKind::Forecast).await).map(SavingsFigure::from_row))
+    }
+    /// Savings measured in the pilot, fixed when the enterprise confirms adoption.
+    async fn verified_savings(&self, ctx: &Context<'_>) -> Result<Option<SavingsFigure>> {
+        let id = self.row.id;
+        Ok(read!(ctx, |s| s.savings(id, SavingsKind::Verified).await).map(SavingsFigure::from_row))
+    }
+    /// The studio lead's decision, with the criteria version and weights it used (public to all who can see the proposal).
+    async fn decision(&self) -> Option<Decision> {
+        Some(Decision {
+            outcome: self.row.decision.clone()?,
+            reason: self.row.decision_reason.clone().unwrap_or_default(),
+            decided_at: self.row.decided_at?,
+            criteria_version: self.row.decision_criteria_version.unwrap_or(1),
+        })
+    }
+    /// The aggregate of the current round: weighted mean, per-criterion mean and spread, n of N evaluated.
+    /// Open to the studio and enterprise; to the authors once decided.
+    async fn evaluation_summary(&self, ctx: &Context<'_>) -> Result<Option<EvaluationSummary>> {
+        if !self.breakdown_open() || self.row.round == 0 {
+            return Ok(None);
+        }
+        let min = services(ctx)?.config.min_evaluations;
+        Ok(Some(EvaluationSummary::load(ctx, self.row.id, self.row.round, min).await?))
+    }
+    /// Individual evaluations of the current round: all for the studio, one's own for a reviewer, all
+    /// (without reviewer names) for the authors once decided.
+    async fn evaluations(&self, ctx: &Context<'_>) -> Result<Vec<Evaluation>> {
+        let (id, round) = (self.row.id, self.row.round);
+        let rows = read!(ctx, |s| s.evaluations(id, round).await);
+        let manager = self.is_manager();
+        let open = self.breakdown_open();
+        Ok(rows
+            .into_iter()
+            .filter(|e| open || Some(e.reviewer_id) == self.viewer_id)
+            .map(|e| {
+                let show_reviewer = manager || Some(e.reviewer_id) == self.viewer_id;
+                Evaluation { row: e, show_reviewer }
+            })
+            .collect())
+    }
+    /// Reviewers assigned in the current round, with due dates (studio and enterprise only).
+    async fn review_assignments(&self, ctx: &Context<'_>) -> Result<Vec<ReviewAssignment>> {
+        if !self.is_manager() {
+            return Ok(vec![]);
+        }
+        let (id, round) = (self.row.id, self.row.round);
+        Ok(read!(ctx, |s| s.assignments(id, round).await).into_iter().map(ReviewAssignment).collect())
+    }
+    /// The pilot (incubation), once started.
+    async fn pilot(&self, ctx: &Context<'_>) -> Result<Option<Pilot>> {
+        let id = self.row.id;
+        Ok(read!(ctx, |s| s.pilot(id).await).map(Pilot))
+    }
+    /// Every change of state, oldest first.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<ProposalEvent>> {
+        let (offset, limit) = window(first, after.as_deref())?;
+        let id = self.row.id;
+        let (rows, total) = read!(ctx, |s| s.events(id, offset, limit).await);
+        let hidden = self.hidden();
+        let items = rows
+            .into_iter()
+            .map(|e| {
+                let hide_actor = hidden && self.is_author_user(e.actor_id);
+                ProposalEvent { row: e, hide_actor }
+            })
+            .collect();
+        Ok(page(items, offset, total))
+    }
+    /// Catalogue techniques this proposal was promoted into.
+    async fn techniques(&self, ctx: &Context<'_>) -> Result<Vec<Technique>> {
+        let id = self.row.id;
+        Ok(read!(ctx, |s| s.techniques_of_proposal(id).await).into_iter().map(Technique).collect())
+    }
+}
+
+pub fn user_row(ctx: &Context<'_>) -> Option<UserRow> {
+    viewer(ctx).user.clone()
+}
