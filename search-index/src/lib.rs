@@ -1,54 +1,469 @@
-//! greenline's search index: a tantivy index on disk, with Chinese analysis.
+//! greenline's search index: a tantivy index on disk with Chinese analysis, filters, facets, highlights
+//! and duplicate hints. It knows nothing about SQL or GraphQL: the service feeds it [`IndexDoc`]s,
+//! commits them with the change-feed position they reach, and asks it [`SearchQuery`]s.
 //!
-//! This crate knows nothing about SQL or GraphQL: the service feeds it documents and asks it questions.
+//! Permissions are data here: each document carries the access tokens that may see it (`public`,
+//! `author:7`, `ent:3`…) and each query the tokens of its viewer; the service decides both.
 
-use std::path::{Path, PathBuf};
+pub mod analyzer;
+mod facets;
+pub mod highlight;
+pub mod query;
 
-/// Bumped whenever the index schema or analysis changes; an index with another version is rebuilt.
+use std::{
+    ops::Bound,
+    path::{Path, PathBuf},
+    sync::Mutex,
+};
+
+use serde::{Deserialize, Serialize};
+use tantivy::{
+    collector::{Count, TopDocs},
+    query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery, TermQuery},
+    schema::{
+        Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
+        STRING,
+    },
+    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
+};
+
+pub use facets::Facets;
+
+/// Bumped whenever the schema or the analysis changes; an index with another version is rebuilt.
 pub const SCHEMA_VERSION: u32 = 1;
+
+const WRITER_MEMORY: usize = 96 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
     #[error("index directory {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error("the search index is locked by another process (is a server running on it?): {0}")]
+    Locked(String),
     #[error(transparent)]
     Tantivy(#[from] tantivy::TantivyError),
 }
 
-/// An on-disk index directory.
+pub type Result<T> = std::result::Result<T, SearchError>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocKind {
+    Proposal,
+    Technique,
+}
+
+impl DocKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Proposal => "proposal",
+            DocKind::Technique => "technique",
+        }
+    }
+}
+
+/// One document as the service hands it over.
+#[derive(Clone, Debug)]
+pub struct IndexDoc {
+    pub kind: DocKind,
+    pub id: i64,
+    pub title: String,
+    pub body: String,
+    pub tags: Vec<String>,
+    pub status: String,
+    pub category: String,
+    pub industry: String,
+    pub enterprise_id: Option<i64>,
+    pub studio_id: Option<i64>,
+    /// Seconds since the epoch: submission (or creation) time.
+    pub date: i64,
+    /// Verified tce per year; 0 when not verified.
+    pub verified_tce: f64,
+    /// Access tokens that may see the document.
+    pub access: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub industries: Vec<String>,
+    pub categories: Vec<String>,
+    pub statuses: Vec<String>,
+    pub enterprise_ids: Vec<i64>,
+    pub studio_ids: Vec<i64>,
+    pub date_from: Option<i64>,
+    pub date_to: Option<i64>,
+    pub min_tce: Option<f64>,
+    pub max_tce: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Sort {
+    #[default]
+    Relevance,
+    Newest,
+    VerifiedSavings,
+}
+
+#[derive(Clone, Debug)]
+pub struct SearchQuery {
+    pub text: String,
+    pub kind: DocKind,
+    /// The viewer's access tokens; `None` sees everything (platform admins).
+    pub access: Option<Vec<String>>,
+    pub filter: Filter,
+    pub sort: Sort,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Highlight {
+    pub field: &'static str,
+    pub snippet: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Hit {
+    pub id: i64,
+    /// Relevance; `None` when sorted by something else.
+    pub score: Option<f32>,
+    pub highlights: Vec<Highlight>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SearchResults {
+    pub total: usize,
+    pub hits: Vec<Hit>,
+    pub facets: Facets,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CommitPayload {
+    schema_version: u32,
+    position: i64,
+}
+
+struct Fields {
+    key: Field,
+    kind: Field,
+    id: Field,
+    title: Field,
+    title_chars: Field,
+    tags: Field,
+    tags_chars: Field,
+    body: Field,
+    body_chars: Field,
+    status: Field,
+    category: Field,
+    industry: Field,
+    enterprise: Field,
+    studio: Field,
+    date: Field,
+    tce: Field,
+    access: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let words = TextOptions::default()
+        .set_indexing_options(
+            TextFieldIndexing::default().set_tokenizer("jieba").set_index_option(IndexRecordOption::WithFreqs),
+        )
+        .set_stored();
+    let chars = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default().set_tokenizer("chars").set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let number = NumericOptions::default().set_indexed().set_fast();
+    let fields = Fields {
+        key: b.add_text_field("key", STRING),
+        kind: b.add_text_field("kind", STRING),
+        id: b.add_i64_field("id", STORED | FAST),
+        title: b.add_text_field("title", words.clone()),
+        title_chars: b.add_text_field("title_chars", chars.clone()),
+        tags: b.add_text_field("tags", words.clone()),
+        tags_chars: b.add_text_field("tags_chars", chars.clone()),
+        body: b.add_text_field("body", words),
+        body_chars: b.add_text_field("body_chars", chars),
+        status: b.add_text_field("status", STRING | FAST),
+        category: b.add_text_field("category", STRING | FAST),
+        industry: b.add_text_field("industry", STRING | FAST),
+        enterprise: b.add_i64_field("enterprise", number.clone()),
+        studio: b.add_i64_field("studio", number.clone()),
+        date: b.add_i64_field("date", number),
+        tce: b.add_f64_field("tce", INDEXED | FAST),
+        access: b.add_text_field("access", STRING),
+    };
+    (b.build(), fields)
+}
+
+/// The index: one writer (behind a mutex) and a reader reloaded after each commit.
 pub struct SearchIndex {
-    dir: PathBuf,
+    dir: Option<PathBuf>,
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    f: Fields,
+    needs_rebuild: bool,
 }
 
 impl SearchIndex {
-    /// Opens the index directory, creating it when missing.
-    pub fn open(dir: &Path) -> Result<SearchIndex, SearchError> {
-        std::fs::create_dir_all(dir).map_err(|source| SearchError::Io { path: dir.to_owned(), source })?;
-        Ok(SearchIndex { dir: dir.to_owned() })
+    /// Opens the index in `dir`, creating it when missing and recreating it (empty, to be rebuilt from the
+    /// database) when its schema version is not this one.
+    pub fn open(dir: &Path) -> Result<SearchIndex> {
+        let io = |source| SearchError::Io { path: dir.to_owned(), source };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let (schema, _) = schema();
+        let existing = Index::open_in_dir(dir).ok();
+        let current = existing.as_ref().and_then(|i| read_payload(i)).map(|p| p.schema_version) == Some(SCHEMA_VERSION)
+            && existing.as_ref().is_some_and(|i| i.schema() == schema);
+        let (index, needs_rebuild) = match existing {
+            Some(index) if current => (index, false),
+            other => {
+                if other.is_some() {
+                    tracing::warn!(dir = %dir.display(), "search index schema changed: rebuilding it from the database");
+                }
+                for entry in std::fs::read_dir(dir).map_err(io)? {
+                    let path = entry.map_err(io)?.path();
+                    if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) }
+                        .map_err(io)?;
+                }
+                (Index::create_in_dir(dir, schema)?, true)
+            }
+        };
+        Self::from_index(index, Some(dir.to_owned()), needs_rebuild)
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// An index in memory, for tests.
+    pub fn in_memory() -> Result<SearchIndex> {
+        Self::from_index(Index::create_in_ram(schema().0), None, true)
     }
 
-    /// Readiness: the directory exists and is writable.
-    pub fn check(&self) -> Result<(), SearchError> {
-        let probe = self.dir.join(".readyz-probe");
+    fn from_index(index: Index, dir: Option<PathBuf>, needs_rebuild: bool) -> Result<SearchIndex> {
+        analyzer::warm_up();
+        index.tokenizers().register("jieba", analyzer::JiebaTokenizer);
+        index.tokenizers().register("chars", analyzer::CharTokenizer);
+        let writer = index.writer_with_num_threads(2, WRITER_MEMORY).map_err(|e| match e {
+            tantivy::TantivyError::LockFailure(..) => SearchError::Locked(e.to_string()),
+            e => e.into(),
+        })?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let (_, f) = schema();
+        Ok(SearchIndex { dir, index, reader, writer: Mutex::new(writer), f, needs_rebuild })
+    }
+
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// True when the index was just created (or recreated) and must be filled from the database.
+    pub fn needs_rebuild(&self) -> bool {
+        self.needs_rebuild
+    }
+
+    /// The change-feed position the last commit reached (0 for a new index).
+    pub fn position(&self) -> i64 {
+        read_payload(&self.index).map(|p| p.position).unwrap_or(0)
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Readiness: the directory is writable (or the index lives in memory).
+    pub fn check(&self) -> Result<()> {
+        let Some(dir) = &self.dir else { return Ok(()) };
+        let probe = dir.join(".readyz-probe");
         std::fs::write(&probe, b"ok")
             .and_then(|_| std::fs::remove_file(&probe))
-            .map_err(|source| SearchError::Io { path: self.dir.clone(), source })
+            .map_err(|source| SearchError::Io { path: dir.clone(), source })
+    }
+
+    fn key(kind: DocKind, id: i64) -> String {
+        format!("{}:{id}", kind.as_str())
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds or replaces a document (visible after the next commit).
+    pub fn upsert(&self, d: &IndexDoc) -> Result<()> {
+        let f = &self.f;
+        let key = Self::key(d.kind, d.id);
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.key, &key);
+        doc.add_text(f.kind, d.kind.as_str());
+        doc.add_i64(f.id, d.id);
+        doc.add_text(f.title, &d.title);
+        doc.add_text(f.title_chars, &d.title);
+        let tags = d.tags.join(" ");
+        doc.add_text(f.tags, &tags);
+        doc.add_text(f.tags_chars, &tags);
+        doc.add_text(f.body, &d.body);
+        doc.add_text(f.body_chars, &d.body);
+        doc.add_text(f.status, &d.status);
+        doc.add_text(f.category, &d.category);
+        doc.add_text(f.industry, &d.industry);
+        if let Some(e) = d.enterprise_id {
+            doc.add_i64(f.enterprise, e);
+        }
+        if let Some(s) = d.studio_id {
+            doc.add_i64(f.studio, s);
+        }
+        doc.add_i64(f.date, d.date);
+        doc.add_f64(f.tce, d.verified_tce);
+        for a in &d.access {
+            doc.add_text(f.access, a);
+        }
+        let w = self.writer();
+        w.delete_term(Term::from_field_text(f.key, &key));
+        w.add_document(doc)?;
+        Ok(())
+    }
+
+    /// Removes a document (after the next commit).
+    pub fn delete(&self, kind: DocKind, id: i64) {
+        self.writer().delete_term(Term::from_field_text(self.f.key, &Self::key(kind, id)));
+    }
+
+    /// Removes every document (after the next commit), before a rebuild.
+    pub fn clear(&self) -> Result<()> {
+        self.writer().delete_all_documents()?;
+        Ok(())
+    }
+
+    /// Makes everything written so far durable and searchable, recording the feed position it reaches.
+    pub fn commit(&self, position: i64) -> Result<()> {
+        let payload =
+            serde_json::to_string(&CommitPayload { schema_version: SCHEMA_VERSION, position }).expect("serialisable");
+        {
+            let mut w = self.writer();
+            let mut prepared = w.prepare_commit()?;
+            prepared.set_payload(&payload);
+            prepared.commit()?;
+        }
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    fn text_fields(&self) -> query::TextFields {
+        let f = &self.f;
+        query::TextFields {
+            views: vec![
+                (f.title, f.title_chars, query::TITLE_BOOST),
+                (f.tags, f.tags_chars, query::TAGS_BOOST),
+                (f.body, f.body_chars, query::BODY_BOOST),
+            ],
+        }
+    }
+
+    /// Kind, access and filters: what every query must also satisfy.
+    fn constraints(
+        &self,
+        kind: DocKind,
+        access: &Option<Vec<String>>,
+        filter: &Filter,
+    ) -> Vec<(Occur, Box<dyn Query>)> {
+        let f = &self.f;
+        let mut c: Vec<(Occur, Box<dyn Query>)> = vec![(
+            Occur::Must,
+            Box::new(TermQuery::new(Term::from_field_text(f.kind, kind.as_str()), IndexRecordOption::Basic)),
+        )];
+        if let Some(tokens) = access {
+            c.push((Occur::Must, query::any_of(f.access, tokens)));
+        }
+        for (field, values) in
+            [(f.industry, &filter.industries), (f.category, &filter.categories), (f.status, &filter.statuses)]
+        {
+            if !values.is_empty() {
+                c.push((Occur::Must, query::any_of(field, values)));
+            }
+        }
+        for (field, values) in [(f.enterprise, &filter.enterprise_ids), (f.studio, &filter.studio_ids)] {
+            if !values.is_empty() {
+                c.push((Occur::Must, query::any_of_i64(field, values)));
+            }
+        }
+        if filter.date_from.is_some() || filter.date_to.is_some() {
+            let lo = filter.date_from.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_i64(f.date, v)));
+            let hi = filter.date_to.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_i64(f.date, v)));
+            c.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
+        }
+        if filter.min_tce.is_some() || filter.max_tce.is_some() {
+            let lo = filter.min_tce.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_f64(f.tce, v)));
+            let hi = filter.max_tce.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_f64(f.tce, v)));
+            c.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
+        }
+        c
+    }
+
+    /// Full-text search with filters, facets, sorting, pagination and highlights.
+    pub fn search(&self, q: &SearchQuery) -> Result<SearchResults> {
+        let terms = query::terms(&q.text);
+        let mut clauses = self.constraints(q.kind, &q.access, &q.filter);
+        let mut any_text = false;
+        for t in &terms {
+            if let Some(tq) = query::term_query(&self.text_fields(), t) {
+                clauses.push((Occur::Must, tq));
+                any_text = true;
+            }
+        }
+        if !any_text {
+            clauses.push((Occur::Must, Box::new(AllQuery)));
+        }
+        let query = BooleanQuery::new(clauses);
+        let searcher = self.reader.searcher();
+        let page = TopDocs::with_limit(q.limit.max(1)).and_offset(q.offset);
+        let facet_collector = facets::FacetCollector;
+        let (hits, total, facets): (Vec<(Option<f32>, DocAddress)>, usize, Facets) = match q.sort {
+            Sort::Relevance => {
+                let (top, total, facets) = searcher.search(&query, &(page.order_by_score(), Count, facet_collector))?;
+                (top.into_iter().map(|(s, d)| (Some(s), d)).collect(), total, facets)
+            }
+            Sort::Newest => {
+                let (top, total, facets) = searcher
+                    .search(&query, &(page.order_by_fast_field::<i64>("date", Order::Desc), Count, facet_collector))?;
+                (top.into_iter().map(|(_, d)| (None, d)).collect(), total, facets)
+            }
+            Sort::VerifiedSavings => {
+                let (top, total, facets) = searcher
+                    .search(&query, &(page.order_by_fast_field::<f64>("tce", Order::Desc), Count, facet_collector))?;
+                (top.into_iter().map(|(_, d)| (None, d)).collect(), total, facets)
+            }
+        };
+        let hits = if q.limit == 0 { vec![] } else { hits };
+        let mut out = Vec::with_capacity(hits.len());
+        for (score, addr) in hits {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+            let id = doc.get_first(self.f.id).and_then(|v| v.as_i64()).unwrap_or(0);
+            let mut highlights = Vec::new();
+            for (name, field) in [("title", self.f.title), ("tags", self.f.tags), ("body", self.f.body)] {
+                if let Some(snippet) = highlight::snippet(&text(field), &terms) {
+                    highlights.push(Highlight { field: name, snippet });
+                }
+            }
+            out.push(Hit { id, score, highlights });
+        }
+        Ok(SearchResults { total, hits: out, facets })
+    }
+
+    /// Documents that share the most words with `text`: duplicate hints while a worker writes.
+    pub fn similar(&self, text: &str, kind: DocKind, access: &Option<Vec<String>>, limit: usize) -> Result<Vec<Hit>> {
+        let Some(sim) = query::similarity_query(&self.text_fields(), text) else { return Ok(vec![]) };
+        let mut clauses = self.constraints(kind, access, &Filter::default());
+        clauses.push((Occur::Must, sim));
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit.max(1)).order_by_score())?;
+        let mut out = Vec::new();
+        for (score, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let id = doc.get_first(self.f.id).and_then(|v| v.as_i64()).unwrap_or(0);
+            out.push(Hit { id, score: Some(score), highlights: vec![] });
+        }
+        Ok(out)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn open_creates_a_writable_directory() {
-        let tmp = tempfile::tempdir().unwrap();
-        let index = SearchIndex::open(&tmp.path().join("a/b")).unwrap();
-        assert!(index.dir().is_dir());
-        index.check().unwrap();
-    }
+fn read_payload(index: &Index) -> Option<CommitPayload> {
+    index.load_metas().ok()?.payload.and_then(|p| serde_json::from_str(&p).ok())
 }

@@ -1,0 +1,146 @@
+//! Text analysis. Two views of the same text are indexed:
+//!
+//! - **words** (`jieba`): jieba segmentation in search mode with HMM, plus the domain dictionary in
+//!   `dict/energy.txt`, lowercased, punctuation dropped. Good for ranking: 余热锅炉 is one word.
+//! - **characters** (`chars`): every non-space character, lowercased, at its character position. A phrase
+//!   of characters matches exactly where the text contains the query as a substring, so recall does not
+//!   depend on how jieba happened to segment a sentence (碳 alone, 电价 inside 峰谷电价…).
+
+use std::sync::LazyLock;
+
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+use tantivy_jieba::jieba_rs::{Jieba, TokenizeMode};
+
+/// The domain dictionary: energy and industry terms jieba should keep whole.
+pub const DOMAIN_DICTIONARY: &str = include_str!("../dict/energy.txt");
+
+static JIEBA: LazyLock<Jieba> = LazyLock::new(|| {
+    let mut jieba = Jieba::new();
+    let mut reader = std::io::BufReader::new(DOMAIN_DICTIONARY.as_bytes());
+    jieba.load_dict(&mut reader).expect("the bundled domain dictionary is well-formed");
+    jieba
+});
+
+/// Loads jieba and the domain dictionary now rather than on the first document.
+pub fn warm_up() {
+    LazyLock::force(&JIEBA);
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric()
+}
+
+/// Segments `text` into lowercased words (search mode: long words also yield their parts).
+pub fn words(text: &str) -> Vec<String> {
+    JIEBA
+        .tokenize(text, TokenizeMode::Search, true)
+        .into_iter()
+        .filter(|t| t.word.chars().any(is_word_char))
+        .map(|t| t.word.to_lowercase())
+        .collect()
+}
+
+/// The characters of `text` as indexed in the character view, with their positions.
+pub fn chars(text: &str) -> Vec<(usize, String)> {
+    text.chars().enumerate().filter(|(_, c)| !c.is_whitespace()).map(|(i, c)| (i, c.to_lowercase().collect())).collect()
+}
+
+/// A token stream over tokens computed up front.
+pub struct VecTokenStream {
+    tokens: Vec<Token>,
+    index: usize,
+}
+
+impl TokenStream for VecTokenStream {
+    fn advance(&mut self) -> bool {
+        if self.index < self.tokens.len() {
+            self.index += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn token(&self) -> &Token {
+        &self.tokens[self.index - 1]
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.index - 1]
+    }
+}
+
+/// The word view.
+#[derive(Clone, Default)]
+pub struct JiebaTokenizer;
+
+impl Tokenizer for JiebaTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        let tokens = JIEBA
+            .tokenize(text, TokenizeMode::Search, true)
+            .into_iter()
+            .filter(|t| t.word.chars().any(is_word_char))
+            .enumerate()
+            .map(|(i, t)| Token {
+                offset_from: t.byte_start,
+                offset_to: t.byte_end,
+                position: i,
+                text: t.word.to_lowercase(),
+                position_length: 1,
+            })
+            .collect();
+        VecTokenStream { tokens, index: 0 }
+    }
+}
+
+/// The character view: each non-space character at its position in the text.
+#[derive(Clone, Default)]
+pub struct CharTokenizer;
+
+impl Tokenizer for CharTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        let tokens = text
+            .char_indices()
+            .enumerate()
+            .filter(|(_, (_, c))| !c.is_whitespace())
+            .map(|(position, (offset, c))| Token {
+                offset_from: offset,
+                offset_to: offset + c.len_utf8(),
+                position,
+                text: c.to_lowercase().collect(),
+                position_length: 1,
+            })
+            .collect();
+        VecTokenStream { tokens, index: 0 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_words_stay_whole_and_search_mode_yields_parts() {
+        let w = words("利用转炉余热回收蒸汽发电，新建余热锅炉");
+        assert!(w.contains(&"余热锅炉".to_string()), "{w:?}");
+        assert!(w.contains(&"余热".to_string()), "search mode yields the parts too: {w:?}");
+        assert!(!w.iter().any(|t| t == "，"), "punctuation is dropped: {w:?}");
+    }
+
+    #[test]
+    fn english_is_lowercased_and_numbers_kept() {
+        let w = words("VFD改造后节电30%，年节约1.2万吨标煤");
+        assert!(w.contains(&"vfd".to_string()), "{w:?}");
+        assert!(w.iter().any(|t| t.contains("30")), "{w:?}");
+        assert!(w.contains(&"标煤".to_string()), "{w:?}");
+    }
+
+    #[test]
+    fn chars_keep_positions_across_spaces() {
+        let c = chars("余热 Heat");
+        assert_eq!(c[0], (0, "余".to_string()));
+        assert_eq!(c[2], (3, "h".to_string()), "the space keeps its position");
+    }
+}

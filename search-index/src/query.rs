@@ -1,0 +1,145 @@
+//! From what a user typed to a tantivy query.
+//!
+//! Whitespace separates terms, `"double quotes"` keep a phrase together, and every term must match.
+//! A term matches where the text contains it as a substring (the character view, exact phrase of
+//! characters); jieba words of the term add to the score, title above tags above body.
+
+use tantivy::{
+    query::{BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, TermQuery},
+    schema::{Field, IndexRecordOption},
+    Term,
+};
+
+use crate::analyzer;
+
+/// Boosts: a match in the title counts more than in the tags, which counts more than in the body.
+pub const TITLE_BOOST: f32 = 3.0;
+pub const TAGS_BOOST: f32 = 2.0;
+pub const BODY_BOOST: f32 = 1.0;
+
+/// Splits the query into terms; quoted phrases stay whole. Terms are lowercased.
+pub fn terms(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_quotes = false;
+    let mut current = String::new();
+    for c in text.chars() {
+        match c {
+            '"' | '“' | '”' => {
+                if !current.trim().is_empty() {
+                    out.push(current.trim().to_lowercase());
+                }
+                current.clear();
+                in_quotes = !in_quotes;
+            }
+            c if c.is_whitespace() && !in_quotes => {
+                if !current.is_empty() {
+                    out.push(current.to_lowercase());
+                }
+                current.clear();
+            }
+            c => current.push(c),
+        }
+    }
+    if !current.trim().is_empty() {
+        out.push(current.trim().to_lowercase());
+    }
+    out.truncate(32);
+    out
+}
+
+/// (word-view field, character-view field, boost) for each searchable text.
+pub struct TextFields {
+    pub views: Vec<(Field, Field, f32)>,
+}
+
+fn boxed(q: impl Query) -> Box<dyn Query> {
+    Box::new(q)
+}
+
+/// Exact substring match of `term` in a character-view field.
+fn char_match(field: Field, term: &str) -> Option<Box<dyn Query>> {
+    let chars = analyzer::chars(term);
+    let first = chars.first()?.0;
+    let terms: Vec<(usize, Term)> =
+        chars.iter().map(|(pos, c)| (pos - first, Term::from_field_text(field, c))).collect();
+    Some(if terms.len() == 1 {
+        boxed(TermQuery::new(terms[0].1.clone(), IndexRecordOption::WithFreqs))
+    } else {
+        boxed(PhraseQuery::new_with_offset(terms))
+    })
+}
+
+/// The query for one term: must occur somewhere (characters), scored by words too.
+pub fn term_query(fields: &TextFields, term: &str) -> Option<Box<dyn Query>> {
+    let mut must_any = Vec::new();
+    for (_, chars_field, boost) in &fields.views {
+        if let Some(q) = char_match(*chars_field, term) {
+            must_any.push((Occur::Should, boxed(BoostQuery::new(q, *boost))));
+        }
+    }
+    if must_any.is_empty() {
+        return None;
+    }
+    let mut words = Vec::new();
+    for w in analyzer::words(term) {
+        for (word_field, _, boost) in &fields.views {
+            let tq = TermQuery::new(Term::from_field_text(*word_field, &w), IndexRecordOption::WithFreqs);
+            words.push((Occur::Should, boxed(BoostQuery::new(boxed(tq), *boost))));
+        }
+    }
+    let mut clauses = vec![(Occur::Must, boxed(BooleanQuery::new(must_any)))];
+    if !words.is_empty() {
+        clauses.push((Occur::Should, boxed(BooleanQuery::new(words))));
+    }
+    Some(boxed(BooleanQuery::new(clauses)))
+}
+
+/// A query scoring documents by the words they share with `text` (for duplicate hints).
+pub fn similarity_query(fields: &TextFields, text: &str) -> Option<Box<dyn Query>> {
+    let mut words = analyzer::words(text);
+    words.retain(|w| w.chars().count() >= 2);
+    words.sort();
+    words.dedup();
+    words.truncate(64);
+    let clauses: Vec<(Occur, Box<dyn Query>)> = words
+        .iter()
+        .flat_map(|w| {
+            fields.views.iter().map(move |(word_field, _, boost)| {
+                let tq = TermQuery::new(Term::from_field_text(*word_field, w), IndexRecordOption::WithFreqs);
+                (Occur::Should, boxed(BoostQuery::new(boxed(tq), *boost)))
+            })
+        })
+        .collect();
+    (!clauses.is_empty()).then(|| boxed(BooleanQuery::new(clauses)))
+}
+
+/// Any of `values` in a raw string field.
+pub fn any_of(field: Field, values: &[String]) -> Box<dyn Query> {
+    boxed(BooleanQuery::new(
+        values
+            .iter()
+            .map(|v| (Occur::Should, boxed(TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic))))
+            .collect(),
+    ))
+}
+
+pub fn any_of_i64(field: Field, values: &[i64]) -> Box<dyn Query> {
+    boxed(BooleanQuery::new(
+        values
+            .iter()
+            .map(|v| (Occur::Should, boxed(TermQuery::new(Term::from_field_i64(field, *v), IndexRecordOption::Basic))))
+            .collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_terms_and_keeps_quoted_phrases() {
+        assert_eq!(terms("余热  锅炉"), ["余热", "锅炉"]);
+        assert_eq!(terms("\"heat Recovery\" 节电"), ["heat recovery", "节电"]);
+        assert_eq!(terms("  "), Vec::<String>::new());
+    }
+}

@@ -1,0 +1,217 @@
+//! The index end to end: analysis, query semantics, filters, facets, highlights, pagination, access,
+//! duplicate hints, commit positions and schema versions.
+
+use search_index::{DocKind, Filter, IndexDoc, SearchIndex, SearchQuery, Sort};
+
+fn doc(id: i64, title: &str, body: &str) -> IndexDoc {
+    IndexDoc {
+        kind: DocKind::Proposal,
+        id,
+        title: title.into(),
+        body: body.into(),
+        tags: vec![],
+        status: "SUBMITTED".into(),
+        category: "ENERGY_SAVING".into(),
+        industry: "METALLURGY".into(),
+        enterprise_id: Some(1),
+        studio_id: None,
+        date: 1_700_000_000 + id,
+        verified_tce: 0.0,
+        access: vec!["public".into()],
+    }
+}
+
+fn q(text: &str) -> SearchQuery {
+    SearchQuery {
+        text: text.into(),
+        kind: DocKind::Proposal,
+        access: None,
+        filter: Filter::default(),
+        sort: Sort::Relevance,
+        offset: 0,
+        limit: 10,
+    }
+}
+
+fn ids(index: &SearchIndex, query: &SearchQuery) -> Vec<i64> {
+    let mut v: Vec<i64> = index.search(query).unwrap().hits.iter().map(|h| h.id).collect();
+    v.sort();
+    v
+}
+
+fn corpus() -> SearchIndex {
+    let index = SearchIndex::in_memory().unwrap();
+    let docs = [
+        doc(1, "转炉余热回收蒸汽发电", "利用转炉烟气余热，新建余热锅炉，回收蒸汽用于发电。"),
+        doc(2, "空压机余热用于职工浴室", "空压机运行产生大量热量，回收后供浴室热水。"),
+        doc(3, "高炉鼓风机变频改造", "鼓风机定速运行，改为VFD变频调速后节电30%，年节约1.2万吨标煤。"),
+        doc(4, "峰谷电价下的错峰生产", "利用峰谷电价差，把球磨机生产安排在低谷时段。"),
+        doc(5, "水泥熟料线余热发电", "熟料冷却机废气余热发电，每吨熟料发电35kWh。"),
+        doc(6, "照明改造", "车间照明全部改为LED照明，减少碳排放，助力碳中和。"),
+    ];
+    for d in &docs {
+        index.upsert(d).unwrap();
+    }
+    index.commit(42).unwrap();
+    index
+}
+
+#[test]
+fn two_character_words_match_inside_longer_words() {
+    let index = corpus();
+    assert_eq!(ids(&index, &q("余热")), [1, 2, 5], "余热 inside 余热回收, 余热锅炉, 余热发电");
+    assert_eq!(ids(&index, &q("锅炉")), [1]);
+    assert_eq!(ids(&index, &q("电价")), [4], "电价 inside 峰谷电价");
+    assert_eq!(ids(&index, &q("碳")), [6], "a single character");
+    assert_eq!(ids(&index, &q("碳中和")), [6]);
+}
+
+#[test]
+fn mixed_chinese_english_numbers() {
+    let index = corpus();
+    assert_eq!(ids(&index, &q("vfd")), [3], "English case-insensitively");
+    assert_eq!(ids(&index, &q("30%")), [3]);
+    assert_eq!(ids(&index, &q("1.2万吨")), [3]);
+    assert_eq!(ids(&index, &q("35kWh")), [5]);
+    assert_eq!(ids(&index, &q("LED")), [6]);
+}
+
+#[test]
+fn all_terms_must_match_and_phrases_mean_adjacency() {
+    let index = corpus();
+    assert_eq!(ids(&index, &q("余热 发电")), [1, 5]);
+    assert_eq!(ids(&index, &q("余热 浴室")), [2]);
+    assert_eq!(ids(&index, &q("\"余热发电\"")), [5], "adjacent only");
+    assert_eq!(ids(&index, &q("发电余热")), Vec::<i64>::new(), "no reordering");
+    assert_eq!(ids(&index, &q("热，回")), Vec::<i64>::new(), "punctuation is part of the text, not skipped");
+}
+
+#[test]
+fn title_is_weighted_above_body() {
+    let index = SearchIndex::in_memory().unwrap();
+    index.upsert(&doc(1, "蒸汽管网保温", "其他内容，其他内容，疏水阀。")).unwrap();
+    index.upsert(&doc(2, "其他改造", "蒸汽管网保温层老化。")).unwrap();
+    index.commit(1).unwrap();
+    let r = index.search(&q("保温")).unwrap();
+    assert_eq!(r.hits[0].id, 1, "{:?}", r.hits);
+}
+
+#[test]
+fn filters_facets_sorting_and_pagination() {
+    let index = SearchIndex::in_memory().unwrap();
+    for i in 1..=25 {
+        let mut d = doc(i, &format!("余热利用方案{i}"), "余热");
+        d.industry = if i % 5 == 0 { "BUILDING_MATERIALS".into() } else { "METALLURGY".into() };
+        d.status = if i % 2 == 0 { "ADOPTED".into() } else { "SUBMITTED".into() };
+        d.enterprise_id = Some(i % 3);
+        d.verified_tce = i as f64;
+        index.upsert(&d).unwrap();
+    }
+    index.commit(25).unwrap();
+    let r = index.search(&q("余热")).unwrap();
+    assert_eq!(r.total, 25);
+    assert_eq!(r.facets.industry, [("METALLURGY".to_string(), 20), ("BUILDING_MATERIALS".to_string(), 5)]);
+    assert_eq!(r.facets.status, [("SUBMITTED".to_string(), 13), ("ADOPTED".to_string(), 12)]);
+    assert_eq!(r.facets.enterprise.iter().map(|(_, n)| n).sum::<u64>(), 25);
+
+    let mut filtered = q("余热");
+    filtered.filter.industries = vec!["BUILDING_MATERIALS".into()];
+    let r = index.search(&filtered).unwrap();
+    assert_eq!(r.total, 5);
+    assert_eq!(r.facets.industry, [("BUILDING_MATERIALS".to_string(), 5)]);
+
+    let mut ranged = q("");
+    ranged.filter.min_tce = Some(10.0);
+    ranged.filter.max_tce = Some(12.0);
+    ranged.filter.date_from = Some(1_700_000_011);
+    assert_eq!(ids(&index, &ranged), [11, 12]);
+
+    let mut by_savings = q("余热");
+    by_savings.sort = Sort::VerifiedSavings;
+    by_savings.limit = 3;
+    let top: Vec<i64> = index.search(&by_savings).unwrap().hits.iter().map(|h| h.id).collect();
+    assert_eq!(top, [25, 24, 23]);
+    by_savings.offset = 3;
+    let next: Vec<i64> = index.search(&by_savings).unwrap().hits.iter().map(|h| h.id).collect();
+    assert_eq!(next, [22, 21, 20], "pages continue where the last one ended");
+
+    let mut newest = q("");
+    newest.sort = Sort::Newest;
+    newest.limit = 2;
+    assert_eq!(index.search(&newest).unwrap().hits.iter().map(|h| h.id).collect::<Vec<_>>(), [25, 24]);
+}
+
+#[test]
+fn access_tokens_hide_documents_from_results_and_facets() {
+    let index = SearchIndex::in_memory().unwrap();
+    let mut draft = doc(1, "余热草稿", "还没提交");
+    draft.access = vec!["author:7".into()];
+    draft.status = "DRAFT".into();
+    index.upsert(&draft).unwrap();
+    index.upsert(&doc(2, "余热公开", "已采纳")).unwrap();
+    index.commit(2).unwrap();
+    let mut other = q("余热");
+    other.access = Some(vec!["public".into(), "author:8".into()]);
+    let r = index.search(&other).unwrap();
+    assert_eq!(r.hits.iter().map(|h| h.id).collect::<Vec<_>>(), [2]);
+    assert_eq!(r.total, 1);
+    assert!(r.facets.status.iter().all(|(s, _)| s != "DRAFT"), "facets never count what results hide");
+    other.access = Some(vec!["public".into(), "author:7".into()]);
+    assert_eq!(ids(&index, &other), [1, 2]);
+}
+
+#[test]
+fn highlights_mark_the_matches() {
+    let index = corpus();
+    let r = index.search(&q("余热")).unwrap();
+    let first = r.hits.iter().find(|h| h.id == 1).unwrap();
+    let title = first.highlights.iter().find(|h| h.field == "title").unwrap();
+    assert_eq!(title.snippet, "转炉<em>余热</em>回收蒸汽发电");
+    assert!(first.highlights.iter().any(|h| h.field == "body" && h.snippet.contains("<em>余热</em>锅炉")));
+}
+
+#[test]
+fn similar_finds_near_duplicates_written_differently() {
+    let index = corpus();
+    let hits = index.similar("建议回收转炉烟气的余热来发电", DocKind::Proposal, &None, 3).unwrap();
+    assert_eq!(hits[0].id, 1, "{hits:?}");
+    let hits = index.similar("给鼓风机加装变频器，节约用电", DocKind::Proposal, &None, 3).unwrap();
+    assert_eq!(hits[0].id, 3, "{hits:?}");
+}
+
+#[test]
+fn deletes_and_replacements() {
+    let index = corpus();
+    index.delete(DocKind::Proposal, 1);
+    let mut changed = doc(2, "空压机改造", "不再提热");
+    changed.id = 2;
+    index.upsert(&changed).unwrap();
+    index.commit(43).unwrap();
+    assert_eq!(ids(&index, &q("余热")), [5]);
+    assert_eq!(index.num_docs(), 5);
+}
+
+#[test]
+fn position_survives_reopening_and_a_new_schema_version_rebuilds() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let index = SearchIndex::open(dir.path()).unwrap();
+        assert!(index.needs_rebuild(), "a new index must be filled");
+        index.upsert(&doc(1, "余热", "余热")).unwrap();
+        index.commit(17).unwrap();
+    }
+    {
+        let index = SearchIndex::open(dir.path()).unwrap();
+        assert!(!index.needs_rebuild());
+        assert_eq!(index.position(), 17);
+        assert_eq!(index.num_docs(), 1);
+    }
+    // Simulate an index written by another schema version: its payload says so.
+    let meta = dir.path().join("meta.json");
+    let text = std::fs::read_to_string(&meta).unwrap();
+    std::fs::write(&meta, text.replace("\\\"schema_version\\\":1", "\\\"schema_version\\\":0")).unwrap();
+    let index = SearchIndex::open(dir.path()).unwrap();
+    assert!(index.needs_rebuild(), "another schema version is rebuilt");
+    assert_eq!(index.num_docs(), 0);
+    assert_eq!(index.position(), 0);
+}
