@@ -12,6 +12,7 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod journey;
+pub mod search;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
@@ -38,16 +39,10 @@ pub fn app(state: AppState) -> Router {
 pub async fn open(config: Config) -> anyhow::Result<AppState> {
     let db = Db::connect(&config.database_url).await?;
     let storage = Storage::from_config(&config.storage)?;
-    let search = search_index::SearchIndex::open(&config.index_dir).context("opening the search index")?;
+    let index = search_index::SearchIndex::open(&config.index_dir).context("opening the search index")?;
+    let search = search::Indexer::start(db.clone(), index).await?;
     let events = events::EventHub::start(db.clone()).await?;
-    Ok(AppState::new(Services {
-        config: Arc::new(config),
-        db,
-        storage,
-        search: Arc::new(search),
-        metrics: Arc::default(),
-        events,
-    }))
+    Ok(AppState::new(Services { config: Arc::new(config), db, storage, search, metrics: Arc::default(), events }))
 }
 
 /// Serves until `shutdown` resolves, then gives in-flight requests the configured drain time.

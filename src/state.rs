@@ -2,8 +2,6 @@
 
 use std::sync::Arc;
 
-use search_index::SearchIndex;
-
 use crate::{config::Config, db::Db, events::EventHub, http::metrics::Metrics, storage::Storage};
 
 /// Everything a request may need. Cheap to clone.
@@ -12,7 +10,7 @@ pub struct Services {
     pub config: Arc<Config>,
     pub db: Db,
     pub storage: Storage,
-    pub search: Arc<SearchIndex>,
+    pub search: Arc<crate::search::Indexer>,
     pub metrics: Arc<Metrics>,
     pub events: Arc<EventHub>,
 }

@@ -261,3 +261,10 @@ pub struct PointsRow {
     pub credits: f64,
     pub created_at: DateTime<Utc>,
 }
+
+#[derive(FromRow, Clone, Debug)]
+pub struct FeedRow {
+    pub seq: i64,
+    pub entity: String,
+    pub entity_id: i64,
+}

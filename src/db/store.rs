@@ -73,6 +73,17 @@ pub struct NewAdoption {
     pub now: DateTime<Utc>,
 }
 
+/// What the search index needs of a batch of proposals.
+#[derive(Default)]
+pub struct ProposalIndexBatch {
+    pub proposals: Vec<ProposalRow>,
+    pub authors: Vec<AuthorRow>,
+    /// (proposal_id, reviewer_id), any round.
+    pub reviewers: Vec<(i64, i64)>,
+    /// (proposal_id, verified tce).
+    pub verified_tce: Vec<(i64, f64)>,
+}
+
 /// What the viewer is, for the visibility filter of lists (the SQL twin of `domain::proposal::can_view`).
 #[derive(Clone, Debug, Default)]
 pub struct ListScope {
@@ -148,6 +159,18 @@ pub trait Store: Send {
     async fn techniques_of_proposal(&mut self, proposal_id: i64) -> AppResult<Vec<TechniqueRow>>;
     async fn adoptions(&mut self, technique_id: i64) -> AppResult<Vec<AdoptionRow>>;
     async fn points_of(&mut self, user_id: i64) -> AppResult<Vec<PointsRow>>;
+    /// Change-feed rows after `position`, in order.
+    async fn feed_after(&mut self, position: i64, limit: i64) -> AppResult<Vec<FeedRow>>;
+    async fn max_feed_seq(&mut self) -> AppResult<i64>;
+    /// Proposals with `after_id < id <= upto_id` (at most `limit`), with what the index needs of them.
+    async fn proposal_index_batch(&mut self, after_id: i64, upto_id: i64, limit: i64) -> AppResult<ProposalIndexBatch>;
+    /// Techniques with `after_id < id <= upto_id` (at most `limit`), with their adoptions' total tce.
+    async fn technique_index_batch(
+        &mut self,
+        after_id: i64,
+        upto_id: i64,
+        limit: i64,
+    ) -> AppResult<Vec<(TechniqueRow, f64)>>;
 
     // --- writes ------------------------------------------------------------------------------------
     async fn insert_proposal(&mut self, p: &NewProposal) -> AppResult<ProposalRow>;
@@ -255,7 +278,7 @@ pub trait Store: Send {
 }
 
 macro_rules! store_impl {
-    ($ty:ty) => {
+    ($ty:ty, $ordering_lock:expr) => {
         #[async_trait::async_trait]
         impl Store for $ty {
             async fn user(&mut self, id: i64) -> AppResult<Option<UserRow>> {
@@ -399,6 +422,44 @@ macro_rules! store_impl {
             async fn points_of(&mut self, user_id: i64) -> AppResult<Vec<PointsRow>> {
                 Ok(sqlx::query_as("select * from points_ledger where user_id = $1 order by id")
                     .bind(user_id).fetch_all(&mut **self).await?)
+            }
+
+            async fn feed_after(&mut self, position: i64, limit: i64) -> AppResult<Vec<FeedRow>> {
+                Ok(sqlx::query_as("select seq, entity, entity_id from change_feed where seq > $1 order by seq limit $2")
+                    .bind(position).bind(limit).fetch_all(&mut **self).await?)
+            }
+
+            async fn max_feed_seq(&mut self) -> AppResult<i64> {
+                Ok(sqlx::query_scalar("select coalesce(max(seq), 0) from change_feed").fetch_one(&mut **self).await?)
+            }
+
+            async fn proposal_index_batch(&mut self, after_id: i64, upto_id: i64, limit: i64) -> AppResult<ProposalIndexBatch> {
+                let proposals: Vec<ProposalRow> = sqlx::query_as("select * from proposals where id > $1 and id <= $2 order by id limit $3")
+                    .bind(after_id).bind(upto_id).bind(limit).fetch_all(&mut **self).await?;
+                let Some(last) = proposals.last().map(|p| p.id) else { return Ok(ProposalIndexBatch::default()) };
+                let authors = sqlx::query_as("select * from proposal_authors where proposal_id > $1 and proposal_id <= $2 order by proposal_id, position")
+                    .bind(after_id).bind(last).fetch_all(&mut **self).await?;
+                let reviewers = sqlx::query_as("select proposal_id, reviewer_id from review_assignments where proposal_id > $1 and proposal_id <= $2")
+                    .bind(after_id).bind(last).fetch_all(&mut **self).await?;
+                let verified_tce = sqlx::query_as("select proposal_id, tce from savings where kind = 'VERIFIED' and proposal_id > $1 and proposal_id <= $2")
+                    .bind(after_id).bind(last).fetch_all(&mut **self).await?;
+                Ok(ProposalIndexBatch { proposals, authors, reviewers, verified_tce })
+            }
+
+            async fn technique_index_batch(&mut self, after_id: i64, upto_id: i64, limit: i64) -> AppResult<Vec<(TechniqueRow, f64)>> {
+                let techniques: Vec<TechniqueRow> = sqlx::query_as("select * from techniques where id > $1 and id <= $2 order by id limit $3")
+                    .bind(after_id).bind(upto_id).bind(limit).fetch_all(&mut **self).await?;
+                let Some(last) = techniques.last().map(|t| t.id) else { return Ok(vec![]) };
+                let totals: Vec<(i64, f64)> = sqlx::query_as(
+                    "select technique_id, coalesce(sum(tce), 0) from adoptions where technique_id > $1 and technique_id <= $2 group by technique_id",
+                ).bind(after_id).bind(last).fetch_all(&mut **self).await?;
+                Ok(techniques
+                    .into_iter()
+                    .map(|t| {
+                        let tce = totals.iter().find(|(id, _)| *id == t.id).map(|(_, v)| *v).unwrap_or(0.0);
+                        (t, tce)
+                    })
+                    .collect())
             }
 
             async fn insert_proposal(&mut self, p: &NewProposal) -> AppResult<ProposalRow> {
@@ -579,6 +640,9 @@ macro_rules! store_impl {
             }
 
             async fn insert_event(&mut self, e: &NewEvent<'_>) -> AppResult<EventRow> {
+                if let Some(lock) = $ordering_lock {
+                    sqlx::query(lock).execute(&mut **self).await?;
+                }
                 Ok(sqlx::query_as(
                     "insert into events (proposal_id, kind, actor_id, from_status, to_status, from_version, reason, created_at)
                      values ($1, $2, $3, $4, $5, $6, $7, $8) returning *",
@@ -589,6 +653,9 @@ macro_rules! store_impl {
             }
 
             async fn feed(&mut self, entity: &str, entity_id: i64, now: DateTime<Utc>) -> AppResult<()> {
+                if let Some(lock) = $ordering_lock {
+                    sqlx::query(lock).execute(&mut **self).await?;
+                }
                 sqlx::query("insert into change_feed (entity, entity_id, created_at) values ($1, $2, $3)")
                     .bind(entity).bind(entity_id).bind(now).execute(&mut **self).await?;
                 Ok(())
@@ -606,7 +673,12 @@ macro_rules! store_impl {
     };
 }
 
-store_impl!(sqlx::Transaction<'static, sqlx::Sqlite>);
-store_impl!(sqlx::Transaction<'static, sqlx::Postgres>);
-store_impl!(PoolConnection<sqlx::Sqlite>);
-store_impl!(PoolConnection<sqlx::Postgres>);
+/// Event and change-feed ids must become visible in id order, or a follower that reads "after N" could
+/// pass over a row committed late. SQLite has one writer at a time; on PostgreSQL writers that append to
+/// the feed or the event log take this transaction-scoped lock first, so they commit in id order.
+const PG_ORDERING_LOCK: Option<&str> = Some("select pg_advisory_xact_lock(7251001)");
+
+store_impl!(sqlx::Transaction<'static, sqlx::Sqlite>, None::<&str>);
+store_impl!(sqlx::Transaction<'static, sqlx::Postgres>, PG_ORDERING_LOCK);
+store_impl!(PoolConnection<sqlx::Sqlite>, None::<&str>);
+store_impl!(PoolConnection<sqlx::Postgres>, PG_ORDERING_LOCK);

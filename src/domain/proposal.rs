@@ -144,3 +144,80 @@ mod tests {
         assert_eq!(validate_text(&"长".repeat(201), "b", &[]).unwrap_err().0, "title");
     }
 }
+
+/// The access tokens a proposal carries in the search index: a viewer sees it in search exactly when one
+/// of their [`viewer_tokens`] is among them. This is `can_view` expressed as data (tested equal below).
+pub fn access_tokens(
+    status: Status,
+    author_ids: &[i64],
+    enterprise_id: Option<i64>,
+    reviewer_ids: &[i64],
+) -> Vec<String> {
+    let mut t: Vec<String> = author_ids.iter().map(|a| format!("author:{a}")).collect();
+    if PUBLIC_STATUSES.contains(&status) {
+        t.push("public".into());
+    }
+    if status != Status::Draft {
+        t.extend(reviewer_ids.iter().map(|r| format!("reviewer:{r}")));
+        if let Some(e) = enterprise_id {
+            t.push(format!("ent:{e}"));
+        }
+        if ASSOCIATION_STATUSES.contains(&status) {
+            t.push("assoc".into());
+        }
+    }
+    t.sort();
+    t.dedup();
+    t
+}
+
+/// The tokens a viewer holds; `None` means they see everything (platform admins).
+pub fn viewer_tokens(role: Option<Role>, user_id: Option<i64>, enterprise_id: Option<i64>) -> Option<Vec<String>> {
+    let mut t = vec!["public".to_owned()];
+    let (Some(role), Some(uid)) = (role, user_id) else { return Some(t) };
+    if role == Role::Admin {
+        return None;
+    }
+    t.push(format!("author:{uid}"));
+    t.push(format!("reviewer:{uid}"));
+    if let Some(e) = enterprise_id {
+        t.push(format!("ent:{e}"));
+    }
+    if role == Role::Association {
+        t.push("assoc".into());
+    }
+    Some(t)
+}
+
+#[cfg(test)]
+mod access_tests {
+    use super::*;
+
+    /// For every status, role and relation, search's token rule and `can_view` agree.
+    #[test]
+    fn tokens_agree_with_can_view_everywhere() {
+        let viewer = 7;
+        let roles: Vec<Option<Role>> = std::iter::once(None).chain(Role::ALL.iter().copied().map(Some)).collect();
+        for &status in Status::ALL {
+            for &role in &roles {
+                for is_author in [false, true] {
+                    for is_assigned_reviewer in [false, true] {
+                        for same_enterprise in [false, true] {
+                            if role.is_none() && (is_author || is_assigned_reviewer || same_enterprise) {
+                                continue; // anonymous viewers have no relations
+                            }
+                            let authors: Vec<i64> = if is_author { vec![1, viewer] } else { vec![1] };
+                            let reviewers: Vec<i64> = if is_assigned_reviewer { vec![viewer] } else { vec![2] };
+                            let doc = access_tokens(status, &authors, Some(10), &reviewers);
+                            let mine =
+                                viewer_tokens(role, role.map(|_| viewer), Some(if same_enterprise { 10 } else { 11 }));
+                            let in_search = mine.is_none_or(|m| m.iter().any(|t| doc.contains(t)));
+                            let sight = Sight { role, status, is_author, is_assigned_reviewer, same_enterprise };
+                            assert_eq!(in_search, can_view(sight), "{sight:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -13,7 +13,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     let s = &state.services;
     let database = s.db.ping().await.map_err(|e| format!("{e:#}"));
     let index = {
-        let search = s.search.clone();
+        let search = s.search.index.clone();
         tokio::task::spawn_blocking(move || search.check().map_err(|e| e.to_string()))
             .await
             .unwrap_or_else(|e| Err(e.to_string()))

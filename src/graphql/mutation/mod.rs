@@ -39,6 +39,7 @@ where
     let s = services(ctx)?;
     let r = s.db.write(move |tx| f(tx, user, Utc::now())).await?;
     s.events.nudge();
+    s.search.nudge();
     Ok(r)
 }
 

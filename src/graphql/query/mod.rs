@@ -3,9 +3,16 @@
 mod catalogue;
 mod node;
 pub mod proposals;
+mod search;
 mod viewer;
 
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(viewer::ViewerQuery, node::NodeQuery, proposals::ProposalQuery, catalogue::CatalogueQuery);
+pub struct QueryRoot(
+    viewer::ViewerQuery,
+    node::NodeQuery,
+    proposals::ProposalQuery,
+    catalogue::CatalogueQuery,
+    search::SearchQueryRoot,
+);

@@ -1,0 +1,359 @@
+//! `searchProposals`, `searchTechniques`, `similarProposals`: the Chinese full-text index, for a viewer.
+//! The index answers with ids; every hit is re-read from the database and re-checked with `can_view`, so
+//! search never shows what the database does not have, nor what the viewer may not open.
+
+use async_graphql::{
+    connection::{Connection, ConnectionNameType, Edge, EdgeNameType},
+    Context, Enum, InputObject, Object, OutputType, Result, SimpleObject, ID,
+};
+use chrono::{DateTime, Utc};
+use search_index::{DocKind, Filter, Hit, SearchQuery, SearchResults, Sort};
+
+use crate::{
+    domain::{
+        lifecycle::Status,
+        organisation::{Industry, Role},
+        proposal::{viewer_tokens, Category},
+    },
+    error::{AppError, AppResult},
+    graphql::{
+        connection::{window, OffsetCursor},
+        guards::{services, viewer},
+        ids,
+        types::{Enterprise, Proposal, Studio, Technique},
+    },
+    read,
+};
+
+const QUERY_MAX: usize = 200;
+const SIMILAR_TEXT_MAX: usize = 20_000;
+
+#[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
+pub enum SearchSort {
+    #[default]
+    Relevance,
+    /// Most recently submitted first.
+    Newest,
+    /// Largest verified tce first.
+    VerifiedSavings,
+}
+
+#[derive(InputObject, Default)]
+pub struct ProposalSearchFilter {
+    pub industries: Option<Vec<Industry>>,
+    pub categories: Option<Vec<Category>>,
+    pub statuses: Option<Vec<Status>>,
+    pub enterprise_ids: Option<Vec<ID>>,
+    pub studio_ids: Option<Vec<ID>>,
+    pub submitted_from: Option<DateTime<Utc>>,
+    pub submitted_to: Option<DateTime<Utc>>,
+    pub min_verified_tce: Option<f64>,
+    pub max_verified_tce: Option<f64>,
+}
+
+#[derive(InputObject, Default)]
+pub struct TechniqueSearchFilter {
+    pub industries: Option<Vec<Industry>>,
+}
+
+/// Where a query matched, with the matches wrapped in `<em>` (the rest of the snippet is HTML-escaped).
+#[derive(SimpleObject)]
+pub struct SearchHighlight {
+    /// `title`, `tags` or `body`.
+    pub field: String,
+    pub snippet: String,
+}
+
+#[derive(SimpleObject)]
+pub struct SearchEdgeFields {
+    /// Relevance (higher is better); null when sorted by date or savings.
+    pub score: Option<f64>,
+    pub highlights: Vec<SearchHighlight>,
+}
+
+#[derive(SimpleObject)]
+pub struct FacetCount {
+    pub value: String,
+    pub count: i64,
+}
+
+pub struct EnterpriseFacetCount {
+    id: i64,
+    count: i64,
+}
+
+#[Object]
+impl EnterpriseFacetCount {
+    async fn enterprise(&self, ctx: &Context<'_>) -> Result<Option<Enterprise>> {
+        Ok(services(ctx)?.db.enterprise(self.id).await?.map(Enterprise))
+    }
+    async fn count(&self) -> i64 {
+        self.count
+    }
+}
+
+pub struct StudioFacetCount {
+    id: i64,
+    count: i64,
+}
+
+#[Object]
+impl StudioFacetCount {
+    async fn studio(&self, ctx: &Context<'_>) -> Result<Option<Studio>> {
+        Ok(services(ctx)?.db.studio(self.id).await?.map(Studio))
+    }
+    async fn count(&self) -> i64 {
+        self.count
+    }
+}
+
+/// Counts over every match the viewer may see (not only the current page).
+#[derive(SimpleObject)]
+pub struct ProposalFacets {
+    pub industry: Vec<FacetCount>,
+    pub category: Vec<FacetCount>,
+    pub status: Vec<FacetCount>,
+    pub enterprise: Vec<EnterpriseFacetCount>,
+    pub studio: Vec<StudioFacetCount>,
+}
+
+#[derive(SimpleObject)]
+pub struct TechniqueFacets {
+    pub industry: Vec<FacetCount>,
+}
+
+#[derive(SimpleObject)]
+pub struct ProposalSearchTotals {
+    pub total_count: i64,
+    pub facets: ProposalFacets,
+}
+
+#[derive(SimpleObject)]
+pub struct TechniqueSearchTotals {
+    pub total_count: i64,
+    pub facets: TechniqueFacets,
+}
+
+pub struct SearchConnectionName;
+
+impl ConnectionNameType for SearchConnectionName {
+    fn type_name<T: OutputType>() -> String {
+        format!("{}SearchConnection", T::type_name())
+    }
+}
+
+pub struct SearchEdgeName;
+
+impl EdgeNameType for SearchEdgeName {
+    fn type_name<T: OutputType>() -> String {
+        format!("{}SearchEdge", T::type_name())
+    }
+}
+
+type SearchConn<T, Totals> =
+    Connection<OffsetCursor, T, Totals, SearchEdgeFields, SearchConnectionName, SearchEdgeName>;
+
+#[derive(SimpleObject)]
+pub struct SimilarProposal {
+    pub proposal: Proposal,
+    pub score: f64,
+}
+
+fn counts(v: Vec<(String, u64)>) -> Vec<FacetCount> {
+    v.into_iter().map(|(value, count)| FacetCount { value, count: count as i64 }).collect()
+}
+
+fn edge_fields(hit: &Hit) -> SearchEdgeFields {
+    SearchEdgeFields {
+        score: hit.score.map(f64::from),
+        highlights: hit
+            .highlights
+            .iter()
+            .map(|h| SearchHighlight { field: h.field.to_owned(), snippet: h.snippet.clone() })
+            .collect(),
+    }
+}
+
+fn access(ctx: &Context<'_>) -> Option<Vec<String>> {
+    let u = viewer(ctx).user.as_ref();
+    viewer_tokens(u.map(|u| u.role()), u.map(|u| u.id), u.and_then(|u| u.enterprise_id))
+}
+
+fn check_query(text: &str) -> AppResult<()> {
+    if text.chars().count() > QUERY_MAX {
+        return Err(AppError::invalid(
+            "query",
+            format!("the query is longer than {QUERY_MAX} characters / 搜索词不能超过{QUERY_MAX}个字符"),
+        ));
+    }
+    Ok(())
+}
+
+fn decode_all(list: &Option<Vec<ID>>, kind: &str, field: &str) -> AppResult<Vec<i64>> {
+    list.iter().flatten().map(|id| ids::decode(id, kind, field)).collect()
+}
+
+async fn run(ctx: &Context<'_>, q: SearchQuery) -> AppResult<SearchResults> {
+    let index = services(ctx)?.search.index.clone();
+    tokio::task::spawn_blocking(move || index.search(&q))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("search task: {e}")))?
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("search: {e}")))
+}
+
+fn to_index_sort(s: SearchSort) -> Sort {
+    match s {
+        SearchSort::Relevance => Sort::Relevance,
+        SearchSort::Newest => Sort::Newest,
+        SearchSort::VerifiedSavings => Sort::VerifiedSavings,
+    }
+}
+
+#[derive(Default)]
+pub struct SearchQueryRoot;
+
+#[Object]
+impl SearchQueryRoot {
+    /// Full-text search over the proposals the viewer may see, Chinese first: every term must occur
+    /// (a two-character word matches inside longer words), `"quoted phrases"` stay whole, title counts
+    /// more than tags, tags more than body. An empty query lists everything that passes the filter.
+    async fn search_proposals(
+        &self,
+        ctx: &Context<'_>,
+        query: String,
+        filter: Option<ProposalSearchFilter>,
+        #[graphql(default)] sort: SearchSort,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<SearchConn<Proposal, ProposalSearchTotals>> {
+        check_query(&query)?;
+        let (offset, limit) = window(first, after.as_deref())?;
+        let f = filter.unwrap_or_default();
+        let to_strings =
+            |v: Option<Vec<&'static str>>| v.unwrap_or_default().into_iter().map(str::to_owned).collect::<Vec<_>>();
+        let search_filter = Filter {
+            industries: to_strings(f.industries.map(|v| v.iter().map(|i| i.as_str()).collect())),
+            categories: to_strings(f.categories.map(|v| v.iter().map(|c| c.as_str()).collect())),
+            statuses: to_strings(f.statuses.map(|v| v.iter().map(|s| s.as_str()).collect())),
+            enterprise_ids: decode_all(&f.enterprise_ids, "Enterprise", "filter.enterpriseIds")?,
+            studio_ids: decode_all(&f.studio_ids, "Studio", "filter.studioIds")?,
+            date_from: f.submitted_from.map(|d| d.timestamp()),
+            date_to: f.submitted_to.map(|d| d.timestamp()),
+            min_tce: f.min_verified_tce,
+            max_tce: f.max_verified_tce,
+        };
+        let results = run(
+            ctx,
+            SearchQuery {
+                text: query,
+                kind: DocKind::Proposal,
+                access: access(ctx),
+                filter: search_filter,
+                sort: to_index_sort(sort),
+                offset: offset as usize,
+                limit: limit as usize,
+            },
+        )
+        .await?;
+        let facets = ProposalFacets {
+            industry: counts(results.facets.industry),
+            category: counts(results.facets.category),
+            status: counts(results.facets.status),
+            enterprise: results
+                .facets
+                .enterprise
+                .into_iter()
+                .map(|(id, n)| EnterpriseFacetCount { id, count: n as i64 })
+                .collect(),
+            studio: results.facets.studio.into_iter().map(|(id, n)| StudioFacetCount { id, count: n as i64 }).collect(),
+        };
+        let total = results.total as i64;
+        let mut conn = Connection::with_additional_fields(
+            offset > 0,
+            offset + limit < total,
+            ProposalSearchTotals { total_count: total, facets },
+        );
+        for (i, hit) in results.hits.iter().enumerate() {
+            if let Some(p) = Proposal::by_id(ctx, hit.id).await? {
+                conn.edges.push(Edge::with_additional_fields(OffsetCursor(offset + i as i64), p, edge_fields(hit)));
+            }
+        }
+        Ok(conn)
+    }
+
+    /// Full-text search over the industry catalogue (public), with the same query rules.
+    async fn search_techniques(
+        &self,
+        ctx: &Context<'_>,
+        query: String,
+        filter: Option<TechniqueSearchFilter>,
+        #[graphql(default)] sort: SearchSort,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<SearchConn<Technique, TechniqueSearchTotals>> {
+        check_query(&query)?;
+        let (offset, limit) = window(first, after.as_deref())?;
+        let industries =
+            filter.and_then(|f| f.industries).unwrap_or_default().iter().map(|i| i.as_str().to_owned()).collect();
+        let results = run(
+            ctx,
+            SearchQuery {
+                text: query,
+                kind: DocKind::Technique,
+                access: Some(vec!["public".into()]),
+                filter: Filter { industries, ..Default::default() },
+                sort: to_index_sort(sort),
+                offset: offset as usize,
+                limit: limit as usize,
+            },
+        )
+        .await?;
+        let total = results.total as i64;
+        let totals = TechniqueSearchTotals {
+            total_count: total,
+            facets: TechniqueFacets { industry: counts(results.facets.industry) },
+        };
+        let mut conn = Connection::with_additional_fields(offset > 0, offset + limit < total, totals);
+        for (i, hit) in results.hits.iter().enumerate() {
+            let id = hit.id;
+            if let Some(t) = read!(ctx, |s| s.technique(id).await) {
+                conn.edges.push(Edge::with_additional_fields(
+                    OffsetCursor(offset + i as i64),
+                    Technique(t),
+                    edge_fields(hit),
+                ));
+            }
+        }
+        Ok(conn)
+    }
+
+    /// Existing proposals that look like `text`, most alike first: duplicate hints while a worker writes.
+    /// Only proposals the viewer may see are suggested.
+    async fn similar_proposals(
+        &self,
+        ctx: &Context<'_>,
+        text: String,
+        #[graphql(default = 5)] first: i32,
+    ) -> Result<Vec<SimilarProposal>> {
+        if text.chars().count() > SIMILAR_TEXT_MAX {
+            return Err(AppError::invalid("text", "the text is too long / 文本过长").into());
+        }
+        let limit = first.clamp(0, 20) as usize;
+        let index = services(ctx)?.search.index.clone();
+        let tokens = access(ctx);
+        let hits = tokio::task::spawn_blocking(move || index.similar(&text, DocKind::Proposal, &tokens, limit))
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("similar task: {e}")))?
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("similar: {e}")))?;
+        let mut out = vec![];
+        for hit in hits {
+            if let Some(p) = Proposal::by_id(ctx, hit.id).await? {
+                // Drafts are private even to search; a viewer's own drafts are not duplicates of anything.
+                if p.row.status() != Status::Draft || viewer(ctx).role() == Some(Role::Admin) {
+                    out.push(SimilarProposal { proposal: p, score: hit.score.unwrap_or(0.0) as f64 });
+                }
+            }
+        }
+        Ok(out)
+    }
+}

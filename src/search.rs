@@ -1,0 +1,261 @@
+//! Keeping the search index in step with the database, and asking it questions for a viewer.
+//!
+//! Every change to a proposal or technique appends a change-feed row in the transaction that makes it.
+//! One indexer per process follows the feed in order, re-reads each changed entity from the database,
+//! and commits the index together with the feed position it reached. After a crash or restart it resumes
+//! from that position; writes from other processes (the CLI, other servers) arrive the same way. An index
+//! that is new or of another schema version is rebuilt from the database before the server answers.
+
+use std::{
+    collections::BTreeSet,
+    sync::{Arc, Weak},
+    time::{Duration, Instant},
+};
+
+use search_index::{DocKind, IndexDoc, SearchIndex};
+use tokio::sync::Notify;
+
+use crate::{
+    db::{rows::TechniqueRow, store::ProposalIndexBatch, Db},
+    domain::{lifecycle::Status, proposal::access_tokens},
+    error::{AppError, AppResult},
+};
+
+const BATCH: i64 = 1000;
+const POLL: Duration = Duration::from_millis(200);
+/// How long a hole in the feed (a transaction that took a number and rolled back) is waited for.
+const GAP_PATIENCE: Duration = Duration::from_secs(2);
+
+pub struct Indexer {
+    pub index: Arc<SearchIndex>,
+    db: Db,
+    nudge: Notify,
+    /// Serialises catch-up rounds: one writer of positions at a time.
+    round: tokio::sync::Mutex<GapState>,
+}
+
+#[derive(Default)]
+struct GapState {
+    since: Option<Instant>,
+}
+
+fn internal(e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(anyhow::anyhow!("search index: {e}"))
+}
+
+/// Runs blocking index work off the async threads.
+async fn blocking<R: Send + 'static>(
+    f: impl FnOnce() -> Result<R, search_index::SearchError> + Send + 'static,
+) -> AppResult<R> {
+    tokio::task::spawn_blocking(f).await.map_err(internal)?.map_err(internal)
+}
+
+impl Indexer {
+    /// Opens the indexer over `index`, rebuilding first when the index is new or of another schema,
+    /// and starts following the change feed.
+    pub async fn start(db: Db, index: SearchIndex) -> anyhow::Result<Arc<Indexer>> {
+        let index = Arc::new(index);
+        if index.needs_rebuild() {
+            let n = rebuild(&db, &index, |_, _| {}).await.map_err(|e| anyhow::anyhow!(e.public_message()))?;
+            tracing::info!(documents = n, "search index rebuilt from the database");
+        }
+        let indexer = Arc::new(Indexer { index, db, nudge: Notify::new(), round: Default::default() });
+        indexer.catch_up().await.map_err(|e| anyhow::anyhow!(e.public_message()))?;
+        tokio::spawn(follow(Arc::downgrade(&indexer)));
+        Ok(indexer)
+    }
+
+    /// Called after a local commit: index now rather than at the next poll.
+    pub fn nudge(&self) {
+        self.nudge.notify_one();
+    }
+
+    /// Applies the feed from the index's position up to now (or up to a hole that may still fill).
+    /// Returns the number of entities re-indexed.
+    pub async fn catch_up(&self) -> AppResult<usize> {
+        let mut gap = self.round.lock().await;
+        let mut done = 0;
+        loop {
+            let position = self.index.position();
+            let rows = self.db.read(move |s| Box::pin(async move { s.feed_after(position, BATCH).await })).await?;
+            if rows.is_empty() {
+                return Ok(done);
+            }
+            let mut reached = position;
+            let mut proposals = BTreeSet::new();
+            let mut techniques = BTreeSet::new();
+            for row in &rows {
+                if row.seq != reached + 1 {
+                    let since = *gap.since.get_or_insert_with(Instant::now);
+                    if since.elapsed() < GAP_PATIENCE {
+                        break;
+                    }
+                    tracing::warn!(from = reached, to = row.seq, "change feed hole given up on (rolled back)");
+                }
+                gap.since = None;
+                reached = row.seq;
+                match row.entity.as_str() {
+                    "proposal" => proposals.insert(row.entity_id),
+                    "technique" => techniques.insert(row.entity_id),
+                    _ => false,
+                };
+            }
+            if reached == position {
+                return Ok(done);
+            }
+            for id in &proposals {
+                let id = *id;
+                let batch =
+                    self.db.read(move |s| Box::pin(async move { s.proposal_index_batch(id - 1, id, 1).await })).await?;
+                let docs = proposal_docs(batch);
+                let index = self.index.clone();
+                blocking(move || match docs.first() {
+                    Some(d) => index.upsert(d),
+                    None => Ok(index.delete(DocKind::Proposal, id)),
+                })
+                .await?;
+            }
+            for id in &techniques {
+                let id = *id;
+                let rows = self
+                    .db
+                    .read(move |s| Box::pin(async move { s.technique_index_batch(id - 1, id, 1).await }))
+                    .await?;
+                let index = self.index.clone();
+                blocking(move || match rows.first() {
+                    Some((t, tce)) => index.upsert(&technique_doc(t, *tce)),
+                    None => Ok(index.delete(DocKind::Technique, id)),
+                })
+                .await?;
+            }
+            done += proposals.len() + techniques.len();
+            let index = self.index.clone();
+            blocking(move || index.commit(reached)).await?;
+            if (rows.len() as i64) < BATCH {
+                return Ok(done);
+            }
+        }
+    }
+}
+
+async fn follow(indexer: Weak<Indexer>) {
+    loop {
+        let Some(ix) = indexer.upgrade() else { return };
+        tokio::select! {
+            _ = ix.nudge.notified() => {}
+            _ = tokio::time::sleep(POLL) => {}
+        }
+        if ix.db.is_closed() {
+            return;
+        }
+        if let Err(e) = ix.catch_up().await {
+            tracing::warn!(error = %e.public_message(), "search indexer could not catch up; retrying");
+        }
+    }
+}
+
+/// Rebuilds the whole index from the database; `progress(done, total)` is called along the way.
+/// Returns the number of documents written.
+pub async fn rebuild(db: &Db, index: &Arc<SearchIndex>, progress: impl Fn(u64, u64)) -> AppResult<u64> {
+    // The feed position is read first: anything written during the rebuild is replayed afterwards.
+    let position = db.read(|s| Box::pin(async move { s.max_feed_seq().await })).await?;
+    let (proposals, techniques) = db
+        .read(|s| {
+            Box::pin(async move {
+                let scope = crate::db::store::ListScope { is_admin: true, ..Default::default() };
+                let (_, p) = s.list_proposals(&scope, &Default::default(), 0, 0).await?;
+                let (_, t) = s.techniques(None, 0, 0).await?;
+                Ok((p, t))
+            })
+        })
+        .await?;
+    let total = (proposals + techniques) as u64;
+    let ix = index.clone();
+    blocking(move || ix.clear()).await?;
+    let mut done = 0u64;
+    let mut after = 0;
+    loop {
+        let batch =
+            db.read(move |s| Box::pin(async move { s.proposal_index_batch(after, i64::MAX, BATCH).await })).await?;
+        let Some(last) = batch.proposals.last().map(|p| p.id) else { break };
+        after = last;
+        let docs = proposal_docs(batch);
+        done += docs.len() as u64;
+        let ix = index.clone();
+        blocking(move || docs.iter().try_for_each(|d| ix.upsert(d))).await?;
+        progress(done, total);
+    }
+    let mut after = 0;
+    loop {
+        let rows =
+            db.read(move |s| Box::pin(async move { s.technique_index_batch(after, i64::MAX, BATCH).await })).await?;
+        let Some(last) = rows.last().map(|(t, _)| t.id) else { break };
+        after = last;
+        done += rows.len() as u64;
+        let ix = index.clone();
+        blocking(move || rows.iter().try_for_each(|(t, tce)| ix.upsert(&technique_doc(t, *tce)))).await?;
+        progress(done, total);
+    }
+    let ix = index.clone();
+    blocking(move || ix.commit(position)).await?;
+    Ok(done)
+}
+
+fn proposal_docs(b: ProposalIndexBatch) -> Vec<IndexDoc> {
+    b.proposals
+        .into_iter()
+        .map(|p| {
+            let mut author_ids: Vec<i64> =
+                b.authors.iter().filter(|a| a.proposal_id == p.id).filter_map(|a| a.user_id).collect();
+            author_ids.extend(p.created_by);
+            let reviewers: Vec<i64> = b.reviewers.iter().filter(|(pid, _)| *pid == p.id).map(|(_, r)| *r).collect();
+            let tce = b.verified_tce.iter().find(|(pid, _)| *pid == p.id).map(|(_, t)| *t).unwrap_or(0.0);
+            let status = p.status();
+            IndexDoc {
+                kind: DocKind::Proposal,
+                id: p.id,
+                tags: p.tags(),
+                title: p.title,
+                body: p.body,
+                status: p.status,
+                category: p.category,
+                industry: p.industry,
+                enterprise_id: p.enterprise_id,
+                studio_id: p.studio_id,
+                date: p.submitted_at.unwrap_or(p.created_at).timestamp(),
+                verified_tce: tce,
+                access: access_tokens(status, &author_ids, p.enterprise_id, &reviewers),
+            }
+        })
+        .collect()
+}
+
+fn technique_doc(t: &TechniqueRow, adopted_tce: f64) -> IndexDoc {
+    IndexDoc {
+        kind: DocKind::Technique,
+        id: t.id,
+        title: t.name.clone(),
+        body: [
+            t.scope.as_str(),
+            t.principle.as_str(),
+            t.key_parameters.as_str(),
+            t.typical_case.as_str(),
+            t.effect.as_str(),
+        ]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n"),
+        tags: vec![],
+        status: Status::Promoted.as_str().to_owned(),
+        category: String::new(),
+        industry: t.industry.clone(),
+        enterprise_id: None,
+        studio_id: None,
+        date: t.created_at.timestamp(),
+        verified_tce: adopted_tce,
+        // The catalogue is public.
+        access: vec!["public".to_owned()],
+    }
+}
