@@ -222,7 +222,7 @@ fn proposal_docs(b: ProposalIndexBatch) -> Vec<IndexDoc> {
                 industry: p.industry,
                 enterprise_id: p.enterprise_id,
                 studio_id: p.studio_id,
-                date: p.submitted_at.unwrap_or(p.created_at).timestamp(),
+                date: p.submitted_at.unwrap_or(p.created_at).timestamp_micros(),
                 verified_tce: tce,
                 access: access_tokens(status, &author_ids, p.enterprise_id, &reviewers),
             }
@@ -253,7 +253,7 @@ fn technique_doc(t: &TechniqueRow, adopted_tce: f64) -> IndexDoc {
         industry: t.industry.clone(),
         enterprise_id: None,
         studio_id: None,
-        date: t.created_at.timestamp(),
+        date: t.created_at.timestamp_micros(),
         verified_tce: adopted_tce,
         // The catalogue is public.
         access: vec!["public".to_owned()],

@@ -74,7 +74,7 @@ pub struct IndexDoc {
     pub industry: String,
     pub enterprise_id: Option<i64>,
     pub studio_id: Option<i64>,
-    /// Seconds since the epoch: submission (or creation) time.
+    /// Microseconds since the epoch: submission (or creation) time.
     pub date: i64,
     /// Verified tce per year; 0 when not verified.
     pub verified_tce: f64,

@@ -117,34 +117,19 @@ impl TestApp {
             }
         }
         tweak(&mut config);
-        let state = greenline::open(config).await.expect("app opens");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let st = state.clone();
-        let server = tokio::spawn(async move {
-            greenline::serve(listener, st, async move {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
+        let (url, state, shutdown, server) = launch(config).await;
         let client = reqwest::Client::new();
-        let app = TestApp { url, backend, state, client, dir, shutdown: Some(tx), server: Some(server), _pg: pg };
-        app.wait_ready().await;
-        Some(app)
+        wait_healthy(&client, &url).await;
+        Some(TestApp { url, backend, state, client, dir, shutdown: Some(shutdown), server: Some(server), _pg: pg })
     }
 
-    async fn wait_ready(&self) {
-        for _ in 0..500 {
-            if let Ok(r) = self.client.get(format!("{}/healthz", self.url)).send().await {
-                if r.status().is_success() {
-                    return;
-                }
-            }
-            tokio::task::yield_now().await;
-        }
-        panic!("server did not become healthy");
+    /// A second server on the same database, with an index of its own (several instances behind a balancer).
+    pub async fn sibling(&self, index_dir: &str) -> Sibling {
+        let mut config = (*self.state.services.config).clone();
+        config.index_dir = self.path(index_dir);
+        let (url, state, shutdown, server) = launch(config).await;
+        wait_healthy(&self.client, &url).await;
+        Sibling { url, state, _shutdown: shutdown, _server: server }
     }
 
     /// Stops the server and waits until it has closed its database pool.
@@ -183,12 +168,7 @@ impl TestApp {
 
     /// POSTs a GraphQL request and returns the whole JSON body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut req =
-            self.client.post(format!("{}/graphql", self.url)).json(&json!({ "query": query, "variables": variables }));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        req.send().await.unwrap().json().await.unwrap()
+        gql_at(&self.client, &self.url, token, query, variables).await
     }
 
     /// Like [`gql`], but panics on any top-level error and returns `data`.
@@ -203,12 +183,59 @@ impl TestApp {
     }
 }
 
+pub struct Sibling {
+    pub url: String,
+    pub state: greenline::state::AppState,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+async fn launch(
+    config: Config,
+) -> (String, greenline::state::AppState, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let state = greenline::open(config).await.expect("app opens");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let st = state.clone();
+    let server = tokio::spawn(async move {
+        greenline::serve(listener, st, async move {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    (url, state, tx, server)
+}
+
+/// Polls `/healthz` until it answers (each poll is a real request; no fixed sleep).
+pub async fn wait_healthy(client: &reqwest::Client, url: &str) {
+    for _ in 0..600 {
+        if let Ok(r) = client.get(format!("{url}/healthz")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("server at {url} did not become healthy");
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
     }
+}
+
+/// POSTs a GraphQL request to the server at `url`.
+pub async fn gql_at(client: &reqwest::Client, url: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
+    let mut req = client.post(format!("{url}/graphql")).json(&json!({ "query": query, "variables": variables }));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap().json().await.unwrap()
 }
 
 fn rand_suffix() -> String {

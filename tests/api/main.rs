@@ -6,5 +6,6 @@ mod harness;
 
 mod foundation;
 mod journey;
+mod search;
 
 pub use harness::{Backend, TestApp};
