@@ -218,7 +218,13 @@ impl SearchIndex {
         let (index, needs_rebuild) = match existing {
             Some(index) if current => (index, false),
             other => {
-                if other.is_some() {
+                if let Some(old) = other {
+                    // Never wipe an index another process is writing to.
+                    if let Err(e @ tantivy::TantivyError::LockFailure(..)) =
+                        old.writer_with_num_threads::<TantivyDocument>(1, 15_000_000)
+                    {
+                        return Err(SearchError::Locked(e.to_string()));
+                    }
                     tracing::warn!(dir = %dir.display(), "search index schema changed: rebuilding it from the database");
                 }
                 for entry in std::fs::read_dir(dir).map_err(io)? {

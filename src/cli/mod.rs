@@ -1,5 +1,6 @@
 //! Subcommands of the `greenline` binary, one file each.
 
+mod reindex;
 mod serve;
 mod user;
 
@@ -11,7 +12,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve::run(cli.config).await,
         Command::User(UserCommand::Add(args)) => user::add(cli.config, args).await,
-        Command::Reindex => anyhow::bail!("reindex: the search index holds no documents yet"),
+        Command::Reindex => reindex::run(cli.config).await,
         Command::Schema { out } => {
             let sdl = crate::graphql::sdl();
             if out == "-" {

@@ -248,3 +248,36 @@ async fn two_instances_on_postgres_keep_their_indexes_in_step() {
     }
     assert_eq!(other.state.services.search.index.num_docs(), app.state.services.search.index.num_docs());
 }
+
+story!(reindex_rebuilds_from_the_database);
+async fn reindex_rebuilds_from_the_database(app: TestApp) {
+    let c = cast(&app).await;
+    for i in 0..5 {
+        submit(&app, &c.worker, &format!("余热方案{i}"), "余热", "ENERGY_SAVING").await;
+    }
+    let fresh = app.path("rebuilt-index");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_greenline"))
+        .arg("reindex")
+        .env("GREENLINE_DATABASE_URL", &app.state.services.config.database_url)
+        .env("GREENLINE_INDEX_DIR", &fresh)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("reindexed 5 documents"), "{stderr}");
+    let index = search_index::SearchIndex::open(&fresh).unwrap();
+    assert_eq!(index.num_docs(), 5);
+    assert!(index.position() > 0, "the rebuild records the feed position it covers");
+    drop(index);
+    // The running server's index is locked: reindex says so instead of corrupting it.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_greenline"))
+        .arg("reindex")
+        .env("GREENLINE_DATABASE_URL", &app.state.services.config.database_url)
+        .env("GREENLINE_INDEX_DIR", &app.state.services.config.index_dir)
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("locked"), "{}", String::from_utf8_lossy(&out.stderr));
+}
