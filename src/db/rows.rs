@@ -268,3 +268,50 @@ pub struct FeedRow {
     pub entity: String,
     pub entity_id: i64,
 }
+
+#[derive(FromRow, Clone, Debug)]
+pub struct ImpactDbRow {
+    pub enterprise_id: Option<i64>,
+    pub industry: String,
+    pub studio_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub category: String,
+    pub status: String,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub adopted_at: Option<DateTime<Utc>>,
+    pub expected_tce: Option<f64>,
+    pub expected_tco2e: Option<f64>,
+    pub expected_yuan: Option<f64>,
+    pub verified_tce: Option<f64>,
+    pub verified_tco2e: Option<f64>,
+    pub verified_yuan: Option<f64>,
+    pub verified_investment: Option<f64>,
+}
+
+impl ImpactDbRow {
+    pub fn into_domain(self) -> crate::domain::impact::ImpactRow {
+        crate::domain::impact::ImpactRow {
+            status: Status::parse(&self.status).unwrap_or(Status::Draft),
+            enterprise_id: self.enterprise_id,
+            industry: self.industry,
+            studio_id: self.studio_id,
+            team_id: self.team_id,
+            category: self.category,
+            submitted_at: self.submitted_at,
+            decided_at: self.decided_at,
+            adopted_at: self.adopted_at,
+            expected: self
+                .expected_tce
+                .map(|t| (t, self.expected_tco2e.unwrap_or(0.0), self.expected_yuan.unwrap_or(0.0))),
+            verified: self.verified_tce.map(|t| {
+                (
+                    t,
+                    self.verified_tco2e.unwrap_or(0.0),
+                    self.verified_yuan.unwrap_or(0.0),
+                    self.verified_investment.unwrap_or(0.0),
+                )
+            }),
+        }
+    }
+}

@@ -159,6 +159,8 @@ pub trait Store: Send {
     async fn techniques_of_proposal(&mut self, proposal_id: i64) -> AppResult<Vec<TechniqueRow>>;
     async fn adoptions(&mut self, technique_id: i64) -> AppResult<Vec<AdoptionRow>>;
     async fn points_of(&mut self, user_id: i64) -> AppResult<Vec<PointsRow>>;
+    /// The non-draft proposals the scope may see, with their expected and verified savings.
+    async fn impact_rows(&mut self, scope: &ListScope, f: &ProposalFilter) -> AppResult<Vec<ImpactDbRow>>;
     /// Change-feed rows after `position`, in order.
     async fn feed_after(&mut self, position: i64, limit: i64) -> AppResult<Vec<FeedRow>>;
     async fn max_feed_seq(&mut self) -> AppResult<i64>;
@@ -422,6 +424,22 @@ macro_rules! store_impl {
             async fn points_of(&mut self, user_id: i64) -> AppResult<Vec<PointsRow>> {
                 Ok(sqlx::query_as("select * from points_ledger where user_id = $1 order by id")
                     .bind(user_id).fetch_all(&mut **self).await?)
+            }
+
+            async fn impact_rows(&mut self, s: &ListScope, f: &ProposalFilter) -> AppResult<Vec<ImpactDbRow>> {
+                let sql = format!(
+                    "select p.enterprise_id, p.industry, p.studio_id, p.team_id, p.category, p.status, p.submitted_at, p.decided_at,
+                        p.adopted_at, e.tce as expected_tce, e.tco2e as expected_tco2e, e.money_yuan as expected_yuan,
+                        v.tce as verified_tce, v.tco2e as verified_tco2e, v.money_yuan as verified_yuan, v.investment_yuan as verified_investment
+                     from proposals p
+                     left join savings e on e.proposal_id = p.id and e.kind = 'EXPECTED'
+                     left join savings v on v.proposal_id = p.id and v.kind = 'VERIFIED'
+                     where p.status <> 'DRAFT' and {PROPOSAL_LIST_WHERE}"
+                );
+                Ok(sqlx::query_as(&sql)
+                    .bind(s.is_admin).bind(s.viewer_id).bind(s.enterprise_id).bind(s.is_association)
+                    .bind(&f.status).bind(&f.category).bind(&f.industry).bind(f.enterprise_id).bind(f.mine)
+                    .fetch_all(&mut **self).await?)
             }
 
             async fn feed_after(&mut self, position: i64, limit: i64) -> AppResult<Vec<FeedRow>> {

@@ -1,6 +1,7 @@
 //! The domain: roles, the proposal lifecycle, evaluation and savings arithmetic. Pure Rust, no I/O.
 
 pub mod evaluation;
+pub mod impact;
 pub mod lifecycle;
 pub mod organisation;
 pub mod proposal;

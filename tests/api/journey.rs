@@ -447,6 +447,19 @@ async fn the_whole_journey(app: TestApp) {
         assert_eq!(me["viewer"]["points"], 0);
     }
 
+    // The impact adds up: one proposal, verified figures equal to the hand calculation, grouped by month.
+    let impact = app
+        .ok(Some(&c.admin), "{ impactSummary(groupBy: ENTERPRISE) { totals { proposals adoptionRate verifiedTce verifiedTco2e expectedTce }
+            groups { label figures { proposals verifiedTce } } } }", json!({}))
+        .await["impactSummary"]
+        .clone();
+    assert_eq!(impact["totals"]["proposals"], 1);
+    assert_eq!(impact["totals"]["adoptionRate"], 1.0);
+    assert!(close(&impact["totals"]["verifiedTce"], tce), "{impact}");
+    assert!(close(&impact["totals"]["verifiedTco2e"], tco2e), "{impact}");
+    assert!(close(&impact["totals"]["expectedTce"], 200_000.0 * 0.1229 / 1000.0), "{impact}");
+    assert_eq!(impact["groups"][0]["label"], "宝山钢铁示范厂");
+
     // The subscriber received every event, in order, and nothing for the refused attempts.
     let expected = [
         ("CREATED", "DRAFT"),

@@ -1,6 +1,7 @@
 //! The query root, merged from one object per area.
 
 mod catalogue;
+mod impact;
 mod node;
 pub mod proposals;
 mod search;
@@ -15,4 +16,5 @@ pub struct QueryRoot(
     proposals::ProposalQuery,
     catalogue::CatalogueQuery,
     search::SearchQueryRoot,
+    impact::ImpactQuery,
 );
