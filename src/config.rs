@@ -83,6 +83,18 @@ pub struct Config {
     /// Largest GraphQL query complexity accepted.
     #[arg(long, env = "GREENLINE_MAX_QUERY_COMPLEXITY", default_value_t = 2000, global = true)]
     pub max_query_complexity: usize,
+    /// Largest attachment accepted, in bytes.
+    #[arg(long, env = "GREENLINE_MAX_UPLOAD_BYTES", default_value_t = 20 * 1024 * 1024, global = true)]
+    pub max_upload_bytes: usize,
+    /// Most attachments one proposal may have.
+    #[arg(long, env = "GREENLINE_MAX_ATTACHMENTS", default_value_t = 20, global = true)]
+    pub max_attachments: usize,
+    /// Seconds between sweeps for objects that no attachment references (0 disables the sweeper).
+    #[arg(long, env = "GREENLINE_ORPHAN_SWEEP_SECS", default_value_t = 600, global = true)]
+    pub orphan_sweep_secs: u64,
+    /// An unreferenced object younger than this (seconds) is left alone: its upload may still be committing.
+    #[arg(long, env = "GREENLINE_ORPHAN_GRACE_SECS", default_value_t = 3600, global = true)]
+    pub orphan_grace_secs: u64,
     /// Seconds given to in-flight requests on shutdown.
     #[arg(long, env = "GREENLINE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10, global = true)]
     pub shutdown_timeout_secs: u64,

@@ -42,6 +42,12 @@ pub async fn open(config: Config) -> anyhow::Result<AppState> {
     let index = search_index::SearchIndex::open(&config.index_dir).context("opening the search index")?;
     let search = search::Indexer::start(db.clone(), index).await?;
     let events = events::EventHub::start(db.clone()).await?;
+    storage::start_sweeper(
+        db.clone(),
+        storage.clone(),
+        Duration::from_secs(config.orphan_sweep_secs),
+        Duration::from_secs(config.orphan_grace_secs),
+    );
     Ok(AppState::new(Services { config: Arc::new(config), db, storage, search, metrics: Arc::default(), events }))
 }
 

@@ -54,3 +54,48 @@ impl Storage {
         Ok(())
     }
 }
+
+/// Periodically deletes objects under `attachments/` that no row references and that are older than the
+/// grace period (a younger one may belong to an upload whose transaction is still open).
+pub fn start_sweeper(db: crate::db::Db, storage: Storage, every: std::time::Duration, grace: std::time::Duration) {
+    if every.is_zero() {
+        return;
+    }
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            if db.is_closed() {
+                return;
+            }
+            match sweep(&db, &storage, grace).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "swept orphaned attachment objects"),
+                Err(e) => tracing::warn!(error = %e, "attachment sweep failed"),
+            }
+        }
+    });
+}
+
+/// One sweep; returns how many objects were deleted.
+pub async fn sweep(db: &crate::db::Db, storage: &Storage, grace: std::time::Duration) -> anyhow::Result<usize> {
+    use futures_util::StreamExt;
+    let cutoff = chrono::Utc::now() - chrono::Duration::from_std(grace)?;
+    let mut listing = storage.store.list(Some(&Path::from("attachments")));
+    let mut candidates = vec![];
+    while let Some(meta) = listing.next().await {
+        let meta = meta?;
+        if meta.last_modified < cutoff {
+            candidates.push(meta.location.to_string());
+        }
+    }
+    let mut deleted = 0;
+    for key in candidates {
+        let s = storage.clone();
+        let gone = db
+            .write(move |tx| Box::pin(async move { crate::journey::attachments::collect(tx, &s, &key).await }))
+            .await
+            .map_err(|e| anyhow::anyhow!(e.public_message()))?;
+        deleted += usize::from(gone);
+    }
+    Ok(deleted)
+}

@@ -69,9 +69,10 @@ macro_rules! migrations {
     };
 }
 
-const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite": 1 "0001_organisations_users", 2 "0002_proposal_journey");
+const SQLITE_MIGRATIONS: &[Migration] =
+    migrations!("sqlite": 1 "0001_organisations_users", 2 "0002_proposal_journey", 3 "0003_attachments");
 const POSTGRES_MIGRATIONS: &[Migration] =
-    migrations!("postgres": 1 "0001_organisations_users", 2 "0002_proposal_journey");
+    migrations!("postgres": 1 "0001_organisations_users", 2 "0002_proposal_journey", 3 "0003_attachments");
 
 impl Db {
     /// Connects to `url` (creating a SQLite file and its directory when missing) and applies pending migrations.

@@ -315,3 +315,17 @@ impl ImpactDbRow {
         }
     }
 }
+
+#[derive(FromRow, Clone, Debug)]
+pub struct AttachmentRow {
+    pub id: i64,
+    pub proposal_id: i64,
+    pub object_key: String,
+    pub sha256: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub caption: String,
+    pub uploaded_by: i64,
+    pub created_at: DateTime<Utc>,
+}

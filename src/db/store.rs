@@ -161,6 +161,26 @@ pub trait Store: Send {
     async fn points_of(&mut self, user_id: i64) -> AppResult<Vec<PointsRow>>;
     /// The non-draft proposals the scope may see, with their expected and verified savings.
     async fn impact_rows(&mut self, scope: &ListScope, f: &ProposalFilter) -> AppResult<Vec<ImpactDbRow>>;
+    async fn attachments(&mut self, proposal_id: i64) -> AppResult<Vec<AttachmentRow>>;
+    async fn attachment(&mut self, id: i64) -> AppResult<Option<AttachmentRow>>;
+    async fn object_references(&mut self, object_key: &str) -> AppResult<i64>;
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_attachment(
+        &mut self,
+        proposal_id: i64,
+        key: &str,
+        sha256: &str,
+        name: &str,
+        content_type: &str,
+        size: i64,
+        caption: &str,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> AppResult<AttachmentRow>;
+    async fn delete_attachment(&mut self, id: i64) -> AppResult<()>;
+    /// Serialises attachment writes and removals with one another (so that removing the last reference
+    /// to an object and adding a new one cannot interleave).
+    async fn lock_attachments(&mut self) -> AppResult<()>;
     /// Change-feed rows after `position`, in order.
     async fn feed_after(&mut self, position: i64, limit: i64) -> AppResult<Vec<FeedRow>>;
     async fn max_feed_seq(&mut self) -> AppResult<i64>;
@@ -440,6 +460,39 @@ macro_rules! store_impl {
                     .bind(s.is_admin).bind(s.viewer_id).bind(s.enterprise_id).bind(s.is_association)
                     .bind(&f.status).bind(&f.category).bind(&f.industry).bind(f.enterprise_id).bind(f.mine)
                     .fetch_all(&mut **self).await?)
+            }
+
+            async fn attachments(&mut self, proposal_id: i64) -> AppResult<Vec<AttachmentRow>> {
+                Ok(sqlx::query_as("select * from attachments where proposal_id = $1 order by id").bind(proposal_id).fetch_all(&mut **self).await?)
+            }
+
+            async fn attachment(&mut self, id: i64) -> AppResult<Option<AttachmentRow>> {
+                Ok(sqlx::query_as("select * from attachments where id = $1").bind(id).fetch_optional(&mut **self).await?)
+            }
+
+            async fn object_references(&mut self, object_key: &str) -> AppResult<i64> {
+                Ok(sqlx::query_scalar("select count(*) from attachments where object_key = $1").bind(object_key).fetch_one(&mut **self).await?)
+            }
+
+            async fn insert_attachment(&mut self, proposal_id: i64, key: &str, sha256: &str, name: &str, content_type: &str, size: i64, caption: &str, by: i64, now: DateTime<Utc>) -> AppResult<AttachmentRow> {
+                Ok(sqlx::query_as(
+                    "insert into attachments (proposal_id, object_key, sha256, file_name, content_type, size_bytes, caption, uploaded_by, created_at)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning *",
+                )
+                .bind(proposal_id).bind(key).bind(sha256).bind(name).bind(content_type).bind(size).bind(caption).bind(by).bind(now)
+                .fetch_one(&mut **self).await?)
+            }
+
+            async fn delete_attachment(&mut self, id: i64) -> AppResult<()> {
+                sqlx::query("delete from attachments where id = $1").bind(id).execute(&mut **self).await?;
+                Ok(())
+            }
+
+            async fn lock_attachments(&mut self) -> AppResult<()> {
+                if let Some(_) = $ordering_lock {
+                    sqlx::query("select pg_advisory_xact_lock(7251002)").execute(&mut **self).await?;
+                }
+                Ok(())
             }
 
             async fn feed_after(&mut self, position: i64, limit: i64) -> AppResult<Vec<FeedRow>> {

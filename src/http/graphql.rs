@@ -192,6 +192,32 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
                 }
             }
         }
+        "multipart/form-data" => {
+            // GraphQL multipart request spec: `operations`, `map`, then the files.
+            let max = state.services.config.max_upload_bytes;
+            let opts = async_graphql::http::MultipartOptions::default()
+                .max_file_size(max)
+                .max_num_files(MAX_FILES_PER_REQUEST);
+            let reader = futures_util::io::Cursor::new(body);
+            return match async_graphql::http::receive_body(Some(content_type), reader, opts).await {
+                Ok(request) => {
+                    let label = request.operation_name.clone().unwrap_or_else(|| "anonymous".into());
+                    run(&state, &headers, media, request, label).await
+                }
+                Err(async_graphql::ParseRequestError::PayloadTooLarge) => request_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    media,
+                    "PAYLOAD_TOO_LARGE",
+                    &format!("a file is larger than {} MiB / 文件不能超过{} MiB", max / 1048576, max / 1048576),
+                ),
+                Err(e) => request_error(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    "BAD_REQUEST",
+                    &format!("malformed multipart request: {e}"),
+                ),
+            };
+        }
         "" => {
             return request_error(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -242,15 +268,10 @@ fn operation_label(doc: &async_graphql::parser::types::ExecutableDocument, reque
     "anonymous".to_owned()
 }
 
+/// Files one multipart request may carry.
+const MAX_FILES_PER_REQUEST: usize = 10;
+
 async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, method: Method, params: Params) -> Response {
-    let viewer = match authenticate(state, headers).await {
-        Ok(v) => v,
-        Err(e) => {
-            let mut res = request_error(StatusCode::UNAUTHORIZED, media, e.code().as_str(), &e.public_message());
-            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return res;
-        }
-    };
     let doc = match async_graphql::parser::parse_query(&params.query) {
         Ok(doc) => doc,
         Err(e) => {
@@ -275,12 +296,8 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, method
         return res;
     }
     let label = operation_label(&doc, params.operation_name.as_deref());
-
-    let validation = ValidationFailed::default();
     let mut request = async_graphql::Request::new(params.query)
-        .variables(Variables::from_json(Value::Object(params.variables.unwrap_or_default())))
-        .data(viewer)
-        .data(validation.clone());
+        .variables(Variables::from_json(Value::Object(params.variables.unwrap_or_default())));
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -291,6 +308,27 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, method
             }
         }
     }
+    run(state, headers, media, request, label).await
+}
+
+/// Authenticates, executes and shapes the response of a prepared request.
+async fn run(
+    state: &AppState,
+    headers: &HeaderMap,
+    media: MediaType,
+    request: async_graphql::Request,
+    label: String,
+) -> Response {
+    let viewer = match authenticate(state, headers).await {
+        Ok(v) => v,
+        Err(e) => {
+            let mut res = request_error(StatusCode::UNAUTHORIZED, media, e.code().as_str(), &e.public_message());
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return res;
+        }
+    };
+    let validation = ValidationFailed::default();
+    let request = request.data(viewer).data(validation.clone());
     let start = Instant::now();
     let response = state.schema.execute(request).await;
     let failed_validation = validation.get();

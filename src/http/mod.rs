@@ -1,5 +1,6 @@
 //! The HTTP surface: routes, middleware (limits, tracing, metrics) and the handlers that are not GraphQL.
 
+pub mod attachments;
 pub mod graphql;
 pub mod health;
 pub mod metrics;
@@ -20,6 +21,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphql/ws", get(ws::ws))
+        .route("/attachments/{id}", get(attachments::download))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

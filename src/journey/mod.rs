@@ -2,6 +2,7 @@
 //! whether the step is allowed, then writes the change, its event and its change-feed row — all inside
 //! the one transaction that `Db::write` gives it. GraphQL mutations call these and nothing else.
 
+pub mod attachments;
 pub mod pilot;
 pub mod promotion;
 pub mod proposals;

@@ -164,3 +164,31 @@ fn committed_schema_matches_the_code() {
         "schema/schema.graphql is out of date: run `cargo run -- schema` and commit the result"
     );
 }
+
+#[tokio::test]
+async fn the_examples_match_the_schema() {
+    let Some(app) = TestApp::start(crate::Backend::Sqlite).await else { return };
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/journey.graphql")).unwrap();
+    let parsed = async_graphql::parser::parse_query(&doc).expect("examples/journey.graphql parses");
+    let names: Vec<String> = match &parsed.operations {
+        async_graphql::parser::types::DocumentOperations::Multiple(ops) => ops.keys().map(|k| k.to_string()).collect(),
+        _ => panic!("expected named operations"),
+    };
+    assert!(names.len() >= 10);
+    for name in names.iter().filter(|n| *n != "Events") {
+        let body: Value = app
+            .client
+            .post(format!("{}/graphql", app.url))
+            .json(&json!({"query": doc, "operationName": name}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for e in body["errors"].as_array().into_iter().flatten() {
+            let m = e["message"].as_str().unwrap_or("");
+            assert!(!m.contains("Unknown") && !m.contains("unknown"), "{name}: {m}");
+        }
+    }
+}

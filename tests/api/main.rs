@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod attachments;
 mod foundation;
 mod journey;
 mod search;

@@ -2,6 +2,7 @@
 //! `userErrors { field code message }`. Mutations decode their input, call one `journey` operation inside
 //! one write transaction, and load the result as the viewer may see it.
 
+mod attachments;
 mod pilot;
 mod promotion;
 mod proposals;
@@ -27,6 +28,7 @@ pub struct MutationRoot(
     review::ReviewMutations,
     pilot::PilotMutations,
     promotion::PromotionMutations,
+    attachments::AttachmentMutations,
 );
 
 /// Runs `f` for the signed-in viewer in one write transaction, then wakes the event hub.

@@ -1,5 +1,6 @@
 //! GraphQL object types, one file per area, and the Relay `Node` interface over them.
 
+pub mod attachment;
 pub mod evaluation;
 pub mod event;
 pub mod organisation;

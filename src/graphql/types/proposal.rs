@@ -289,6 +289,19 @@ impl Proposal {
             .collect();
         Ok(page(items, offset, total))
     }
+    /// Photos, measurement sheets, drawings; oldest first.
+    async fn attachments(&self, ctx: &Context<'_>) -> Result<Vec<super::attachment::Attachment>> {
+        let id = self.row.id;
+        let rows = read!(ctx, |s| s.attachments(id).await);
+        let hidden = self.hidden();
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let hide_uploader = hidden && self.is_author_user(Some(row.uploaded_by));
+                super::attachment::Attachment { row, hide_uploader }
+            })
+            .collect())
+    }
     /// Catalogue techniques this proposal was promoted into.
     async fn techniques(&self, ctx: &Context<'_>) -> Result<Vec<Technique>> {
         let id = self.row.id;

@@ -1,0 +1,82 @@
+//! `GET /attachments/{id}`: streams a file to anyone allowed to see its proposal, with its type, length,
+//! `ETag` (the content's SHA-256) and the original file name in `Content-Disposition` (RFC 6266/5987).
+
+use axum::{
+    body::Body,
+    extract::{Path, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use object_store::ObjectStoreExt;
+
+use crate::{
+    domain::attachment::content_disposition, error::AppError, graphql::ids, http::graphql::authenticate, journey,
+    state::AppState,
+};
+
+fn refuse(e: AppError) -> Response {
+    let status = StatusCode::from_u16(e.code().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::json!({"error": {"code": e.code().as_str(), "message": e.public_message()}});
+    (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body.to_string()).into_response()
+}
+
+pub async fn download(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let viewer = match authenticate(&state, &headers).await {
+        Ok(v) => v,
+        Err(e) => return refuse(e),
+    };
+    let Ok(attachment_id) = ids::decode(&async_graphql::ID(id), "Attachment", "id") else {
+        return refuse(AppError::not_found("attachment"));
+    };
+    let user = viewer.user.clone();
+    // One rule: a file is visible exactly when its proposal is.
+    let found = state
+        .services
+        .db
+        .read(move |s| {
+            Box::pin(async move {
+                let a = s.attachment(attachment_id).await?.ok_or_else(|| AppError::not_found("attachment"))?;
+                journey::load_visible(s, user.as_ref(), a.proposal_id)
+                    .await
+                    .map_err(|_| AppError::not_found("attachment"))?;
+                Ok(a)
+            })
+        })
+        .await;
+    let a = match found {
+        Ok(a) => a,
+        Err(e) => return refuse(e),
+    };
+    let etag = format!("\"{}\"", a.sha256);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    let object = match state.services.storage.store.get(&object_store::path::Path::from(a.object_key.clone())).await {
+        Ok(o) => o,
+        Err(e) => return refuse(AppError::Internal(anyhow::anyhow!("reading attachment {}: {e}", a.object_key))),
+    };
+    let mut res = Response::new(Body::from_stream(object.into_stream()));
+    let h = res.headers_mut();
+    let set = |h: &mut HeaderMap, name, value: String| {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    };
+    set(h, header::CONTENT_TYPE, a.content_type.clone());
+    set(h, header::CONTENT_LENGTH, a.size_bytes.to_string());
+    set(h, header::ETAG, etag);
+    let inline =
+        a.content_type.starts_with("image/") || a.content_type == "application/pdf" || a.content_type == "video/mp4";
+    set(
+        h,
+        header::CONTENT_DISPOSITION,
+        content_disposition(if inline { "inline" } else { "attachment" }, &a.file_name),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    res
+}
