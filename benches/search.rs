@@ -309,6 +309,7 @@ async fn main() -> anyhow::Result<()> {
         sort: Sort::Relevance,
         offset: 0,
         limit,
+        facets: true,
     };
     let mut tantivy_results = vec![];
     for q in QUERIES {

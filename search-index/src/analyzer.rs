@@ -2,9 +2,11 @@
 //!
 //! - **words** (`jieba`): jieba segmentation in search mode with HMM, plus the domain dictionary in
 //!   `dict/energy.txt`, lowercased, punctuation dropped. Good for ranking: 余热锅炉 is one word.
-//! - **characters** (`chars`): every non-space character, lowercased, at its character position. A phrase
-//!   of characters matches exactly where the text contains the query as a substring, so recall does not
-//!   depend on how jieba happened to segment a sentence (碳 alone, 电价 inside 峰谷电价…).
+//! - **characters** (`chars`): every non-space character, lowercased, at its character position, and every
+//!   pair of adjacent characters (a bigram) at the position of its first. A two-character query is one
+//!   bigram lookup; a longer one is a phrase of overlapping bigrams; either matches exactly where the text
+//!   contains the query as a substring, so recall does not depend on how jieba happened to segment a
+//!   sentence (碳 alone, 电价 inside 峰谷电价…), and bigram postings are short where single characters are not.
 
 use std::sync::LazyLock;
 
@@ -93,7 +95,25 @@ impl Tokenizer for JiebaTokenizer {
     }
 }
 
-/// The character view: each non-space character at its position in the text.
+/// The terms a query term becomes in the character view, with their offsets from the first character:
+/// a bigram for each pair of adjacent characters, a single character where it stands alone.
+pub fn char_terms(term: &str) -> Vec<(usize, String)> {
+    let chars = chars(term);
+    let Some(first) = chars.first().map(|c| c.0) else { return vec![] };
+    let mut out = vec![];
+    for (i, (pos, c)) in chars.iter().enumerate() {
+        let next_adjacent = chars.get(i + 1).filter(|(p, _)| *p == pos + 1);
+        let prev_adjacent = i > 0 && chars[i - 1].0 + 1 == *pos;
+        match next_adjacent {
+            Some((_, n)) => out.push((pos - first, format!("{c}{n}"))),
+            None if !prev_adjacent => out.push((pos - first, c.clone())),
+            None => {}
+        }
+    }
+    out
+}
+
+/// The character view: each non-space character, and each pair of adjacent ones, at its position.
 #[derive(Clone, Default)]
 pub struct CharTokenizer;
 
@@ -101,18 +121,31 @@ impl Tokenizer for CharTokenizer {
     type TokenStream<'a> = VecTokenStream;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        let tokens = text
-            .char_indices()
-            .enumerate()
-            .filter(|(_, (_, c))| !c.is_whitespace())
-            .map(|(position, (offset, c))| Token {
+        let chars: Vec<(usize, usize, char)> =
+            text.char_indices().enumerate().map(|(position, (offset, c))| (position, offset, c)).collect();
+        let mut tokens = Vec::with_capacity(chars.len() * 2);
+        for (i, &(position, offset, c)) in chars.iter().enumerate() {
+            if c.is_whitespace() {
+                continue;
+            }
+            let lower: String = c.to_lowercase().collect();
+            if let Some(&(_, next_offset, n)) = chars.get(i + 1).filter(|(_, _, n)| !n.is_whitespace()) {
+                tokens.push(Token {
+                    offset_from: offset,
+                    offset_to: next_offset + n.len_utf8(),
+                    position,
+                    text: format!("{lower}{}", n.to_lowercase()),
+                    position_length: 1,
+                });
+            }
+            tokens.push(Token {
                 offset_from: offset,
                 offset_to: offset + c.len_utf8(),
                 position,
-                text: c.to_lowercase().collect(),
+                text: lower,
                 position_length: 1,
-            })
-            .collect();
+            });
+        }
         VecTokenStream { tokens, index: 0 }
     }
 }
@@ -135,6 +168,13 @@ mod tests {
         assert!(w.contains(&"vfd".to_string()), "{w:?}");
         assert!(w.iter().any(|t| t.contains("30")), "{w:?}");
         assert!(w.contains(&"标煤".to_string()), "{w:?}");
+    }
+
+    #[test]
+    fn query_terms_become_overlapping_bigrams() {
+        assert_eq!(char_terms("余热回收"), [(0, "余热".into()), (1, "热回".into()), (2, "回收".into())]);
+        assert_eq!(char_terms("碳"), [(0, "碳".to_string())]);
+        assert_eq!(char_terms("a bc"), [(0, "a".to_string()), (2, "bc".to_string())]);
     }
 
     #[test]

@@ -21,7 +21,8 @@ pub struct Facets {
 pub struct FacetCollector;
 
 pub struct FacetSegment {
-    strs: [(Option<StrColumn>, HashMap<u64, u64>); 3],
+    /// Counts indexed by term ordinal: dense and cheap to bump.
+    strs: [(Option<StrColumn>, Vec<u64>); 3],
     ints: [(Column<i64>, HashMap<i64, u64>); 2],
 }
 
@@ -40,8 +41,11 @@ impl Collector for FacetCollector {
 
     fn for_segment(&self, _: SegmentOrdinal, segment: &SegmentReader) -> tantivy::Result<FacetSegment> {
         let ff = segment.fast_fields();
-        let s =
-            |name| -> tantivy::Result<(Option<StrColumn>, HashMap<u64, u64>)> { Ok((ff.str(name)?, HashMap::new())) };
+        let s = |name| -> tantivy::Result<(Option<StrColumn>, Vec<u64>)> {
+            let col = ff.str(name)?;
+            let n = col.as_ref().map_or(0, |c| c.num_terms());
+            Ok((col, vec![0; n]))
+        };
         let i = |name| -> tantivy::Result<(Column<i64>, HashMap<i64, u64>)> { Ok((ff.i64(name)?, HashMap::new())) };
         Ok(FacetSegment {
             strs: [s(STR_FIELDS[0])?, s(STR_FIELDS[1])?, s(STR_FIELDS[2])?],
@@ -86,7 +90,9 @@ impl SegmentCollector for FacetSegment {
         for (column, counts) in &mut self.strs {
             if let Some(col) = column {
                 for ord in col.term_ords(doc) {
-                    *counts.entry(ord).or_default() += 1;
+                    if let Some(n) = counts.get_mut(ord as usize) {
+                        *n += 1;
+                    }
                 }
             }
         }
@@ -102,7 +108,8 @@ impl SegmentCollector for FacetSegment {
         for ((column, counts), out) in self.strs.into_iter().zip(fruit.strs.iter_mut()) {
             let Some(col) = column else { continue };
             let mut buf = String::new();
-            for (ord, n) in counts {
+            for (ord, n) in counts.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+                let ord = ord as u64;
                 buf.clear();
                 if col.ord_to_str(ord, &mut buf).unwrap_or(false) {
                     *out.entry(buf.clone()).or_default() += n;

@@ -30,7 +30,7 @@ use tantivy::{
 pub use facets::Facets;
 
 /// Bumped whenever the schema or the analysis changes; an index with another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 const WRITER_MEMORY: usize = 96 * 1024 * 1024;
 
@@ -113,6 +113,9 @@ pub struct SearchQuery {
     pub sort: Sort,
     pub offset: usize,
     pub limit: usize,
+    /// Count facets over all matches (skip when the caller does not need them: it is most of the cost
+    /// of a broad query).
+    pub facets: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -419,21 +422,21 @@ impl SearchIndex {
         let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
         let page = TopDocs::with_limit(q.limit.max(1)).and_offset(q.offset);
-        let facet_collector = facets::FacetCollector;
+        let facet_collector = q.facets.then_some(facets::FacetCollector);
         let (hits, total, facets): (Vec<(Option<f32>, DocAddress)>, usize, Facets) = match q.sort {
             Sort::Relevance => {
                 let (top, total, facets) = searcher.search(&query, &(page.order_by_score(), Count, facet_collector))?;
-                (top.into_iter().map(|(s, d)| (Some(s), d)).collect(), total, facets)
+                (top.into_iter().map(|(s, d)| (Some(s), d)).collect(), total, facets.unwrap_or_default())
             }
             Sort::Newest => {
                 let (top, total, facets) = searcher
                     .search(&query, &(page.order_by_fast_field::<i64>("date", Order::Desc), Count, facet_collector))?;
-                (top.into_iter().map(|(_, d)| (None, d)).collect(), total, facets)
+                (top.into_iter().map(|(_, d)| (None, d)).collect(), total, facets.unwrap_or_default())
             }
             Sort::VerifiedSavings => {
                 let (top, total, facets) = searcher
                     .search(&query, &(page.order_by_fast_field::<f64>("tce", Order::Desc), Count, facet_collector))?;
-                (top.into_iter().map(|(_, d)| (None, d)).collect(), total, facets)
+                (top.into_iter().map(|(_, d)| (None, d)).collect(), total, facets.unwrap_or_default())
             }
         };
         let hits = if q.limit == 0 { vec![] } else { hits };

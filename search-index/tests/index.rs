@@ -209,7 +209,11 @@ fn position_survives_reopening_and_a_new_schema_version_rebuilds() {
     // Simulate an index written by another schema version: its payload says so.
     let meta = dir.path().join("meta.json");
     let text = std::fs::read_to_string(&meta).unwrap();
-    std::fs::write(&meta, text.replace("\\\"schema_version\\\":1", "\\\"schema_version\\\":0")).unwrap();
+    std::fs::write(
+        &meta,
+        text.replace(&format!("\\\"schema_version\\\":{}", search_index::SCHEMA_VERSION), "\\\"schema_version\\\":0"),
+    )
+    .unwrap();
     let index = SearchIndex::open(dir.path()).unwrap();
     assert!(index.needs_rebuild(), "another schema version is rebuilt");
     assert_eq!(index.num_docs(), 0);

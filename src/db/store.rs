@@ -128,6 +128,12 @@ pub trait Store: Send {
     async fn proposal(&mut self, id: i64) -> AppResult<Option<ProposalRow>>;
     async fn proposal_by_idempotency_key(&mut self, user_id: i64, key: &str) -> AppResult<Option<ProposalRow>>;
     async fn authors(&mut self, proposal_id: i64) -> AppResult<Vec<AuthorRow>>;
+    /// Proposals by id (search hits), with their authors and the ids among them `viewer` is assigned to review.
+    async fn proposals_by_ids(
+        &mut self,
+        ids: &[i64],
+        viewer: Option<i64>,
+    ) -> AppResult<(Vec<ProposalRow>, Vec<AuthorRow>, Vec<i64>)>;
     async fn list_proposals(
         &mut self,
         scope: &ListScope,
@@ -323,6 +329,30 @@ macro_rules! store_impl {
             async fn authors(&mut self, proposal_id: i64) -> AppResult<Vec<AuthorRow>> {
                 Ok(sqlx::query_as("select * from proposal_authors where proposal_id = $1 order by position")
                     .bind(proposal_id).fetch_all(&mut **self).await?)
+            }
+
+            async fn proposals_by_ids(&mut self, ids: &[i64], viewer: Option<i64>) -> AppResult<(Vec<ProposalRow>, Vec<AuthorRow>, Vec<i64>)> {
+                if ids.is_empty() {
+                    return Ok((vec![], vec![], vec![]));
+                }
+                // Only placeholders are formatted into the SQL; the ids are bound.
+                let list = (2..ids.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                let rows_sql = format!("select * from proposals where id in ({list}) and $1 = $1");
+                let authors_sql = format!("select * from proposal_authors where proposal_id in ({list}) and $1 = $1 order by proposal_id, position");
+                let assigned_sql = format!("select distinct proposal_id from review_assignments where reviewer_id = $1 and proposal_id in ({list})");
+                let viewer_id = viewer.unwrap_or(-1);
+                let mut q = sqlx::query_as::<_, ProposalRow>(&rows_sql).bind(viewer_id);
+                let mut qa = sqlx::query_as::<_, AuthorRow>(&authors_sql).bind(viewer_id);
+                let mut qr = sqlx::query_scalar::<_, i64>(&assigned_sql).bind(viewer_id);
+                for id in ids {
+                    q = q.bind(*id);
+                    qa = qa.bind(*id);
+                    qr = qr.bind(*id);
+                }
+                let rows = q.fetch_all(&mut **self).await?;
+                let authors = qa.fetch_all(&mut **self).await?;
+                let assigned = if viewer.is_some() { qr.fetch_all(&mut **self).await? } else { vec![] };
+                Ok((rows, authors, assigned))
             }
 
             async fn list_proposals(&mut self, s: &ListScope, f: &ProposalFilter, offset: i64, limit: i64) -> AppResult<(Vec<ProposalRow>, i64)> {

@@ -252,6 +252,7 @@ impl SearchQueryRoot {
                 sort: to_index_sort(sort.unwrap_or_default()),
                 offset: offset as usize,
                 limit: limit as usize,
+                facets: ctx.look_ahead().field("facets").exists(),
             },
         )
         .await?;
@@ -273,8 +274,14 @@ impl SearchQueryRoot {
             offset + limit < total,
             ProposalSearchTotals { total_count: total, facets },
         );
+        let mut found: std::collections::HashMap<i64, Proposal> =
+            Proposal::by_ids(ctx, results.hits.iter().map(|h| h.id).collect())
+                .await?
+                .into_iter()
+                .map(|p| (p.row.id, p))
+                .collect();
         for (i, hit) in results.hits.iter().enumerate() {
-            if let Some(p) = Proposal::by_id(ctx, hit.id).await? {
+            if let Some(p) = found.remove(&hit.id) {
                 conn.edges.push(Edge::with_additional_fields(OffsetCursor(offset + i as i64), p, edge_fields(hit)));
             }
         }
@@ -305,6 +312,7 @@ impl SearchQueryRoot {
                 sort: to_index_sort(sort.unwrap_or_default()),
                 offset: offset as usize,
                 limit: limit as usize,
+                facets: ctx.look_ahead().field("facets").exists(),
             },
         )
         .await?;

@@ -62,6 +62,41 @@ impl Proposal {
         }))
     }
 
+    /// Several proposals at once (search hits), in the order of `ids`; those the viewer may not see, or
+    /// that the database no longer has, are left out.
+    pub async fn by_ids(ctx: &Context<'_>, ids: Vec<i64>) -> AppResult<Vec<Proposal>> {
+        let user = viewer(ctx).user.clone();
+        let viewer_id = user.as_ref().map(|u| u.id);
+        let wanted = ids.clone();
+        let (rows, authors, assigned) = read!(ctx, |s| s.proposals_by_ids(&wanted, viewer_id).await);
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(row) = rows.iter().find(|r| r.id == id).cloned() else { continue };
+            let authors: Vec<AuthorRow> = authors.iter().filter(|a| a.proposal_id == id).cloned().collect();
+            let loaded = Loaded { row, authors };
+            let sight = match &user {
+                None => Sight {
+                    role: None,
+                    status: loaded.status(),
+                    is_author: false,
+                    is_assigned_reviewer: false,
+                    same_enterprise: false,
+                },
+                Some(u) => Sight {
+                    role: Some(u.role()),
+                    status: loaded.status(),
+                    is_author: loaded.is_author(u),
+                    is_assigned_reviewer: assigned.contains(&id),
+                    same_enterprise: u.enterprise_id.is_some() && u.enterprise_id == loaded.row.enterprise_id,
+                },
+            };
+            if can_view(sight) {
+                out.push(Proposal { row: loaded.row, authors: loaded.authors, sight, viewer_id });
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn by_id(ctx: &Context<'_>, id: i64) -> AppResult<Option<Proposal>> {
         match read!(ctx, |s| s.proposal(id).await) {
             Some(row) => Proposal::visible(ctx, row).await,
