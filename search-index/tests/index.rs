@@ -30,6 +30,7 @@ fn q(text: &str) -> SearchQuery {
         sort: Sort::Relevance,
         offset: 0,
         limit: 10,
+        facets: true,
     }
 }
 
@@ -218,4 +219,14 @@ fn position_survives_reopening_and_a_new_schema_version_rebuilds() {
     assert!(index.needs_rebuild(), "another schema version is rebuilt");
     assert_eq!(index.num_docs(), 0);
     assert_eq!(index.position(), 0);
+}
+
+#[test]
+fn facets_are_skipped_when_not_asked_for() {
+    let index = corpus();
+    let mut query = q("余热");
+    query.facets = false;
+    let r = index.search(&query).unwrap();
+    assert_eq!(r.total, 3, "the count is still exact");
+    assert_eq!(r.facets, search_index::Facets::default());
 }
