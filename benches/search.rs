@@ -309,7 +309,7 @@ async fn main() -> anyhow::Result<()> {
         sort: Sort::Relevance,
         offset: 0,
         limit,
-        facets: true,
+        facets: std::env::var("GREENLINE_BENCH_NO_FACETS").is_err(),
     };
     let mut tantivy_results = vec![];
     for q in QUERIES {
@@ -344,6 +344,29 @@ async fn main() -> anyhow::Result<()> {
     };
     let raw1 = raw_latency(1, 400);
     let raw16 = raw_latency(16, 50);
+    if std::env::var("GREENLINE_BENCH_PROFILE").is_ok() {
+        // Per-query cost, slowest first: where to look when the figures disappoint.
+        let mut per: Vec<(f64, &str, usize)> = QUERIES
+            .iter()
+            .map(|q| {
+                let t = Instant::now();
+                let mut total = 0;
+                for _ in 0..20 {
+                    total = index.search(&query(q, 10)).unwrap().total;
+                }
+                (t.elapsed().as_secs_f64() * 1000.0 / 20.0, *q, total)
+            })
+            .collect();
+        per.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (ms, q, total) in per.iter().take(15) {
+            println!("{ms:8.2} ms  {total:6} matches  {q}");
+        }
+        println!(
+            "raw c=1 p50/p99 {:.2}/{:.2} ms; c=16 p50/p99 {:.2}/{:.2} ms ({:.0} q/s)",
+            raw1.0, raw1.1, raw16.0, raw16.1, raw16.2
+        );
+        return Ok(());
+    }
 
     // --- SQLite: FTS5 trigram and LIKE ---------------------------------------------------------------
     let sqlite_path = tmp.path().join("fts.db");
