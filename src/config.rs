@@ -22,6 +22,8 @@ pub enum Command {
     User(UserCommand),
     /// Rebuild the search index from the database.
     Reindex,
+    /// Fill an empty database with a realistic demo data set (Chinese), for first contact.
+    Demo,
     /// Write the GraphQL schema (SDL) to a file, or to stdout with `-`.
     Schema {
         #[arg(default_value = "schema/schema.graphql")]

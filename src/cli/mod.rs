@@ -1,5 +1,6 @@
 //! Subcommands of the `greenline` binary, one file each.
 
+mod demo;
 mod reindex;
 mod serve;
 mod user;
@@ -13,6 +14,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve => serve::run(cli.config).await,
         Command::User(UserCommand::Add(args)) => user::add(cli.config, args).await,
         Command::Reindex => reindex::run(cli.config).await,
+        Command::Demo => demo::run(cli.config).await,
         Command::Schema { out } => {
             let sdl = crate::graphql::sdl();
             if out == "-" {

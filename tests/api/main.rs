@@ -5,6 +5,7 @@
 mod harness;
 
 mod attachments;
+mod demo;
 mod foundation;
 mod journey;
 mod search;
