@@ -184,7 +184,7 @@ fn corpus(n: usize) -> Vec<Doc> {
         .map(|id| {
             let eq = r.pick(EQUIPMENT);
             let act = r.pick(ACTION);
-            let mut effect = |r: &mut Rng| {
+            let effect = |r: &mut Rng| {
                 r.pick(EFFECT)
                     .replace("{n}", &(r.next() % 500 + 1).to_string())
                     .replace("{p}", &(r.next() % 40 + 1).to_string())

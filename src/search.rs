@@ -111,7 +111,10 @@ impl Indexer {
                 let index = self.index.clone();
                 blocking(move || match docs.first() {
                     Some(d) => index.upsert(d),
-                    None => Ok(index.delete(DocKind::Proposal, id)),
+                    None => {
+                        index.delete(DocKind::Proposal, id);
+                        Ok(())
+                    }
                 })
                 .await?;
             }
@@ -124,7 +127,10 @@ impl Indexer {
                 let index = self.index.clone();
                 blocking(move || match rows.first() {
                     Some((t, tce)) => index.upsert(&technique_doc(t, *tce)),
-                    None => Ok(index.delete(DocKind::Technique, id)),
+                    None => {
+                        index.delete(DocKind::Technique, id);
+                        Ok(())
+                    }
                 })
                 .await?;
             }

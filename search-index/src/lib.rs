@@ -216,7 +216,7 @@ impl SearchIndex {
         std::fs::create_dir_all(dir).map_err(io)?;
         let (schema, _) = schema();
         let existing = Index::open_in_dir(dir).ok();
-        let current = existing.as_ref().and_then(|i| read_payload(i)).map(|p| p.schema_version) == Some(SCHEMA_VERSION)
+        let current = existing.as_ref().and_then(read_payload).map(|p| p.schema_version) == Some(SCHEMA_VERSION)
             && existing.as_ref().is_some_and(|i| i.schema() == schema);
         let (index, needs_rebuild) = match existing {
             Some(index) if current => (index, false),

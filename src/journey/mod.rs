@@ -133,6 +133,7 @@ pub async fn record(
 }
 
 /// A transition: check, compare versions, move, record.
+#[allow(clippy::too_many_arguments)]
 pub async fn transition(
     store: &mut dyn Store,
     p: &Loaded,

@@ -128,6 +128,7 @@ crate::string_enum! {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub async fn decide(
     store: &mut dyn Store,
     lead: &UserRow,

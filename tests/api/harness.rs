@@ -101,7 +101,7 @@ impl TestApp {
         match backend {
             Backend::Sqlite => config.database_url = format!("sqlite://{}", dir.path().join("greenline.db").display()),
             Backend::Postgres => {
-                let Some(admin_url) = postgres_admin_url() else { return None };
+                let admin_url = postgres_admin_url()?;
                 let name = format!(
                     "greenline_test_{}_{}_{}",
                     std::process::id(),
