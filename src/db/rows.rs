@@ -329,3 +329,23 @@ pub struct AttachmentRow {
     pub uploaded_by: i64,
     pub created_at: DateTime<Utc>,
 }
+
+#[derive(FromRow, Clone, Debug)]
+pub struct ExportRow {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub title: String,
+    pub body: String,
+    pub category: String,
+    pub industry: String,
+    pub enterprise: Option<String>,
+    pub status: String,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub expected_tce: Option<f64>,
+    pub expected_tco2e: Option<f64>,
+    pub expected_yuan: Option<f64>,
+    pub verified_tce: Option<f64>,
+    pub verified_tco2e: Option<f64>,
+    pub verified_yuan: Option<f64>,
+    pub verified_investment: Option<f64>,
+}

@@ -165,6 +165,14 @@ pub trait Store: Send {
     async fn techniques_of_proposal(&mut self, proposal_id: i64) -> AppResult<Vec<TechniqueRow>>;
     async fn adoptions(&mut self, technique_id: i64) -> AppResult<Vec<AdoptionRow>>;
     async fn points_of(&mut self, user_id: i64) -> AppResult<Vec<PointsRow>>;
+    /// A page of the proposals the scope may see, flattened for a CSV export.
+    async fn export_rows(
+        &mut self,
+        scope: &ListScope,
+        f: &ProposalFilter,
+        offset: i64,
+        limit: i64,
+    ) -> AppResult<Vec<ExportRow>>;
     /// The non-draft proposals the scope may see, with their expected and verified savings.
     async fn impact_rows(&mut self, scope: &ListScope, f: &ProposalFilter) -> AppResult<Vec<ImpactDbRow>>;
     async fn attachments(&mut self, proposal_id: i64) -> AppResult<Vec<AttachmentRow>>;
@@ -474,6 +482,24 @@ macro_rules! store_impl {
             async fn points_of(&mut self, user_id: i64) -> AppResult<Vec<PointsRow>> {
                 Ok(sqlx::query_as("select * from points_ledger where user_id = $1 order by id")
                     .bind(user_id).fetch_all(&mut **self).await?)
+            }
+
+            async fn export_rows(&mut self, s: &ListScope, f: &ProposalFilter, offset: i64, limit: i64) -> AppResult<Vec<ExportRow>> {
+                let sql = format!(
+                    "select p.id, p.external_id, p.title, p.body, p.category, p.industry, e.name as enterprise, p.status, p.submitted_at,
+                        x.tce as expected_tce, x.tco2e as expected_tco2e, x.money_yuan as expected_yuan,
+                        v.tce as verified_tce, v.tco2e as verified_tco2e, v.money_yuan as verified_yuan, v.investment_yuan as verified_investment
+                     from proposals p
+                     left join enterprises e on e.id = p.enterprise_id
+                     left join savings x on x.proposal_id = p.id and x.kind = 'EXPECTED'
+                     left join savings v on v.proposal_id = p.id and v.kind = 'VERIFIED'
+                     where {PROPOSAL_LIST_WHERE} order by p.id limit $10 offset $11"
+                );
+                Ok(sqlx::query_as(&sql)
+                    .bind(s.is_admin).bind(s.viewer_id).bind(s.enterprise_id).bind(s.is_association)
+                    .bind(&f.status).bind(&f.category).bind(&f.industry).bind(f.enterprise_id).bind(f.mine)
+                    .bind(limit).bind(offset)
+                    .fetch_all(&mut **self).await?)
             }
 
             async fn impact_rows(&mut self, s: &ListScope, f: &ProposalFilter) -> AppResult<Vec<ImpactDbRow>> {

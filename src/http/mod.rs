@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, middleware (limits, tracing, metrics) and the handlers that are not GraphQL.
 
 pub mod attachments;
+pub mod export;
 pub mod graphql;
 pub mod health;
 pub mod metrics;
@@ -22,6 +23,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphql/ws", get(ws::ws))
         .route("/attachments/{id}", get(attachments::download))
+        .route("/export/proposals.csv", get(export::proposals))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
