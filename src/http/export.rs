@@ -73,15 +73,15 @@ pub async fn proposals(State(state): State<AppState>, headers: HeaderMap, Query(
         Ok(v) => v,
         Err(e) => return (axum::http::StatusCode::UNAUTHORIZED, e.public_message()).into_response(),
     };
-    let parse = |v: &Option<String>, ok: fn(&str) -> bool, what: &str| -> Result<Option<String>, Response> {
+    let parse = |v: &Option<String>, ok: fn(&str) -> bool, what: &str| -> Result<Option<String>, String> {
         match v {
             Some(s) if ok(s) => Ok(Some(s.to_ascii_uppercase())),
-            Some(s) => Err(bad_request(&format!("unknown {what} {s:?}"))),
+            Some(s) => Err(format!("unknown {what} {s:?}")),
             None => Ok(None),
         }
     };
     let filter = (|| {
-        Ok::<_, Response>(ProposalFilter {
+        Ok::<_, String>(ProposalFilter {
             status: parse(&p.status, |s| Status::parse(s).is_some(), "status")?,
             category: parse(&p.category, |s| Category::parse(s).is_some(), "category")?,
             industry: parse(&p.industry, |s| Industry::parse(s).is_some(), "industry")?,
@@ -97,7 +97,7 @@ pub async fn proposals(State(state): State<AppState>, headers: HeaderMap, Query(
     })();
     let filter = match filter {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(message) => return bad_request(&message),
     };
     let scope = match &viewer.user {
         None => ListScope::default(),
