@@ -88,7 +88,7 @@ pub async fn proposals(State(state): State<AppState>, headers: HeaderMap, Query(
             enterprise_id: match &p.enterprise {
                 Some(id) => Some(
                     ids::decode(&async_graphql::ID(id.clone()), "Enterprise", "enterprise")
-                        .map_err(|_| bad_request("unknown enterprise id"))?,
+                        .map_err(|_| "unknown enterprise id".to_owned())?,
                 ),
                 None => None,
             },
