@@ -20,6 +20,19 @@ impl Viewer {
         self.user.as_ref().map(UserRow::role)
     }
 
+    /// The viewer as the store's list filter needs them (the SQL twin of `can_view`).
+    pub fn list_scope(&self) -> crate::db::store::ListScope {
+        match &self.user {
+            None => crate::db::store::ListScope::default(),
+            Some(u) => crate::db::store::ListScope {
+                viewer_id: Some(u.id),
+                enterprise_id: u.enterprise_id,
+                is_admin: u.role() == Role::Admin,
+                is_association: u.role() == Role::Association,
+            },
+        }
+    }
+
     /// The signed-in user, or `UNAUTHENTICATED`.
     pub fn require(&self) -> AppResult<&UserRow> {
         self.user

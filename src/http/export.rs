@@ -13,8 +13,8 @@ use futures_util::stream;
 use serde::Deserialize;
 
 use crate::{
-    db::store::{ListScope, ProposalFilter},
-    domain::{lifecycle::Status, organisation::Industry, organisation::Role, proposal::Category},
+    db::store::ProposalFilter,
+    domain::{lifecycle::Status, organisation::Industry, proposal::Category},
     graphql::ids,
     http::graphql::authenticate,
     state::AppState,
@@ -99,15 +99,7 @@ pub async fn proposals(State(state): State<AppState>, headers: HeaderMap, Query(
         Ok(f) => f,
         Err(message) => return bad_request(&message),
     };
-    let scope = match &viewer.user {
-        None => ListScope::default(),
-        Some(u) => ListScope {
-            viewer_id: Some(u.id),
-            enterprise_id: u.enterprise_id,
-            is_admin: u.role() == Role::Admin,
-            is_association: u.role() == Role::Association,
-        },
-    };
+    let scope = viewer.list_scope();
     let header = [
         "id",
         "external_id",

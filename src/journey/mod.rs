@@ -41,6 +41,26 @@ impl Loaded {
         self.row.created_by == Some(user.id) || self.authors.iter().any(|a| a.user_id == Some(user.id))
     }
 
+    /// What `viewer` may see of this proposal, given whether they are assigned to review it.
+    pub fn sight_for(&self, viewer: Option<&UserRow>, is_assigned_reviewer: bool) -> Sight {
+        match viewer {
+            None => Sight {
+                role: None,
+                status: self.status(),
+                is_author: false,
+                is_assigned_reviewer: false,
+                same_enterprise: false,
+            },
+            Some(user) => Sight {
+                role: Some(user.role()),
+                status: self.status(),
+                is_author: self.is_author(user),
+                is_assigned_reviewer,
+                same_enterprise: user.enterprise_id.is_some() && user.enterprise_id == self.row.enterprise_id,
+            },
+        }
+    }
+
     pub fn actor(&self, user: &UserRow) -> Actor {
         Actor {
             role: user.role(),
@@ -52,22 +72,11 @@ impl Loaded {
 
 /// What the viewer may see of a proposal (shared by queries and operations).
 pub async fn sight(store: &mut dyn Store, viewer: Option<&UserRow>, p: &Loaded) -> AppResult<Sight> {
-    let Some(user) = viewer else {
-        return Ok(Sight {
-            role: None,
-            status: p.status(),
-            is_author: false,
-            is_assigned_reviewer: false,
-            same_enterprise: false,
-        });
+    let assigned = match viewer {
+        Some(user) => store.is_assigned_reviewer(p.row.id, user.id).await?,
+        None => false,
     };
-    Ok(Sight {
-        role: Some(user.role()),
-        status: p.status(),
-        is_author: p.is_author(user),
-        is_assigned_reviewer: store.is_assigned_reviewer(p.row.id, user.id).await?,
-        same_enterprise: user.enterprise_id.is_some() && user.enterprise_id == p.row.enterprise_id,
-    })
+    Ok(p.sight_for(viewer, assigned))
 }
 
 /// Loads a proposal the user may see; one they may not see is reported as not found.

@@ -4,11 +4,7 @@ use async_graphql::{Context, InputObject, Object, Result, ID};
 
 use crate::{
     db::store::{ListScope, ProposalFilter},
-    domain::{
-        lifecycle::Status,
-        organisation::{Industry, Role},
-        proposal::Category,
-    },
+    domain::{lifecycle::Status, organisation::Industry, proposal::Category},
     graphql::{
         connection::{page, window, Conn},
         guards::viewer,
@@ -76,13 +72,5 @@ impl ProposalQuery {
 }
 
 pub fn list_scope(ctx: &Context<'_>) -> ListScope {
-    match &viewer(ctx).user {
-        None => ListScope::default(),
-        Some(u) => ListScope {
-            viewer_id: Some(u.id),
-            enterprise_id: u.enterprise_id,
-            is_admin: u.role() == Role::Admin,
-            is_association: u.role() == Role::Association,
-        },
-    }
+    viewer(ctx).list_scope()
 }

@@ -74,22 +74,7 @@ impl Proposal {
             let Some(row) = rows.iter().find(|r| r.id == id).cloned() else { continue };
             let authors: Vec<AuthorRow> = authors.iter().filter(|a| a.proposal_id == id).cloned().collect();
             let loaded = Loaded { row, authors };
-            let sight = match &user {
-                None => Sight {
-                    role: None,
-                    status: loaded.status(),
-                    is_author: false,
-                    is_assigned_reviewer: false,
-                    same_enterprise: false,
-                },
-                Some(u) => Sight {
-                    role: Some(u.role()),
-                    status: loaded.status(),
-                    is_author: loaded.is_author(u),
-                    is_assigned_reviewer: assigned.contains(&id),
-                    same_enterprise: u.enterprise_id.is_some() && u.enterprise_id == loaded.row.enterprise_id,
-                },
-            };
+            let sight = loaded.sight_for(user.as_ref(), assigned.contains(&id));
             if can_view(sight) {
                 out.push(Proposal { row: loaded.row, authors: loaded.authors, sight, viewer_id });
             }
