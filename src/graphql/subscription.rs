@@ -73,8 +73,7 @@ impl SubscriptionRoot {
                             let authors = s.authors(pid).await?;
                             let p = journey::Loaded { row, authors };
                             let sight = journey::sight(s, user.as_ref(), &p).await?;
-                            let actor_is_author = actor.is_some()
-                                && (p.row.created_by == actor || p.authors.iter().any(|a| a.user_id == actor));
+                            let actor_is_author = journey::authored_by(&p.row, &p.authors, actor);
                             Ok(can_view(sight).then_some(authors_hidden(sight) && actor_is_author))
                         })
                     })

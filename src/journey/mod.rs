@@ -38,7 +38,7 @@ impl Loaded {
     }
 
     pub fn is_author(&self, user: &UserRow) -> bool {
-        self.row.created_by == Some(user.id) || self.authors.iter().any(|a| a.user_id == Some(user.id))
+        authored_by(&self.row, &self.authors, Some(user.id))
     }
 
     /// What `viewer` may see of this proposal, given whether they are assigned to review it.
@@ -68,6 +68,12 @@ impl Loaded {
             same_enterprise: user.enterprise_id.is_some() && user.enterprise_id == self.row.enterprise_id,
         }
     }
+}
+
+/// Whether `user_id` created, wrote or co-wrote the proposal (the one authorship rule: conflicts of
+/// interest, blind review and visibility all ask it).
+pub fn authored_by(row: &ProposalRow, authors: &[AuthorRow], user_id: Option<i64>) -> bool {
+    user_id.is_some() && (row.created_by == user_id || authors.iter().any(|a| a.user_id == user_id))
 }
 
 /// What the viewer may see of a proposal (shared by queries and operations).

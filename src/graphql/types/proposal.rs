@@ -108,7 +108,7 @@ impl Proposal {
     }
 
     fn is_author_user(&self, user_id: Option<i64>) -> bool {
-        user_id.is_some() && (self.row.created_by == user_id || self.authors.iter().any(|a| a.user_id == user_id))
+        journey::authored_by(&self.row, &self.authors, user_id)
     }
 }
 
