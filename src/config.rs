@@ -24,6 +24,9 @@ pub enum Command {
     Reindex,
     /// Fill an empty database with a realistic demo data set (Chinese), for first contact.
     Demo,
+    /// Bring proposals or techniques in from a JSON Lines or CSV file (UTF-8 or GBK/GB18030).
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Write the GraphQL schema (SDL) to a file, or to stdout with `-`.
     Schema {
         #[arg(default_value = "schema/schema.graphql")]
@@ -35,6 +38,36 @@ pub enum Command {
 pub enum UserCommand {
     /// Create a user (and the named enterprise, team or studio when missing); prints a bearer token on the last line.
     Add(UserAdd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Proposals. Fields (JSON keys or CSV headers): external_id, title*, body*, category, industry, enterprise
+    /// (its name), status, submitted_at, decided_at, adopted_at, tags, authors, savings {electricity_kwh, coal_t,
+    /// natural_gas_m3, steam_t, water_t, money_yuan, investment_yuan} (CSV: expected_<field>) and
+    /// verified_savings (CSV: verified_<field>; required for ADOPTED and PROMOTED). * required.
+    Proposals(ImportArgs),
+    /// Catalogue techniques. Fields: external_id, name*, industry, scope, principle, key_parameters,
+    /// typical_case, effect, investment_yuan, payback_years, promotion_potential. * required.
+    Techniques(ImportArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ImportArgs {
+    /// The file: JSON Lines (one object per line) or CSV with a header line.
+    pub file: PathBuf,
+    /// jsonl or csv; by default from the file name (.csv is CSV, anything else JSON Lines).
+    #[arg(long, value_enum)]
+    pub format: Option<crate::import::Format>,
+    /// utf-8, gbk or gb18030; by default detected from a byte-order mark or the file's first 64 KiB.
+    #[arg(long)]
+    pub encoding: Option<String>,
+    /// The enterprise (by name) of records that do not name one.
+    #[arg(long)]
+    pub enterprise: Option<String>,
+    /// Records per transaction.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub batch: u32,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod import;
 pub mod journey;
 pub mod search;
 pub mod state;

@@ -1,13 +1,14 @@
 //! Subcommands of the `greenline` binary, one file each.
 
 mod demo;
+mod import;
 mod reindex;
 mod serve;
 mod user;
 
 use std::process::ExitCode;
 
-use crate::config::{Cli, Command, UserCommand};
+use crate::config::{Cli, Command, ImportCommand, UserCommand};
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve) {
@@ -15,6 +16,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(UserCommand::Add(args)) => user::add(cli.config, args).await,
         Command::Reindex => reindex::run(cli.config).await,
         Command::Demo => demo::run(cli.config).await,
+        Command::Import(ImportCommand::Proposals(args)) => {
+            import::run(cli.config, crate::import::Kind::Proposals, args).await
+        }
+        Command::Import(ImportCommand::Techniques(args)) => {
+            import::run(cli.config, crate::import::Kind::Techniques, args).await
+        }
         Command::Schema { out } => {
             let sdl = crate::graphql::sdl();
             if out == "-" {

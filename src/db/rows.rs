@@ -338,14 +338,70 @@ pub struct ExportRow {
     pub body: String,
     pub category: String,
     pub industry: String,
+    pub tags: String,
     pub enterprise: Option<String>,
     pub status: String,
     pub submitted_at: Option<DateTime<Utc>>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub adopted_at: Option<DateTime<Utc>>,
+    // Savings figures, as entered or measured, and converted; null when the proposal has none.
+    pub expected_electricity_kwh: Option<f64>,
+    pub expected_coal_t: Option<f64>,
+    pub expected_natural_gas_m3: Option<f64>,
+    pub expected_steam_t: Option<f64>,
+    pub expected_water_t: Option<f64>,
+    pub expected_money_yuan: Option<f64>,
+    pub expected_investment_yuan: Option<f64>,
     pub expected_tce: Option<f64>,
     pub expected_tco2e: Option<f64>,
-    pub expected_yuan: Option<f64>,
+    pub verified_electricity_kwh: Option<f64>,
+    pub verified_coal_t: Option<f64>,
+    pub verified_natural_gas_m3: Option<f64>,
+    pub verified_steam_t: Option<f64>,
+    pub verified_water_t: Option<f64>,
+    pub verified_money_yuan: Option<f64>,
+    pub verified_investment_yuan: Option<f64>,
+    pub verified_tce: Option<f64>,
+    pub verified_tco2e: Option<f64>,
+}
+
+/// A catalogue technique with its adoption totals, for the CSV export.
+#[derive(FromRow, Clone, Debug)]
+pub struct TechniqueExportRow {
+    #[sqlx(flatten)]
+    pub technique: TechniqueRow,
+    pub adoptions: i64,
+    pub adopted_tce: f64,
+    pub adopted_tco2e: f64,
+    pub adopted_yuan: f64,
+}
+
+/// One author of one proposal with their points and the proposal's verified savings (for leaderboards).
+#[derive(FromRow, Clone, Debug)]
+pub struct AuthorShareRow {
+    pub proposal_id: i64,
+    pub team_id: Option<i64>,
+    pub user_id: Option<i64>,
+    pub name: String,
+    pub points: i64,
+    pub authors: i64,
     pub verified_tce: Option<f64>,
     pub verified_tco2e: Option<f64>,
     pub verified_yuan: Option<f64>,
-    pub verified_investment: Option<f64>,
+}
+
+impl AuthorShareRow {
+    pub fn into_domain(self) -> crate::domain::impact::AuthorShare {
+        crate::domain::impact::AuthorShare {
+            proposal_id: self.proposal_id,
+            team_id: self.team_id,
+            user_id: self.user_id,
+            name: self.name,
+            points: self.points,
+            authors: self.authors,
+            verified: self
+                .verified_tce
+                .map(|t| (t, self.verified_tco2e.unwrap_or(0.0), self.verified_yuan.unwrap_or(0.0))),
+        }
+    }
 }

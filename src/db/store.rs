@@ -73,6 +73,14 @@ pub struct NewAdoption {
     pub now: DateTime<Utc>,
 }
 
+/// The dates an imported proposal carries from the system it came from.
+#[derive(Clone, Debug, Default)]
+pub struct ImportedDates {
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub adopted_at: Option<DateTime<Utc>>,
+}
+
 /// What the search index needs of a batch of proposals.
 #[derive(Default)]
 pub struct ProposalIndexBatch {
@@ -127,6 +135,13 @@ pub trait Store: Send {
     async fn enterprise(&mut self, id: i64) -> AppResult<Option<EnterpriseRow>>;
     async fn proposal(&mut self, id: i64) -> AppResult<Option<ProposalRow>>;
     async fn proposal_by_idempotency_key(&mut self, user_id: i64, key: &str) -> AppResult<Option<ProposalRow>>;
+    async fn proposal_by_external_id(&mut self, external_id: &str) -> AppResult<Option<ProposalRow>>;
+    /// A proposal without an external id whose title and body are exactly these (how import matches records
+    /// that carry no external id).
+    async fn proposal_by_text(&mut self, title: &str, body: &str) -> AppResult<Option<ProposalRow>>;
+    async fn technique_by_external_id(&mut self, external_id: &str) -> AppResult<Option<TechniqueRow>>;
+    /// A technique without an external id and with exactly this name.
+    async fn technique_by_name(&mut self, name: &str) -> AppResult<Option<TechniqueRow>>;
     async fn authors(&mut self, proposal_id: i64) -> AppResult<Vec<AuthorRow>>;
     /// Proposals by id (search hits), with their authors and the ids among them `viewer` is assigned to review.
     async fn proposals_by_ids(
@@ -174,7 +189,16 @@ pub trait Store: Send {
         limit: i64,
     ) -> AppResult<Vec<ExportRow>>;
     /// The non-draft proposals the scope may see, with their expected and verified savings.
+    async fn technique_export_rows(
+        &mut self,
+        industry: Option<&str>,
+        offset: i64,
+        limit: i64,
+    ) -> AppResult<Vec<TechniqueExportRow>>;
     async fn impact_rows(&mut self, scope: &ListScope, f: &ProposalFilter) -> AppResult<Vec<ImpactDbRow>>;
+    /// Authors with their points and verified savings, of the proposals the viewer may see — except those
+    /// under blind review, so that a leaderboard never tells a reviewer who wrote what they are scoring.
+    async fn author_shares(&mut self, scope: &ListScope, f: &ProposalFilter) -> AppResult<Vec<AuthorShareRow>>;
     async fn attachments(&mut self, proposal_id: i64) -> AppResult<Vec<AttachmentRow>>;
     async fn attachment(&mut self, id: i64) -> AppResult<Option<AttachmentRow>>;
     async fn object_references(&mut self, object_key: &str) -> AppResult<i64>;
@@ -293,7 +317,13 @@ pub trait Store: Send {
         by: i64,
         now: DateTime<Utc>,
     ) -> AppResult<MeasurementRow>;
+    /// A proposal brought in by `greenline import`, in the status and with the dates its source recorded.
+    async fn insert_imported_proposal(&mut self, p: &NewProposal, dates: &ImportedDates) -> AppResult<ProposalRow>;
+    /// Bumps a proposal's version after a change that is not a transition.
+    async fn touch_proposal(&mut self, id: i64, now: DateTime<Utc>) -> AppResult<()>;
     async fn insert_technique(&mut self, t: &NewTechnique) -> AppResult<TechniqueRow>;
+    /// Replaces a technique's descriptive fields and bumps its version.
+    async fn update_technique(&mut self, id: i64, t: &NewTechnique) -> AppResult<()>;
     async fn touch_technique(&mut self, id: i64, now: DateTime<Utc>) -> AppResult<()>;
     async fn add_technique_source(&mut self, technique_id: i64, proposal_id: i64, now: DateTime<Utc>) -> AppResult<()>;
     async fn insert_adoption(&mut self, a: &NewAdoption) -> AppResult<AdoptionRow>;
@@ -332,6 +362,26 @@ macro_rules! store_impl {
             async fn proposal_by_idempotency_key(&mut self, user_id: i64, key: &str) -> AppResult<Option<ProposalRow>> {
                 Ok(sqlx::query_as("select * from proposals where created_by = $1 and idempotency_key = $2")
                     .bind(user_id).bind(key).fetch_optional(&mut **self).await?)
+            }
+
+            async fn proposal_by_external_id(&mut self, external_id: &str) -> AppResult<Option<ProposalRow>> {
+                Ok(sqlx::query_as("select * from proposals where external_id = $1")
+                    .bind(external_id).fetch_optional(&mut **self).await?)
+            }
+
+            async fn proposal_by_text(&mut self, title: &str, body: &str) -> AppResult<Option<ProposalRow>> {
+                Ok(sqlx::query_as("select * from proposals where title = $1 and body = $2 and external_id is null order by id limit 1")
+                    .bind(title).bind(body).fetch_optional(&mut **self).await?)
+            }
+
+            async fn technique_by_external_id(&mut self, external_id: &str) -> AppResult<Option<TechniqueRow>> {
+                Ok(sqlx::query_as("select * from techniques where external_id = $1")
+                    .bind(external_id).fetch_optional(&mut **self).await?)
+            }
+
+            async fn technique_by_name(&mut self, name: &str) -> AppResult<Option<TechniqueRow>> {
+                Ok(sqlx::query_as("select * from techniques where name = $1 and external_id is null order by id limit 1")
+                    .bind(name).fetch_optional(&mut **self).await?)
             }
 
             async fn authors(&mut self, proposal_id: i64) -> AppResult<Vec<AuthorRow>> {
@@ -486,9 +536,14 @@ macro_rules! store_impl {
 
             async fn export_rows(&mut self, s: &ListScope, f: &ProposalFilter, offset: i64, limit: i64) -> AppResult<Vec<ExportRow>> {
                 let sql = format!(
-                    "select p.id, p.external_id, p.title, p.body, p.category, p.industry, e.name as enterprise, p.status, p.submitted_at,
-                        x.tce as expected_tce, x.tco2e as expected_tco2e, x.money_yuan as expected_yuan,
-                        v.tce as verified_tce, v.tco2e as verified_tco2e, v.money_yuan as verified_yuan, v.investment_yuan as verified_investment
+                    "select p.id, p.external_id, p.title, p.body, p.category, p.industry, p.tags, e.name as enterprise, p.status,
+                        p.submitted_at, p.decided_at, p.adopted_at,
+                        x.electricity_kwh as expected_electricity_kwh, x.coal_t as expected_coal_t, x.natural_gas_m3 as expected_natural_gas_m3,
+                        x.steam_t as expected_steam_t, x.water_t as expected_water_t, x.money_yuan as expected_money_yuan,
+                        x.investment_yuan as expected_investment_yuan, x.tce as expected_tce, x.tco2e as expected_tco2e,
+                        v.electricity_kwh as verified_electricity_kwh, v.coal_t as verified_coal_t, v.natural_gas_m3 as verified_natural_gas_m3,
+                        v.steam_t as verified_steam_t, v.water_t as verified_water_t, v.money_yuan as verified_money_yuan,
+                        v.investment_yuan as verified_investment_yuan, v.tce as verified_tce, v.tco2e as verified_tco2e
                      from proposals p
                      left join enterprises e on e.id = p.enterprise_id
                      left join savings x on x.proposal_id = p.id and x.kind = 'EXPECTED'
@@ -499,6 +554,37 @@ macro_rules! store_impl {
                     .bind(s.is_admin).bind(s.viewer_id).bind(s.enterprise_id).bind(s.is_association)
                     .bind(&f.status).bind(&f.category).bind(&f.industry).bind(f.enterprise_id).bind(f.mine)
                     .bind(limit).bind(offset)
+                    .fetch_all(&mut **self).await?)
+            }
+
+            async fn technique_export_rows(&mut self, industry: Option<&str>, offset: i64, limit: i64) -> AppResult<Vec<TechniqueExportRow>> {
+                Ok(sqlx::query_as(
+                    "select t.*,
+                        (select count(*) from adoptions a where a.technique_id = t.id) as adoptions,
+                        coalesce((select sum(a.tce) from adoptions a where a.technique_id = t.id), 0.0) as adopted_tce,
+                        coalesce((select sum(a.tco2e) from adoptions a where a.technique_id = t.id), 0.0) as adopted_tco2e,
+                        coalesce((select sum(a.money_yuan) from adoptions a where a.technique_id = t.id), 0.0) as adopted_yuan
+                     from techniques t where (cast($1 as text) is null or t.industry = $1) order by t.id limit $2 offset $3",
+                )
+                .bind(industry).bind(limit).bind(offset)
+                .fetch_all(&mut **self).await?)
+            }
+
+            async fn author_shares(&mut self, s: &ListScope, f: &ProposalFilter) -> AppResult<Vec<AuthorShareRow>> {
+                let sql = format!(
+                    "select p.id as proposal_id, p.team_id, a.user_id, a.name,
+                        cast(coalesce((select sum(l.points) from points_ledger l where l.proposal_id = p.id
+                            and (l.user_id = a.user_id or (l.user_id is null and a.user_id is null and l.author_name = a.name))), 0) as bigint) as points,
+                        (select count(*) from proposal_authors c where c.proposal_id = p.id) as authors,
+                        v.tce as verified_tce, v.tco2e as verified_tco2e, v.money_yuan as verified_yuan
+                     from proposal_authors a
+                     join proposals p on p.id = a.proposal_id
+                     left join savings v on v.proposal_id = p.id and v.kind = 'VERIFIED'
+                     where p.status not in ('DRAFT', 'SUBMITTED', 'EVALUATING') and {PROPOSAL_LIST_WHERE}"
+                );
+                Ok(sqlx::query_as(&sql)
+                    .bind(s.is_admin).bind(s.viewer_id).bind(s.enterprise_id).bind(s.is_association)
+                    .bind(&f.status).bind(&f.category).bind(&f.industry).bind(f.enterprise_id).bind(f.mine)
                     .fetch_all(&mut **self).await?)
             }
 
@@ -728,6 +814,36 @@ macro_rules! store_impl {
                 )
                 .bind(proposal_id).bind(carrier).bind(baseline).bind(after).bind(start).bind(end).bind(note).bind(by).bind(now)
                 .fetch_one(&mut **self).await?)
+            }
+
+            async fn insert_imported_proposal(&mut self, p: &NewProposal, d: &ImportedDates) -> AppResult<ProposalRow> {
+                let round = if p.status == Status::Draft { 0 } else { 1 };
+                Ok(sqlx::query_as(
+                    "insert into proposals (external_id, title, body, category, industry, tags, enterprise_id, team_id, created_by,
+                        on_behalf_of, status, version, round, idempotency_key, created_at, updated_at, submitted_at, decided_at, adopted_at)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14, $14, $15, $16, $17) returning *",
+                )
+                .bind(&p.external_id).bind(&p.title).bind(&p.body).bind(&p.category).bind(&p.industry).bind(&p.tags)
+                .bind(p.enterprise_id).bind(p.team_id).bind(p.created_by).bind(&p.on_behalf_of).bind(p.status.as_str())
+                .bind(round).bind(&p.idempotency_key).bind(p.now).bind(d.submitted_at).bind(d.decided_at).bind(d.adopted_at)
+                .fetch_one(&mut **self).await?)
+            }
+
+            async fn touch_proposal(&mut self, id: i64, now: DateTime<Utc>) -> AppResult<()> {
+                sqlx::query("update proposals set version = version + 1, updated_at = $1 where id = $2").bind(now).bind(id).execute(&mut **self).await?;
+                Ok(())
+            }
+
+            async fn update_technique(&mut self, id: i64, t: &NewTechnique) -> AppResult<()> {
+                sqlx::query(
+                    "update techniques set name = $1, industry = $2, scope = $3, principle = $4, key_parameters = $5, typical_case = $6,
+                        effect = $7, investment_yuan = $8, payback_years = $9, promotion_potential = $10, version = version + 1,
+                        updated_at = $11 where id = $12",
+                )
+                .bind(&t.name).bind(&t.industry).bind(&t.scope).bind(&t.principle).bind(&t.key_parameters).bind(&t.typical_case)
+                .bind(&t.effect).bind(t.investment_yuan).bind(t.payback_years).bind(&t.promotion_potential).bind(t.now).bind(id)
+                .execute(&mut **self).await?;
+                Ok(())
             }
 
             async fn insert_technique(&mut self, t: &NewTechnique) -> AppResult<TechniqueRow> {

@@ -128,6 +128,113 @@ pub fn summarize(rows: &[ImpactRow], by: Option<GroupBy>) -> (Figures, Vec<(Stri
     (totals, groups.into_iter().map(|(k, rs)| (k, figures(&rs))).collect())
 }
 
+crate::string_enum! {
+    /// Who a leaderboard ranks.
+    pub enum Board {
+        Workers = "WORKERS",
+        Teams = "TEAMS",
+    }
+}
+
+crate::string_enum! {
+    /// What a leaderboard ranks by.
+    pub enum Rank {
+        Points = "POINTS",
+        VerifiedSavings = "VERIFIED_SAVINGS",
+    }
+}
+
+/// One author of one proposal, as leaderboards need it.
+#[derive(Clone, Debug)]
+pub struct AuthorShare {
+    pub proposal_id: i64,
+    pub team_id: Option<i64>,
+    pub user_id: Option<i64>,
+    pub name: String,
+    /// Points this author holds from this proposal.
+    pub points: i64,
+    /// Authors of the proposal (the verified savings are shared among them).
+    pub authors: i64,
+    /// (tce, tCO2e, yuan per year) verified for the whole proposal.
+    pub verified: Option<(f64, f64, f64)>,
+}
+
+/// Who is ranked: a worker (a user, or an author known only by name) or a team.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LeaderKey {
+    User(i64),
+    Name(String),
+    Team(i64),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Leader {
+    pub key: LeaderKey,
+    /// The author's name (empty for teams: the caller names them).
+    pub name: String,
+    pub points: i64,
+    pub proposals: i64,
+    pub verified_tce: f64,
+    pub verified_tco2e: f64,
+    pub verified_yuan: f64,
+}
+
+/// Ranks workers or teams. A worker is credited with their share of each proposal's verified savings (split
+/// evenly among co-authors, as points are); a team with its proposals' whole savings and its members' points.
+pub fn leaderboard(rows: &[AuthorShare], board: Board, rank: Rank, first: usize) -> Vec<Leader> {
+    let mut by: BTreeMap<LeaderKey, (Leader, std::collections::BTreeSet<i64>)> = BTreeMap::new();
+    for r in rows {
+        let key = match (board, r.user_id, r.team_id) {
+            (Board::Workers, Some(u), _) => LeaderKey::User(u),
+            (Board::Workers, None, _) => LeaderKey::Name(r.name.clone()),
+            (Board::Teams, _, Some(t)) => LeaderKey::Team(t),
+            (Board::Teams, _, None) => continue,
+        };
+        let (l, seen) = by.entry(key.clone()).or_insert_with(|| {
+            let name = if board == Board::Workers { r.name.clone() } else { String::new() };
+            (
+                Leader {
+                    key,
+                    name,
+                    points: 0,
+                    proposals: 0,
+                    verified_tce: 0.0,
+                    verified_tco2e: 0.0,
+                    verified_yuan: 0.0,
+                },
+                Default::default(),
+            )
+        });
+        l.points += r.points;
+        let first_time = seen.insert(r.proposal_id);
+        let share = match board {
+            Board::Workers => 1.0 / r.authors.max(1) as f64,
+            Board::Teams if first_time => 1.0,
+            Board::Teams => 0.0,
+        };
+        if first_time {
+            l.proposals += 1;
+        }
+        if let Some((tce, co2, yuan)) = r.verified {
+            l.verified_tce += tce * share;
+            l.verified_tco2e += co2 * share;
+            l.verified_yuan += yuan * share;
+        }
+    }
+    let mut out: Vec<Leader> = by.into_values().map(|(l, _)| l).collect();
+    out.sort_by(|a, b| {
+        let (pa, pb) = (a.points, b.points);
+        let (ta, tb) = (a.verified_tce, b.verified_tce);
+        match rank {
+            Rank::Points => pb.cmp(&pa).then(tb.total_cmp(&ta)),
+            Rank::VerifiedSavings => tb.total_cmp(&ta).then(pb.cmp(&pa)),
+        }
+        .then_with(|| a.key.cmp(&b.key))
+    });
+    out.truncate(first);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +277,38 @@ mod tests {
         assert_eq!(groups[0].0, "1");
         assert_eq!(groups[0].1.proposals, 2);
         assert_eq!(groups[1].1.by_status.get(&Status::Rejected), Some(&1));
+    }
+
+    #[test]
+    fn leaderboards_share_savings_among_coauthors_and_count_teams_once() {
+        let share = |proposal_id, team, user: Option<i64>, name: &str, points, authors, tce: Option<f64>| AuthorShare {
+            proposal_id,
+            team_id: team,
+            user_id: user,
+            name: name.into(),
+            points,
+            authors,
+            verified: tce.map(|t| (t, t * 2.0, t * 100.0)),
+        };
+        let rows = vec![
+            share(1, Some(7), Some(1), "王强", 30, 2, Some(10.0)),
+            share(1, Some(7), Some(2), "李娜", 30, 2, Some(10.0)),
+            share(2, Some(7), Some(2), "李娜", 10, 1, None),
+            share(3, None, None, "赵工", 100, 1, Some(3.0)),
+        ];
+        let w = leaderboard(&rows, Board::Workers, Rank::Points, 10);
+        assert_eq!(
+            w.iter().map(|l| (l.name.as_str(), l.points)).collect::<Vec<_>>(),
+            [("赵工", 100), ("李娜", 40), ("王强", 30)]
+        );
+        assert_eq!(w[1].verified_tce, 5.0, "half of proposal 1");
+        assert_eq!(w[1].proposals, 2);
+        let by_savings = leaderboard(&rows, Board::Workers, Rank::VerifiedSavings, 2);
+        assert_eq!(by_savings.len(), 2);
+        assert_eq!(by_savings[0].key, LeaderKey::User(2), "5 tce, ahead of 王强 on points");
+        assert_eq!(by_savings[1].key, LeaderKey::User(1));
+        let t = leaderboard(&rows, Board::Teams, Rank::VerifiedSavings, 10);
+        assert_eq!(t.len(), 1, "a proposal without a team ranks no team");
+        assert_eq!((t[0].points, t[0].proposals, t[0].verified_tce), (70, 2, 10.0), "proposal 1 counted once");
     }
 }

@@ -24,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(ws::ws))
         .route("/attachments/{id}", get(attachments::download))
         .route("/export/proposals.csv", get(export::proposals))
+        .route("/export/techniques.csv", get(export::techniques))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

@@ -177,11 +177,11 @@ pub async fn award(store: &mut dyn Store, p: &Loaded, reason: PointsReason, now:
     Ok(())
 }
 
-/// Converts savings with the current factor table, recording its version.
-pub async fn convert(store: &mut dyn Store, s: Savings) -> AppResult<Converted> {
+/// The current factor table: its version and its rates.
+pub async fn current_rates(store: &mut dyn Store) -> AppResult<(i64, Vec<Rate>)> {
     let rows = store.factors(None).await?;
     let version = rows.first().map(|r| r.version).unwrap_or(0);
-    let rates: Vec<Rate> = rows
+    let rates = rows
         .iter()
         .filter_map(|r| {
             Some(Rate {
@@ -191,6 +191,12 @@ pub async fn convert(store: &mut dyn Store, s: Savings) -> AppResult<Converted> 
             })
         })
         .collect();
+    Ok((version, rates))
+}
+
+/// Converts savings with the current factor table, recording its version.
+pub async fn convert(store: &mut dyn Store, s: Savings) -> AppResult<Converted> {
+    let (version, rates) = current_rates(store).await?;
     Ok(s.convert(version, &rates))
 }
 

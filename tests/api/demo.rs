@@ -2,7 +2,10 @@
 
 use serde_json::{json, Value};
 
-use crate::{story, TestApp};
+use crate::{
+    harness::{import_into, parse_csv},
+    story, TestApp,
+};
 
 story!(demo_fills_an_empty_database_with_every_state);
 async fn demo_fills_an_empty_database_with_every_state(app: TestApp) {
@@ -86,9 +89,10 @@ async fn demo_fills_an_empty_database_with_every_state(app: TestApp) {
             let mine = rows.iter().find(|r| r[2] == "引号\"与,逗号").expect("the worker's own draft, quoted");
             assert_eq!(mine[3], "第一行,\n第二行");
         }
+        let status = rows[0].iter().position(|h| h == "status").unwrap();
         if token.is_none() {
             assert!(
-                rows[1..].iter().all(|r| r[7] == "ADOPTED" || r[7] == "PROMOTED"),
+                rows[1..].iter().all(|r| r[status] == "ADOPTED" || r[status] == "PROMOTED"),
                 "anonymous sees proven results only"
             );
         }
@@ -96,33 +100,147 @@ async fn demo_fills_an_empty_database_with_every_state(app: TestApp) {
     let r = app.client.get(format!("{}/export/proposals.csv?status=NOPE", app.url)).send().await.unwrap();
     assert_eq!(r.status(), 400);
 
+    export_round_trips_through_the_importer(&app, &admin).await;
+    impact_matches_an_independent_calculation(&app, &admin).await;
+
     // A second run refuses: demo fills an empty database only.
     let again = run().await.unwrap();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already holds"));
 }
 
-/// A small RFC 4180 reader for the test: quoted fields, doubled quotes, CRLF rows.
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let (mut rows, mut row, mut field, mut quoted) = (vec![], vec![], String::new(), false);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut field)),
-            (false, '\r') => {}
-            (false, '\n') => {
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            (false, c) => field.push(c),
-        }
+async fn admin_export(app: &TestApp, url: &str, token: &str) -> (Vec<u8>, Vec<Vec<String>>) {
+    let r = app.client.get(format!("{url}/export/proposals.csv")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.unwrap().to_vec();
+    let rows = parse_csv(std::str::from_utf8(&bytes[3..]).unwrap());
+    (bytes, rows)
+}
+
+/// The admin's export goes back in: into the same database it changes nothing; into an empty one it brings
+/// every proposal back as it was (the copy's own export matches, column for column, but for the ids).
+async fn export_round_trips_through_the_importer(app: &TestApp, admin: &str) {
+    let (bytes, rows) = admin_export(app, &app.url, admin).await;
+    let n = rows.len() - 1;
+    let file = app.path("export.csv");
+    std::fs::write(&file, &bytes).unwrap();
+    let (code, stderr) = app.import("proposals", &file, &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains(&format!("0 created, 0 updated, {n} unchanged, 0 refused")), "{stderr}");
+
+    let copy_url = format!("sqlite://{}", app.path("copy.db").display());
+    let copy = greenline::db::Db::connect(&copy_url).await.unwrap();
+    let enterprise = rows[0].iter().position(|h| h == "enterprise").unwrap();
+    let mut names: Vec<&str> = rows[1..].iter().map(|r| r[enterprise].as_str()).filter(|e| !e.is_empty()).collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        let new = greenline::db::users::NewUser {
+            name: "管理员".into(),
+            role: greenline::domain::organisation::Role::EnterpriseAdmin,
+            enterprise: Some(name.into()),
+            industry: Some(greenline::domain::organisation::Industry::Other),
+            team: None,
+            studio: None,
+        };
+        copy.create_user(&new).await.unwrap();
     }
-    rows
+    let copy_admin = copy
+        .create_user(&greenline::db::users::NewUser {
+            name: "复核员".into(),
+            role: greenline::domain::organisation::Role::Admin,
+            enterprise: None,
+            industry: None,
+            team: None,
+            studio: None,
+        })
+        .await
+        .unwrap()
+        .1;
+    copy.close().await;
+    let (code, stderr) = import_into(&copy_url, "proposals", &file, &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains(&format!("{n} created, 0 updated, 0 unchanged, 0 refused")), "{stderr}");
+    let server = app.server_on(&copy_url, "copy-index").await;
+    let (_, copied) = admin_export(app, &server.url, &copy_admin).await;
+    assert_eq!(copied.len(), rows.len());
+    for (a, b) in rows.iter().zip(&copied) {
+        assert_eq!(a[1..], b[1..], "every column but the id survives the round trip");
+    }
+}
+
+/// `impactSummary` as the admin sees it equals what this test works out from the export by itself.
+async fn impact_matches_an_independent_calculation(app: &TestApp, admin: &str) {
+    let (_, rows) = admin_export(app, &app.url, admin).await;
+    let col = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
+    let (status, enterprise, submitted, decided) =
+        (col("status"), col("enterprise"), col("submitted_at"), col("decided_at"));
+    let (expected_tce, verified_tce, verified_yuan) =
+        (col("expected_tce"), col("verified_tce"), col("verified_money_yuan"));
+    let counted: Vec<&Vec<String>> = rows[1..].iter().filter(|r| r[status] != "DRAFT").collect();
+    let num = |v: &str| if v.is_empty() { 0.0 } else { v.parse::<f64>().unwrap() };
+    let sum = |c: usize| counted.iter().map(|r| num(&r[c])).sum::<f64>();
+    let is = |r: &&&Vec<String>, s: &[&str]| s.contains(&r[status].as_str());
+    let accepted = counted.iter().filter(|r| is(r, &["ACCEPTED", "INCUBATING", "ADOPTED", "PROMOTED"])).count() as f64;
+    let rejected = counted.iter().filter(|r| is(r, &["REJECTED"])).count() as f64;
+    let adopted = counted.iter().filter(|r| is(r, &["ADOPTED", "PROMOTED"])).count() as f64;
+    let at = |v: &str| chrono::DateTime::parse_from_rfc3339(v).unwrap();
+    let mut days: Vec<f64> = counted
+        .iter()
+        .filter(|r| !r[submitted].is_empty() && !r[decided].is_empty())
+        .map(|r| (at(&r[decided]) - at(&r[submitted])).num_seconds() as f64 / 86_400.0)
+        .collect();
+    days.sort_by(f64::total_cmp);
+    let median = if days.len() % 2 == 1 {
+        days[days.len() / 2]
+    } else {
+        (days[days.len() / 2 - 1] + days[days.len() / 2]) / 2.0
+    };
+
+    let d = app
+        .ok(
+            Some(admin),
+            r#"{ impactSummary(groupBy: ENTERPRISE) {
+                 totals { proposals byStatus { status count } acceptanceRate adoptionRate medianDaysToDecision expectedTce verifiedTce verifiedYuan }
+                 groups { label figures { proposals } }
+                 byPoints: leaderboard(of: WORKERS, first: 100) { rank name points verifiedTce }
+                 bySavings: leaderboard(of: TEAMS, by: VERIFIED_SAVINGS, first: 5) { rank name verifiedTce } } }"#,
+            json!({}),
+        )
+        .await;
+    let t = &d["impactSummary"]["totals"];
+    let close = |a: &Value, b: f64, tolerance: f64| {
+        let a = a.as_f64().unwrap();
+        assert!((a - b).abs() <= tolerance, "{a} ≠ {b}");
+    };
+    assert_eq!(t["proposals"], counted.len() as i64);
+    for s in t["byStatus"].as_array().unwrap() {
+        let n = counted.iter().filter(|r| r[status] == s["status"].as_str().unwrap()).count();
+        assert_eq!(s["count"], n as i64, "{s}");
+    }
+    close(&t["acceptanceRate"], accepted / (accepted + rejected), 1e-9);
+    close(&t["adoptionRate"], adopted / accepted, 1e-9);
+    close(&t["medianDaysToDecision"], median, 1e-6);
+    // The export rounds tce to 4 decimals: allow that much per row.
+    close(&t["expectedTce"], sum(expected_tce), 1e-4 * counted.len() as f64);
+    close(&t["verifiedTce"], sum(verified_tce), 1e-4 * counted.len() as f64);
+    close(&t["verifiedYuan"], sum(verified_yuan), 1e-6);
+    for g in d["impactSummary"]["groups"].as_array().unwrap() {
+        let n = counted.iter().filter(|r| r[enterprise] == g["label"].as_str().unwrap()).count();
+        assert_eq!(g["figures"]["proposals"], n as i64, "{g}");
+    }
+
+    // Leaderboards: ranked in order, and the workers' shares of verified savings add up to the proposals'
+    // (only proposals past blind review count, and every demo proposal has authors).
+    let workers = d["impactSummary"]["byPoints"].as_array().unwrap();
+    assert!(!workers.is_empty());
+    assert!(workers.windows(2).all(|w| w[0]["points"].as_i64() >= w[1]["points"].as_i64()));
+    assert!(workers.iter().enumerate().all(|(i, w)| w["rank"] == i as i64 + 1));
+    let shared: f64 = workers.iter().map(|w| w["verifiedTce"].as_f64().unwrap()).sum();
+    if workers.len() < 100 {
+        close(&json!(shared), t["verifiedTce"].as_f64().unwrap(), 1e-6);
+    }
+    let teams = d["impactSummary"]["bySavings"].as_array().unwrap();
+    assert!(teams.windows(2).all(|w| w[0]["verifiedTce"].as_f64() >= w[1]["verifiedTce"].as_f64()));
+    assert!(teams.iter().all(|t| !t["name"].as_str().unwrap().is_empty()));
 }

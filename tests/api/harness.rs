@@ -132,6 +132,22 @@ impl TestApp {
         Sibling { url, state, _shutdown: shutdown, _server: server }
     }
 
+    /// A server on another database (e.g. one an import filled), with its own index.
+    pub async fn server_on(&self, database_url: &str, index_dir: &str) -> Sibling {
+        let mut config = (*self.state.services.config).clone();
+        config.database_url = database_url.to_owned();
+        config.index_dir = self.path(index_dir);
+        config.storage = self.path(&format!("{index_dir}-objects")).to_string_lossy().into_owned();
+        let (url, state, shutdown, server) = launch(config).await;
+        wait_healthy(&self.client, &url).await;
+        Sibling { url, state, _shutdown: shutdown, _server: server }
+    }
+
+    /// Runs `greenline import KIND FILE` against this app's database; returns (exit code, stderr).
+    pub async fn import(&self, kind: &str, file: &std::path::Path, extra: &[&str]) -> (i32, String) {
+        import_into(&self.state.services.config.database_url, kind, file, extra).await
+    }
+
     /// Stops the server and waits until it has closed its database pool.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -181,6 +197,25 @@ impl TestApp {
     pub fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
+}
+
+/// Runs `greenline import KIND FILE` against a database; returns (exit code, stderr).
+pub async fn import_into(database_url: &str, kind: &str, file: &std::path::Path, extra: &[&str]) -> (i32, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_greenline"))
+        .args(["import", kind])
+        .arg(file)
+        .args(extra)
+        .env("GREENLINE_DATABASE_URL", database_url)
+        .env("RUST_LOG", "error")
+        .output()
+        .await
+        .unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stderr).unwrap())
+}
+
+/// The line numbers an import refused, from its report.
+pub fn refused_lines(stderr: &str) -> Vec<u64> {
+    stderr.lines().filter_map(|l| l.strip_prefix("line ")?.split_once(':')?.0.parse().ok()).collect()
 }
 
 pub struct Sibling {
@@ -261,4 +296,29 @@ fn with_database(url: &str, db: &str) -> String {
     let mut u = url::Url::parse(url).expect("a valid PostgreSQL URL");
     u.set_path(&format!("/{db}"));
     u.to_string()
+}
+
+/// A small RFC 4180 reader for the test: quoted fields, doubled quotes, CRLF rows.
+pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let (mut rows, mut row, mut field, mut quoted) = (vec![], vec![], String::new(), false);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\r') => {}
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    rows
 }

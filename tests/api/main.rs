@@ -7,6 +7,7 @@ mod harness;
 mod attachments;
 mod demo;
 mod foundation;
+mod import;
 mod journey;
 mod search;
 

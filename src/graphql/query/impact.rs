@@ -2,12 +2,12 @@
 //! savings (expected and verified kept apart) — in total and per enterprise, industry, studio, team,
 //! category or month.
 
-use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
+use async_graphql::{ComplexObject, Context, InputObject, Object, Result, SimpleObject, ID};
 
 use crate::{
-    db::store::ProposalFilter,
+    db::store::{ListScope, ProposalFilter},
     domain::{
-        impact::{summarize, Figures, GroupBy},
+        impact::{leaderboard, summarize, Board, Figures, GroupBy, LeaderKey, Rank},
         lifecycle::Status,
         organisation::Industry,
         proposal::Category,
@@ -81,9 +81,70 @@ pub struct ImpactGroup {
 }
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct ImpactSummary {
     pub totals: ImpactFigures,
     pub groups: Vec<ImpactGroup>,
+    #[graphql(skip)]
+    scope: ListScope,
+    #[graphql(skip)]
+    filter: ProposalFilter,
+}
+
+/// A worker or a team on a leaderboard.
+#[derive(SimpleObject)]
+pub struct Leader {
+    pub rank: i32,
+    /// A user or team global id; an imported author without an account is `name:<their name>`.
+    pub key: String,
+    pub name: String,
+    pub points: i64,
+    /// Proposals counted (those under blind review are not).
+    pub proposals: i64,
+    /// Verified savings credited: a worker's share (split evenly among co-authors), a team's whole.
+    pub verified_tce: f64,
+    #[graphql(name = "verifiedTco2e")]
+    pub verified_tco2e: f64,
+    pub verified_yuan: f64,
+}
+
+#[ComplexObject]
+impl ImpactSummary {
+    /// Workers or teams ranked by points or by verified savings, over the same proposals as the figures
+    /// (except those under blind review).
+    async fn leaderboard(
+        &self,
+        ctx: &Context<'_>,
+        of: Board,
+        #[graphql(default_with = "Rank::Points")] by: Rank,
+        #[graphql(default = 10, validator(minimum = 1, maximum = 100))] first: i32,
+    ) -> Result<Vec<Leader>> {
+        let (scope, filter) = (self.scope.clone(), self.filter.clone());
+        let rows: Vec<_> =
+            read!(ctx, |s| s.author_shares(&scope, &filter).await).into_iter().map(|r| r.into_domain()).collect();
+        let db = &services(ctx)?.db;
+        let mut out = Vec::new();
+        for (i, l) in leaderboard(&rows, of, by, first as usize).into_iter().enumerate() {
+            let (key, name) = match l.key {
+                LeaderKey::User(id) => (ids::encode("User", id).0, l.name),
+                LeaderKey::Name(n) => (format!("name:{n}"), n),
+                LeaderKey::Team(id) => {
+                    (ids::encode("Team", id).0, db.team(id).await?.map(|t| t.name).unwrap_or_default())
+                }
+            };
+            out.push(Leader {
+                rank: i as i32 + 1,
+                key,
+                name,
+                points: l.points,
+                proposals: l.proposals,
+                verified_tce: l.verified_tce,
+                verified_tco2e: l.verified_tco2e,
+                verified_yuan: l.verified_yuan,
+            });
+        }
+        Ok(out)
+    }
 }
 
 #[derive(Default)]
@@ -108,8 +169,9 @@ impl ImpactQuery {
             ..Default::default()
         };
         let scope = list_scope(ctx);
+        let (scope2, pf2) = (scope.clone(), pf.clone());
         let rows: Vec<_> =
-            read!(ctx, |s| s.impact_rows(&scope, &pf).await).into_iter().map(|r| r.into_domain()).collect();
+            read!(ctx, |s| s.impact_rows(&scope2, &pf2).await).into_iter().map(|r| r.into_domain()).collect();
         let (totals, groups) = summarize(&rows, group_by);
         let db = &services(ctx)?.db;
         let mut out = Vec::with_capacity(groups.len());
@@ -129,6 +191,6 @@ impl ImpactQuery {
             };
             out.push(ImpactGroup { key, label, figures: figures.into() });
         }
-        Ok(ImpactSummary { totals: totals.into(), groups: out })
+        Ok(ImpactSummary { totals: totals.into(), groups: out, scope, filter: pf })
     }
 }
