@@ -135,7 +135,7 @@ pub trait Store: Send {
     async fn enterprise(&mut self, id: i64) -> AppResult<Option<EnterpriseRow>>;
     async fn proposal(&mut self, id: i64) -> AppResult<Option<ProposalRow>>;
     async fn proposal_by_idempotency_key(&mut self, user_id: i64, key: &str) -> AppResult<Option<ProposalRow>>;
-    async fn proposal_by_external_id(&mut self, external_id: &str) -> AppResult<Option<ProposalRow>>;
+    async fn proposals_by_external_ids(&mut self, external_ids: &[String]) -> AppResult<Vec<ProposalRow>>;
     /// A proposal without an external id whose title and body are exactly these (how import matches records
     /// that carry no external id).
     async fn proposal_by_text(&mut self, title: &str, body: &str) -> AppResult<Option<ProposalRow>>;
@@ -235,6 +235,8 @@ pub trait Store: Send {
     // --- writes ------------------------------------------------------------------------------------
     async fn insert_proposal(&mut self, p: &NewProposal) -> AppResult<ProposalRow>;
     async fn replace_authors(&mut self, proposal_id: i64, authors: &[(Option<i64>, String)]) -> AppResult<()>;
+    /// Authors of a proposal that has none yet.
+    async fn add_authors(&mut self, proposal_id: i64, authors: &[(Option<i64>, String)]) -> AppResult<()>;
     async fn update_text(
         &mut self,
         id: i64,
@@ -364,9 +366,18 @@ macro_rules! store_impl {
                     .bind(user_id).bind(key).fetch_optional(&mut **self).await?)
             }
 
-            async fn proposal_by_external_id(&mut self, external_id: &str) -> AppResult<Option<ProposalRow>> {
-                Ok(sqlx::query_as("select * from proposals where external_id = $1")
-                    .bind(external_id).fetch_optional(&mut **self).await?)
+            async fn proposals_by_external_ids(&mut self, external_ids: &[String]) -> AppResult<Vec<ProposalRow>> {
+                if external_ids.is_empty() {
+                    return Ok(vec![]);
+                }
+                // Only placeholders are formatted into the SQL; the ids are bound.
+                let list = (1..=external_ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                let sql = format!("select * from proposals where external_id in ({list})");
+                let mut q = sqlx::query_as::<_, ProposalRow>(&sql);
+                for id in external_ids {
+                    q = q.bind(id);
+                }
+                Ok(q.fetch_all(&mut **self).await?)
             }
 
             async fn proposal_by_text(&mut self, title: &str, body: &str) -> AppResult<Option<ProposalRow>> {
@@ -689,10 +700,24 @@ macro_rules! store_impl {
 
             async fn replace_authors(&mut self, proposal_id: i64, authors: &[(Option<i64>, String)]) -> AppResult<()> {
                 sqlx::query("delete from proposal_authors where proposal_id = $1").bind(proposal_id).execute(&mut **self).await?;
-                for (i, (user_id, name)) in authors.iter().enumerate() {
-                    sqlx::query("insert into proposal_authors (proposal_id, position, user_id, name) values ($1, $2, $3, $4)")
-                        .bind(proposal_id).bind(i as i64).bind(user_id).bind(name).execute(&mut **self).await?;
+                self.add_authors(proposal_id, authors).await
+            }
+
+            async fn add_authors(&mut self, proposal_id: i64, authors: &[(Option<i64>, String)]) -> AppResult<()> {
+                if authors.is_empty() {
+                    return Ok(());
                 }
+                // One statement for all of them; only placeholders are formatted into the SQL.
+                let rows = (0..authors.len())
+                    .map(|i| format!("($1, {}, ${}, ${})", i, 2 + 2 * i, 3 + 2 * i))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!("insert into proposal_authors (proposal_id, position, user_id, name) values {rows}");
+                let mut q = sqlx::query(&sql).bind(proposal_id);
+                for (user_id, name) in authors {
+                    q = q.bind(user_id).bind(name);
+                }
+                q.execute(&mut **self).await?;
                 Ok(())
             }
 

@@ -178,11 +178,8 @@ async fn write_batch(
         let (records, rates, label) = (records.clone(), context.rates.clone(), label.clone());
         db.write(move |store| {
             Box::pin(async move {
-                let mut out = Vec::with_capacity(records.len());
-                for r in records.iter() {
-                    out.push((r.line(), Ok(apply(store, r, &rates, now, &label).await?)));
-                }
-                Ok(out)
+                let outcomes = apply(store, &records, &rates, now, &label).await?;
+                Ok(records.iter().map(|r| r.line()).zip(outcomes.into_iter().map(Ok)).collect::<Vec<_>>())
             })
         })
         .await
@@ -196,9 +193,11 @@ async fn write_batch(
                 let (records, rates, label) = (records.clone(), context.rates.clone(), label.clone());
                 let line = records[i].line();
                 let one = db
-                    .write(move |store| Box::pin(async move { apply(store, &records[i], &rates, now, &label).await }))
+                    .write(move |store| {
+                        Box::pin(async move { apply(store, &records[i..=i], &rates, now, &label).await })
+                    })
                     .await;
-                out.push((line, one.map_err(|e| e.public_message())));
+                out.push((line, one.map(|mut o| o.remove(0)).map_err(|e| e.public_message())));
             }
             Ok(out)
         }
@@ -447,28 +446,48 @@ struct TechniqueRecord {
     promotion_potential: String,
 }
 
+/// Applies records in order, in the caller's transaction. Proposals are looked up by external id for the
+/// whole batch in one query; a record matching one created earlier in the batch matches that one.
 async fn apply(
     store: &mut dyn Store,
-    r: &Record,
+    records: &[Record],
     rates: &(i64, Vec<Rate>),
     now: DateTime<Utc>,
     label: &str,
-) -> AppResult<Outcome> {
-    match r {
-        Record::Proposal(p) => apply_proposal(store, p, rates, now, label).await,
-        Record::Technique(t) => apply_technique(store, t, now).await,
+) -> AppResult<Vec<Outcome>> {
+    let ext: Vec<String> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Proposal(p) => p.external_id.clone(),
+            Record::Technique(_) => None,
+        })
+        .collect();
+    let mut known: HashMap<String, ProposalRow> = store
+        .proposals_by_external_ids(&ext)
+        .await?
+        .into_iter()
+        .filter_map(|p| Some((p.external_id.clone()?, p)))
+        .collect();
+    let mut out = Vec::with_capacity(records.len());
+    for r in records {
+        out.push(match r {
+            Record::Proposal(p) => apply_proposal(store, p, &mut known, rates, now, label).await?,
+            Record::Technique(t) => apply_technique(store, t, now).await?,
+        });
     }
+    Ok(out)
 }
 
 async fn apply_proposal(
     store: &mut dyn Store,
     r: &ProposalRecord,
+    known: &mut HashMap<String, ProposalRow>,
     rates: &(i64, Vec<Rate>),
     now: DateTime<Utc>,
     label: &str,
 ) -> AppResult<Outcome> {
     let existing = match &r.external_id {
-        Some(ext) => store.proposal_by_external_id(ext).await?,
+        Some(ext) => known.get(ext).cloned(),
         None => store.proposal_by_text(&r.title, &r.body).await?,
     };
     let reason = format!("imported from {label}, line {} / 导入", r.line);
@@ -495,7 +514,7 @@ async fn apply_proposal(
                 )
                 .await?;
             let authors: Vec<(Option<i64>, String)> = r.authors.iter().map(|a| (None, a.clone())).collect();
-            store.replace_authors(row.id, &authors).await?;
+            store.add_authors(row.id, &authors).await?;
             for (kind, s) in [(SavingsKind::Expected, r.expected), (SavingsKind::Verified, r.verified)] {
                 if let Some(s) = s {
                     store.put_savings(row.id, kind, &s.convert(rates.0, &rates.1), None, now).await?;
@@ -503,6 +522,9 @@ async fn apply_proposal(
             }
             event(store, &row, "IMPORTED", &reason, now).await?;
             store.feed("proposal", row.id, now).await?;
+            if let Some(ext) = &r.external_id {
+                known.insert(ext.clone(), row);
+            }
             Ok(Outcome::Created)
         }
         Some(row) => {
@@ -531,6 +553,10 @@ async fn apply_proposal(
             store.touch_proposal(row.id, now).await?;
             event(store, &row, "IMPORT_UPDATED", &reason, now).await?;
             store.feed("proposal", row.id, now).await?;
+            if let Some(ext) = &r.external_id {
+                let fresh = store.proposal(row.id).await?;
+                known.extend(fresh.map(|p| (ext.clone(), p)));
+            }
             Ok(Outcome::Updated)
         }
     }
