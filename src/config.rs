@@ -130,6 +130,21 @@ pub struct Config {
     /// An unreferenced object younger than this (seconds) is left alone: its upload may still be committing.
     #[arg(long, env = "GREENLINE_ORPHAN_GRACE_SECS", default_value_t = 3600, global = true)]
     pub orphan_grace_secs: u64,
+    /// Requests per second one bearer token may make, sustained (0: no limit).
+    #[arg(long, env = "GREENLINE_RATE_LIMIT_PER_TOKEN", default_value_t = 20.0, global = true)]
+    pub rate_limit_per_token: f64,
+    /// Requests per second one client IP may make, sustained (0: no limit). A whole plant may share one IP.
+    #[arg(long, env = "GREENLINE_RATE_LIMIT_PER_IP", default_value_t = 200.0, global = true)]
+    pub rate_limit_per_ip: f64,
+    /// How many seconds' worth of requests may come at once above the sustained rate.
+    #[arg(long, env = "GREENLINE_RATE_LIMIT_BURST_SECS", default_value_t = 3.0, global = true)]
+    pub rate_limit_burst_secs: f64,
+    /// Most aliased fields one GraphQL document may hold.
+    #[arg(long, env = "GREENLINE_MAX_ALIASES", default_value_t = 50, global = true)]
+    pub max_aliases: usize,
+    /// Seconds a request may take before it is answered 408 (exports stream past it once started).
+    #[arg(long, env = "GREENLINE_REQUEST_TIMEOUT_SECS", default_value_t = 30, global = true)]
+    pub request_timeout_secs: u64,
     /// Seconds given to in-flight requests on shutdown.
     #[arg(long, env = "GREENLINE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10, global = true)]
     pub shutdown_timeout_secs: u64,

@@ -50,7 +50,23 @@ pub async fn open(config: Config) -> anyhow::Result<AppState> {
         Duration::from_secs(config.orphan_sweep_secs),
         Duration::from_secs(config.orphan_grace_secs),
     );
-    Ok(AppState::new(Services { config: Arc::new(config), db, storage, search, metrics: Arc::default(), events }))
+    let rate = |per_second: f64| crate::http::ratelimit::Rate {
+        per_second,
+        burst: (per_second * config.rate_limit_burst_secs).max(1.0),
+    };
+    let limiter = Arc::new(crate::http::ratelimit::Limiter::new(
+        rate(config.rate_limit_per_token),
+        rate(config.rate_limit_per_ip),
+    ));
+    Ok(AppState::new(Services {
+        config: Arc::new(config),
+        db,
+        storage,
+        search,
+        metrics: Arc::default(),
+        events,
+        limiter,
+    }))
 }
 
 /// Serves until `shutdown` resolves, then gives in-flight requests the configured drain time.
@@ -62,10 +78,11 @@ pub async fn serve(
     let drain = Duration::from_secs(state.services.config.shutdown_timeout_secs);
     let services = state.services.clone();
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = tx.send(true);
-    });
+    let server = axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        });
     let mut rx2 = rx.clone();
     tokio::select! {
         r = server => r.context("serving HTTP")?,

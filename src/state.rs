@@ -13,6 +13,7 @@ pub struct Services {
     pub search: Arc<crate::search::Indexer>,
     pub metrics: Arc<Metrics>,
     pub events: Arc<EventHub>,
+    pub limiter: Arc<crate::http::ratelimit::Limiter>,
 }
 
 /// Router state: the services and the GraphQL schema built over them.

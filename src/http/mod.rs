@@ -5,6 +5,7 @@ pub mod export;
 pub mod graphql;
 pub mod health;
 pub mod metrics;
+pub mod ratelimit;
 pub mod ws;
 
 use axum::{
@@ -13,7 +14,7 @@ use axum::{
     routing::get,
     Router,
 };
-use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
 use crate::state::AppState;
 
@@ -28,6 +29,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
+        .layer(middleware::from_fn_with_state(state.clone(), ratelimit::limit))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            std::time::Duration::from_secs(state.services.config.request_timeout_secs),
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestBodyLimitLayer::new(body_limit))

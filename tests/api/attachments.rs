@@ -54,14 +54,20 @@ const UPLOAD: &str = "mutation($input: UploadAttachmentInput!) { uploadAttachmen
     attachment { id fileName contentType sizeBytes sha256 url caption }
     userErrors { field code message } } }";
 
-fn jpeg(seed: u8, len: usize) -> Vec<u8> {
+pub fn jpeg(seed: u8, len: usize) -> Vec<u8> {
     let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0];
     v.extend((0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
     v
 }
 
 /// A GraphQL multipart request (operations, map, file), as a phone would send it.
-async fn upload(app: &TestApp, token: &str, proposal_id: &Value, name: &str, bytes: Vec<u8>) -> reqwest::Response {
+pub async fn upload(
+    app: &TestApp,
+    token: Option<&str>,
+    proposal_id: &Value,
+    name: &str,
+    bytes: Vec<u8>,
+) -> reqwest::Response {
     let operations = json!({"query": UPLOAD, "variables": {"input": {"proposalId": proposal_id, "file": null, "caption": "现场照片"}}});
     let form = reqwest::multipart::Form::new()
         .text("operations", operations.to_string())
@@ -73,11 +79,15 @@ async fn upload(app: &TestApp, token: &str, proposal_id: &Value, name: &str, byt
                 .mime_str("application/octet-stream")
                 .unwrap(),
         );
-    app.client.post(format!("{}/graphql", app.url)).bearer_auth(token).multipart(form).send().await.unwrap()
+    let mut req = app.client.post(format!("{}/graphql", app.url)).multipart(form);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap()
 }
 
 async fn upload_ok(app: &TestApp, token: &str, proposal_id: &Value, name: &str, bytes: Vec<u8>) -> Value {
-    let body: Value = upload(app, token, proposal_id, name, bytes).await.json().await.unwrap();
+    let body: Value = upload(app, Some(token), proposal_id, name, bytes).await.json().await.unwrap();
     assert_eq!(body["data"]["uploadAttachment"]["userErrors"], json!([]), "{body}");
     body["data"]["uploadAttachment"]["attachment"].clone()
 }
@@ -133,11 +143,11 @@ async fn upload_download_and_limits(app: TestApp) {
     // A renamed executable is refused by its content, whatever its name says.
     let mut elf = b"\x7fELF\x02\x01\x01\0".to_vec();
     elf.extend(vec![0u8; 1000]);
-    let body: Value = upload(&app, &c.worker, &p1, "photo.jpg", elf).await.json().await.unwrap();
+    let body: Value = upload(&app, Some(&c.worker), &p1, "photo.jpg", elf).await.json().await.unwrap();
     assert_eq!(body["data"]["uploadAttachment"]["userErrors"][0]["code"], "UNSUPPORTED_MEDIA_TYPE", "{body}");
 
     // 21 MiB is over the 20 MiB default.
-    let r = upload(&app, &c.worker, &p1, "big.jpg", jpeg(1, 21 * 1024 * 1024)).await;
+    let r = upload(&app, Some(&c.worker), &p1, "big.jpg", jpeg(1, 21 * 1024 * 1024)).await;
     assert_eq!(r.status(), 413);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "PAYLOAD_TOO_LARGE", "{body}");
@@ -151,7 +161,7 @@ async fn upload_download_and_limits(app: TestApp) {
         }
         assert_eq!(req.send().await.unwrap().status(), 404, "a draft's files are for its authors");
     }
-    let body: Value = upload(&app, &outsider, &p1, "x.jpg", jpeg(2, 10)).await.json().await.unwrap();
+    let body: Value = upload(&app, Some(&outsider), &p1, "x.jpg", jpeg(2, 10)).await.json().await.unwrap();
     assert_eq!(body["data"]["uploadAttachment"]["userErrors"][0]["code"], "NOT_FOUND");
 
     // Attachments are listed on the proposal; removing them from a draft deletes the object once

@@ -5,8 +5,10 @@
 mod harness;
 
 mod attachments;
+mod authz;
 mod demo;
 mod foundation;
+mod hardening;
 mod import;
 mod journey;
 mod search;

@@ -1,0 +1,148 @@
+//! Rate limiting per bearer token and per client IP: token buckets in memory, one process's view (behind a
+//! load balancer each instance limits on its own, which bounds the total at instances × rate).
+//!
+//! A request over either limit is answered `429` with `Retry-After` (whole seconds) and the `RATE_LIMITED`
+//! code, before any work is done. Tokens are never kept: buckets are keyed by a SHA-256 prefix of the token.
+//! Health, readiness and metrics are not limited (probes and scrapers must always get through).
+
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    http::{header, HeaderValue, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use sha2::{Digest, Sha256};
+
+use crate::state::AppState;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    Token([u8; 16]),
+    Ip(IpAddr),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Sustained requests per second and the burst allowed above it; a rate of 0 disables the limit.
+#[derive(Clone, Copy, Debug)]
+pub struct Rate {
+    pub per_second: f64,
+    pub burst: f64,
+}
+
+pub struct Limiter {
+    per_token: Rate,
+    per_ip: Rate,
+    buckets: Mutex<HashMap<Key, Bucket>>,
+}
+
+/// Buckets kept before idle (full) ones are dropped.
+const MAX_BUCKETS: usize = 100_000;
+
+impl Limiter {
+    pub fn new(per_token: Rate, per_ip: Rate) -> Limiter {
+        Limiter { per_token, per_ip, buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// Takes one request from the bucket of `key`; `Err(wait)` when it is empty.
+    fn take(&self, key: Key, rate: Rate, now: Instant) -> Result<(), Duration> {
+        if rate.per_second <= 0.0 {
+            return Ok(());
+        }
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() >= MAX_BUCKETS {
+            // Full buckets carry no information: forget them.
+            buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate.per_second < rate.burst);
+        }
+        let b = buckets.entry(key).or_insert(Bucket { tokens: rate.burst, at: now });
+        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate.per_second).min(rate.burst);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - b.tokens) / rate.per_second))
+        }
+    }
+
+    /// Checks the IP first, then the token; both must have room.
+    pub fn check(&self, ip: Option<IpAddr>, token: Option<&str>) -> Result<(), Duration> {
+        let now = Instant::now();
+        if let Some(ip) = ip {
+            self.take(Key::Ip(ip), self.per_ip, now)?;
+        }
+        if let Some(token) = token {
+            let digest = Sha256::digest(token.as_bytes());
+            let mut k = [0u8; 16];
+            k.copy_from_slice(&digest[..16]);
+            self.take(Key::Token(k), self.per_token, now)?;
+        }
+        Ok(())
+    }
+}
+
+pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if matches!(path, "/healthz" | "/readyz" | "/metrics") {
+        return next.run(req).await;
+    }
+    let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim);
+    match state.services.limiter.check(ip, token) {
+        Ok(()) => next.run(req).await,
+        Err(wait) => too_many(wait),
+    }
+}
+
+fn too_many(wait: Duration) -> Response {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let body = serde_json::json!({"errors": [{
+        "message": format!("too many requests; try again in {secs} s / 请求过于频繁，请{secs}秒后再试"),
+        "extensions": {"code": "RATE_LIMITED", "retryAfterSeconds": secs}
+    }]});
+    let mut res = (StatusCode::TOO_MANY_REQUESTS, body.to_string()).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_refill_at_the_rate_and_hold_the_burst() {
+        let l = Limiter::new(Rate { per_second: 2.0, burst: 3.0 }, Rate { per_second: 0.0, burst: 0.0 });
+        let t0 = Instant::now();
+        let key = Key::Token([1; 16]);
+        let rate = l.per_token;
+        for _ in 0..3 {
+            assert!(l.take(key, rate, t0).is_ok());
+        }
+        let wait = l.take(key, rate, t0).unwrap_err();
+        assert!((wait.as_secs_f64() - 0.5).abs() < 1e-9, "{wait:?}");
+        assert!(l.take(key, rate, t0 + Duration::from_millis(500)).is_ok(), "one request back after 0.5 s");
+        assert!(l.take(key, rate, t0 + Duration::from_millis(500)).is_err());
+        assert!(l.take(Key::Token([2; 16]), rate, t0).is_ok(), "another token has its own bucket");
+        // A rate of 0 means no limit.
+        for _ in 0..1000 {
+            assert!(l.check(Some("127.0.0.1".parse().unwrap()), None).is_ok());
+        }
+    }
+}

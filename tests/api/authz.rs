@@ -1,0 +1,396 @@
+//! The authorization matrix: every mutation and every sensitive field × every role and anonymous, written
+//! out as one table below; the cases are generated from it. A mutation is tried on a proposal brought to the
+//! stage where it makes sense, so that the only reason to refuse is who is asking. Every refusal must carry
+//! an authorization code and change nothing (the proposal's version stays); every allowance must succeed.
+
+use greenline::domain::organisation::Role;
+use serde_json::{json, Value};
+
+use crate::{attachments::jpeg, story, TestApp};
+
+/// Columns: the people of the matrix. `reviewer` is assigned to the proposal under review; `lead`, `admin`
+/// (enterprise admin) and `worker` (not an author) are of the proposal's enterprise; `other_*` of another.
+const WHO: [&str; 11] = [
+    "anon",
+    "author",
+    "worker",
+    "other_worker",
+    "reviewer",
+    "lead",
+    "other_lead",
+    "ent_admin",
+    "other_admin",
+    "association",
+    "admin",
+];
+
+/// `Y` allowed, `.` refused.
+const MUTATIONS: &str = "
+    #                    anon author worker other_worker reviewer lead other_lead ent_admin other_admin association admin
+    createProposal       .    Y      Y      Y            Y        Y    Y          Y         Y           Y           Y
+    updateProposal       .    Y      .      .            .        .    .          .         .           .           .
+    submitProposal       .    Y      .      .            .        .    .          .         .           .           .
+    withdrawProposal     .    Y      .      .            .        .    .          .         .           .           .
+    assignReviewers      .    .      .      .            .        Y    .          .         .           .           Y
+    submitEvaluation     .    .      .      .            Y        .    .          .         .           .           .
+    decideProposal       .    .      .      .            .        Y    .          .         .           .           Y
+    startPilot           .    .      .      .            .        Y    .          .         .           .           Y
+    updateMilestone      .    .      .      .            .        Y    .          Y         .           .           Y
+    recordMeasurement    .    .      .      .            .        Y    .          Y         .           .           Y
+    confirmAdoption      .    .      .      .            .        .    .          Y         .           .           Y
+    promoteProposal      .    .      .      .            .        .    .          .         .           Y           Y
+    recordAdoption       .    .      .      .            .        .    .          Y         .           Y           Y
+    uploadAttachment     .    Y      .      .            .        Y    .          Y         .           .           Y
+    removeAttachment     .    Y      .      .            .        .    .          .         .           .           Y
+";
+
+/// Sensitive reads. `Y` sees it, `.` does not (null, or the proposal itself is not found). `authors`: the
+/// author's name (blind review hides it from reviewers); `evaluations`: both reviewers' scorecards (a
+/// reviewer sees only their own; the authors see all once decided).
+const FIELDS: &str = "
+    #                              anon author worker other_worker reviewer lead other_lead ent_admin other_admin association admin
+    draft.proposal                 .    Y      .      .            .        .    .          .         .           .           Y
+    evaluating.proposal            .    Y      Y      .            Y        Y    .          Y         .           .           Y
+    evaluating.authors             .    Y      Y      .            .        Y    .          Y         .           .           Y
+    evaluating.evaluations         .    .      .      .            .        Y    .          Y         .           .           Y
+    accepted.proposal              .    Y      Y      .            Y        Y    .          Y         .           Y           Y
+    accepted.evaluations           .    Y      .      .            .        Y    .          Y         .           .           Y
+    adopted.proposal               Y    Y      Y      Y            Y        Y    Y          Y         Y           Y           Y
+    adopted.authors                Y    Y      Y      Y            Y        Y    Y          Y         Y           Y           Y
+";
+
+fn table(text: &str) -> Vec<(String, Vec<bool>)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            assert_eq!(cells.len(), WHO.len() + 1, "row {l}");
+            (cells[0].to_owned(), cells[1..].iter().map(|c| *c == "Y").collect())
+        })
+        .collect()
+}
+
+struct People {
+    tokens: Vec<Option<String>>,
+    reviewer2: String,
+    reviewer_ids: (Value, Value),
+    enterprise_id: Value,
+}
+
+impl People {
+    fn token(&self, who: &str) -> Option<&str> {
+        self.tokens[WHO.iter().position(|w| *w == who).unwrap()].as_deref()
+    }
+}
+
+async fn people(app: &TestApp) -> People {
+    let (plant, other) = (Some("宝山钢铁示范厂"), Some("河北另一钢厂"));
+    let studio = Some("王进喜劳模创新工作室");
+    let mut tokens = vec![None];
+    for (name, role, enterprise, team, studio) in [
+        ("王师傅", Role::Worker, plant, Some("炼钢一班"), None),
+        ("李工", Role::Worker, plant, Some("炼钢二班"), None),
+        ("外厂工人", Role::Worker, other, None, None),
+        ("赵专家", Role::Reviewer, plant, None, studio),
+        ("周劳模", Role::StudioLead, plant, None, studio),
+        ("外厂劳模", Role::StudioLead, other, None, Some("外厂工作室")),
+        ("吴主任", Role::EnterpriseAdmin, plant, None, None),
+        ("冯主任", Role::EnterpriseAdmin, other, None, None),
+        ("郑秘书长", Role::Association, None, None, None),
+        ("平台管理员", Role::Admin, None, None, None),
+    ] {
+        tokens.push(Some(app.user(name, role, enterprise, team, studio).await));
+    }
+    let reviewer2 = app.user("钱专家", Role::Reviewer, plant, None, studio).await;
+    let id = |t: &str| {
+        let t = t.to_owned();
+        async move { app.ok(Some(&t), "{ viewer { id enterprise { id } } }", json!({})).await["viewer"].clone() }
+    };
+    let reviewer = id(tokens[4].as_deref().unwrap()).await;
+    let author = id(tokens[1].as_deref().unwrap()).await;
+    let reviewer2_id = id(&reviewer2).await["id"].clone();
+    People {
+        tokens,
+        reviewer2,
+        reviewer_ids: (reviewer["id"].clone(), reviewer2_id),
+        enterprise_id: author["enterprise"]["id"].clone(),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+enum Stage {
+    Draft,
+    Submitted,
+    Evaluating,
+    Evaluated,
+    Accepted,
+    Incubating,
+    Measured,
+    Adopted,
+}
+
+/// A proposal at a stage, and what mutations at that stage need.
+#[derive(Default)]
+struct Fixture {
+    id: Value,
+    milestone: Value,
+    attachment: Value,
+    technique: Value,
+}
+
+/// Runs `query` and says whether it went through: `Ok(data)`, or `Err(code)` from the top-level errors or
+/// the payload's `userErrors`.
+async fn attempt(app: &TestApp, token: Option<&str>, query: &str, input: Value) -> Result<Value, String> {
+    let body = app.gql(token, query, json!({"input": input})).await;
+    outcome(body)
+}
+
+fn outcome(body: Value) -> Result<Value, String> {
+    if let Some(e) = body["errors"].as_array().and_then(|e| e.first()) {
+        return Err(e["extensions"]["code"].as_str().unwrap_or("?").to_owned());
+    }
+    let data = body["data"].as_object().and_then(|d| d.values().next()).cloned().unwrap_or(Value::Null);
+    match data["userErrors"].as_array().and_then(|e| e.first()) {
+        Some(e) => Err(e["code"].as_str().unwrap_or("?").to_owned()),
+        None => Ok(data),
+    }
+}
+
+const SCORES: &str = r#"[{"criterion": "ENERGY_EMISSION_EFFECT", "score": 8}, {"criterion": "ECONOMIC_BENEFIT", "score": 7},
+    {"criterion": "TECHNICAL_FEASIBILITY", "score": 9}, {"criterion": "NOVELTY", "score": 6}, {"criterion": "PROMOTION_POTENTIAL", "score": 8}]"#;
+
+fn mutation(name: &str) -> String {
+    let input = format!("{}{}Input", name[..1].to_uppercase(), &name[1..]);
+    format!("mutation($input: {input}!) {{ {name}(input: $input) {{ userErrors {{ code message }} }} }}")
+}
+
+async fn version(app: &TestApp, p: &People, id: &Value) -> i64 {
+    let d = app.ok(p.token("admin"), "query($id: ID!) { proposal(id: $id) { version } }", json!({"id": id})).await;
+    d["proposal"]["version"].as_i64().unwrap()
+}
+
+/// Brings a new proposal of `author` to `stage`, through the API and the people whose job each step is.
+async fn fixture(app: &TestApp, p: &People, stage: Stage) -> Fixture {
+    let ok = |r: Result<Value, String>| r.unwrap_or_else(|code| panic!("fixture step refused: {code}"));
+    let created = ok(attempt(
+        app,
+        p.token("author"),
+        "mutation($input: CreateProposalInput!) { createProposal(input: $input) { proposal { id } userErrors { code message } } }",
+        json!({"proposal": {"title": "空压机管网泄漏治理", "body": "巡检发现多处泄漏，建议更换接头并加装流量计。"}}),
+    )
+    .await);
+    let mut f = Fixture { id: created["proposal"]["id"].clone(), ..Fixture::default() };
+    let id = f.id.clone();
+    let step = |who: &'static str, name: &'static str, input: Value| {
+        let id = id.clone();
+        async move {
+            let mut input = input;
+            input["proposalId"] = id.clone();
+            if !matches!(name, "submitEvaluation" | "recordMeasurement") {
+                input["expectedVersion"] = json!(version(app, p, &id).await);
+            }
+            let token = if who == "reviewer2" { Some(p.reviewer2.as_str()) } else { p.token(who) };
+            attempt(app, token, &mutation(name), input).await.unwrap_or_else(|c| panic!("fixture {name}: {c}"))
+        }
+    };
+    if stage == Stage::Draft {
+        let up = crate::attachments::upload(app, p.token("author"), &f.id, "现场.jpg", jpeg(1, 64)).await;
+        let body: Value = up.json().await.unwrap();
+        f.attachment = body["data"]["uploadAttachment"]["attachment"]["id"].clone();
+        assert!(f.attachment.is_string(), "{body}");
+        return f;
+    }
+    step("author", "submitProposal", json!({})).await;
+    if stage >= Stage::Evaluating {
+        let (r1, r2) = &p.reviewer_ids;
+        step("lead", "assignReviewers", json!({"reviewerIds": [r1, r2]})).await;
+    }
+    if stage >= Stage::Evaluated {
+        let scores: Value = serde_json::from_str(SCORES).unwrap();
+        step("reviewer", "submitEvaluation", json!({"scores": scores, "comment": "可行"})).await;
+        step("reviewer2", "submitEvaluation", json!({"scores": scores, "comment": "同意"})).await;
+    }
+    if stage >= Stage::Accepted {
+        step("lead", "decideProposal", json!({"decision": "ACCEPT", "reason": "节能效果显著"})).await;
+    }
+    if stage >= Stage::Incubating {
+        step("lead", "startPilot", json!({"plan": "试点三个月", "milestones": [{"title": "安装流量计"}]})).await;
+        let d = app
+            .ok(
+                p.token("admin"),
+                "query($id: ID!) { proposal(id: $id) { pilot { milestones { id } } } }",
+                json!({"id": f.id}),
+            )
+            .await;
+        f.milestone = d["proposal"]["pilot"]["milestones"][0]["id"].clone();
+    }
+    if stage >= Stage::Measured {
+        step(
+            "lead",
+            "recordMeasurement",
+            json!({"carrier": "ELECTRICITY", "baseline": 100000, "after": 80000, "periodStart": "2026-01-01", "periodEnd": "2026-01-31"}),
+        )
+        .await;
+    }
+    if stage >= Stage::Adopted {
+        step("ent_admin", "confirmAdoption", json!({"investmentYuan": 50000})).await;
+        let d = step("association", "promoteProposal", json!({"technique": {"name": "空压机管网泄漏治理技术"}})).await;
+        let _ = d;
+        let t = app.ok(None, "{ techniques(first: 1) { edges { node { id } } } }", json!({})).await;
+        f.technique = t["techniques"]["edges"][0]["node"]["id"].clone();
+    }
+    f
+}
+
+/// The stage each mutation is tried at, and its input there.
+fn case(name: &str, f: &Fixture, v: i64, p: &People) -> (Stage, Value) {
+    let id = &f.id;
+    match name {
+        "createProposal" => (Stage::Draft, json!({"proposal": {"title": "新建议", "body": "内容"}})),
+        "updateProposal" => {
+            (Stage::Draft, json!({"proposalId": id, "expectedVersion": v, "proposal": {"title": "改过的标题"}}))
+        }
+        "submitProposal" => (Stage::Draft, json!({"proposalId": id, "expectedVersion": v})),
+        "withdrawProposal" => (Stage::Submitted, json!({"proposalId": id, "expectedVersion": v, "reason": "重复"})),
+        "assignReviewers" => {
+            (Stage::Submitted, json!({"proposalId": id, "expectedVersion": v, "reviewerIds": [p.reviewer_ids.0]}))
+        }
+        "submitEvaluation" => (
+            Stage::Evaluating,
+            json!({"proposalId": id, "scores": serde_json::from_str::<Value>(SCORES).unwrap(), "comment": "评审意见"}),
+        ),
+        "decideProposal" => {
+            (Stage::Evaluated, json!({"proposalId": id, "expectedVersion": v, "decision": "ACCEPT", "reason": "同意"}))
+        }
+        "startPilot" => (Stage::Accepted, json!({"proposalId": id, "expectedVersion": v, "plan": "试点"})),
+        "updateMilestone" => {
+            (Stage::Incubating, json!({"milestoneId": f.milestone, "status": "DONE", "doneOn": "2026-02-01"}))
+        }
+        "recordMeasurement" => (
+            Stage::Incubating,
+            json!({"proposalId": id, "carrier": "ELECTRICITY", "baseline": 100, "after": 80, "periodStart": "2026-01-01", "periodEnd": "2026-01-31"}),
+        ),
+        "confirmAdoption" => (Stage::Measured, json!({"proposalId": id, "expectedVersion": v, "investmentYuan": 1000})),
+        "promoteProposal" => {
+            (Stage::Measured, json!({"proposalId": id, "expectedVersion": v, "technique": {"name": "推广技术"}}))
+        }
+        "recordAdoption" => (
+            Stage::Adopted,
+            json!({"techniqueId": f.technique, "enterpriseId": p.enterprise_id, "adoptedOn": "2026-11-01", "savings": {"electricityKwh": 1000}}),
+        ),
+        "uploadAttachment" => (Stage::Accepted, Value::Null),
+        "removeAttachment" => (Stage::Draft, json!({"attachmentId": f.attachment})),
+        other => panic!("no case for {other}"),
+    }
+}
+
+/// Tries `name` as `who` on `f`; for promoteProposal the fixture is first adopted by its enterprise admin.
+async fn try_mutation(app: &TestApp, p: &People, name: &str, who: &str, f: &Fixture) -> Result<Value, String> {
+    let v = if f.id.is_null() { 0 } else { version(app, p, &f.id).await };
+    let (_, input) = case(name, f, v, p);
+    if name == "uploadAttachment" {
+        let r = crate::attachments::upload(app, p.token(who), &f.id, "照片.jpg", jpeg(9, 32)).await;
+        return outcome(r.json().await.unwrap());
+    }
+    attempt(app, p.token(who), &mutation(name), input).await
+}
+
+async fn stage_for(app: &TestApp, p: &People, name: &str) -> Fixture {
+    let stage = case(name, &Fixture::default(), 0, p).0;
+    let mut f = fixture(app, p, stage).await;
+    if name == "promoteProposal" {
+        // Adopted, not yet promoted.
+        let v = version(app, p, &f.id).await;
+        attempt(
+            app,
+            p.token("ent_admin"),
+            &mutation("confirmAdoption"),
+            json!({"proposalId": f.id, "expectedVersion": v, "investmentYuan": 1000}),
+        )
+        .await
+        .unwrap();
+    }
+    if name == "createProposal" {
+        f.id = Value::Null;
+    }
+    f
+}
+
+story!(every_mutation_against_every_role);
+async fn every_mutation_against_every_role(app: TestApp) {
+    let p = people(&app).await;
+    let mut checked = 0;
+    for (name, allowed) in table(MUTATIONS) {
+        // Refusals change nothing, so one fixture serves every refused person; each allowed one gets its own.
+        let shared = stage_for(&app, &p, &name).await;
+        let before = if shared.id.is_null() { 0 } else { version(&app, &p, &shared.id).await };
+        for (who, &ok) in WHO.iter().zip(&allowed) {
+            if ok {
+                let own = stage_for(&app, &p, &name).await;
+                let r = try_mutation(&app, &p, &name, who, &own).await;
+                assert!(r.is_ok(), "{name} by {who} should be allowed, got {r:?}");
+            } else {
+                let r = try_mutation(&app, &p, &name, who, &shared).await;
+                let code = r.expect_err(&format!("{name} by {who} should be refused"));
+                assert!(
+                    ["UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "CONFLICT_OF_INTEREST"].contains(&code.as_str()),
+                    "{name} by {who}: refused with {code}, not an authorization code"
+                );
+                if !shared.id.is_null() {
+                    assert_eq!(
+                        version(&app, &p, &shared.id).await,
+                        before,
+                        "{name} by {who} was refused but changed the proposal"
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 15 * WHO.len(), "every mutation of the schema, every person");
+}
+
+story!(every_sensitive_field_against_every_role);
+async fn every_sensitive_field_against_every_role(app: TestApp) {
+    let p = people(&app).await;
+    let mut fixtures = std::collections::HashMap::new();
+    for (stage, s) in [
+        ("draft", Stage::Draft),
+        ("evaluating", Stage::Evaluated),
+        ("accepted", Stage::Accepted),
+        ("adopted", Stage::Adopted),
+    ] {
+        fixtures.insert(stage, fixture(&app, &p, s).await);
+    }
+    for (row, allowed) in table(FIELDS) {
+        let (stage, field) = row.split_once('.').unwrap();
+        let f = &fixtures[stage];
+        for (who, &ok) in WHO.iter().zip(&allowed) {
+            let d = app
+                .gql(
+                    p.token(who),
+                    "query($id: ID!) { proposal(id: $id) { id authors { name } evaluations { comment } } }",
+                    json!({"id": f.id}),
+                )
+                .await;
+            let node = &d["data"]["proposal"];
+            let seen = match field {
+                "proposal" => !node.is_null(),
+                "authors" => node["authors"].as_array().is_some_and(|a| a.iter().any(|x| x["name"] == "王师傅")),
+                "evaluations" => node["evaluations"].as_array().is_some_and(|e| e.len() == 2),
+                other => panic!("unknown field {other}"),
+            };
+            assert_eq!(seen, ok, "{row} for {who}: {d}");
+        }
+    }
+    // The matrix covers every mutation the schema has.
+    let sdl = greenline::graphql::sdl();
+    let start = sdl.find("type MutationRoot {").unwrap();
+    let body = &sdl[start..start + sdl[start..].find("\n}").unwrap()];
+    let in_schema = body
+        .lines()
+        .filter(|l| l.trim_start().chars().next().is_some_and(|c| c.is_ascii_lowercase()) && l.contains("(input:"))
+        .count();
+    assert_eq!(in_schema, table(MUTATIONS).len(), "a mutation is missing from the matrix");
+}
