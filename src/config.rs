@@ -24,6 +24,17 @@ pub enum Command {
     Reindex,
     /// Fill an empty database with a realistic demo data set (Chinese), for first contact.
     Demo,
+    /// Write a consistent snapshot of a SQLite deployment (database and objects) into a new directory,
+    /// while the server runs.
+    Backup { dir: PathBuf },
+    /// Bring a backup back: objects into GREENLINE_STORAGE, the database into GREENLINE_DATABASE_URL (stop the
+    /// server first); the search index is rebuilt at the next start.
+    Restore {
+        dir: PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
     /// Bring proposals or techniques in from a JSON Lines or CSV file (UTF-8 or GBK/GB18030).
     #[command(subcommand)]
     Import(ImportCommand),

@@ -1,5 +1,6 @@
 //! Subcommands of the `greenline` binary, one file each.
 
+mod backup;
 mod demo;
 mod import;
 mod reindex;
@@ -16,6 +17,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(UserCommand::Add(args)) => user::add(cli.config, args).await,
         Command::Reindex => reindex::run(cli.config).await,
         Command::Demo => demo::run(cli.config).await,
+        Command::Backup { dir } => backup::backup(cli.config, dir).await,
+        Command::Restore { dir, force } => backup::restore(cli.config, dir, force).await,
         Command::Import(ImportCommand::Proposals(args)) => {
             import::run(cli.config, crate::import::Kind::Proposals, args).await
         }

@@ -72,6 +72,16 @@ macro_rules! migrations {
 const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite": 1 "0001_organisations_users", 2 "0002_proposal_journey", 3 "0003_attachments", 4 "0004_import");
 const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres": 1 "0001_organisations_users", 2 "0002_proposal_journey", 3 "0003_attachments", 4 "0004_import");
 
+/// The file of a SQLite URL (`sqlite://path`, `sqlite:path` or a bare path); `None` for PostgreSQL.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    (!url.starts_with("postgres://") && !url.starts_with("postgresql://")).then(|| sqlite_path(url).into())
+}
+
+fn sqlite_path(url: &str) -> &str {
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    path.split('?').next().unwrap_or(path)
+}
+
 impl Db {
     /// Connects to `url` (creating a SQLite file and its directory when missing) and applies pending migrations.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
@@ -84,8 +94,7 @@ impl Db {
                 .with_context(|| format!("connecting to PostgreSQL at {}", crate::config::redact_url(url)))?;
             Db::Postgres(pool)
         } else {
-            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
-            let path = path.split('?').next().unwrap_or(path);
+            let path = sqlite_path(url);
             if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             }

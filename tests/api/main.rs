@@ -6,6 +6,7 @@ mod harness;
 
 mod attachments;
 mod authz;
+mod backup;
 mod demo;
 mod foundation;
 mod hardening;
