@@ -7,6 +7,7 @@ mod harness;
 mod attachments;
 mod authz;
 mod backup;
+mod crash;
 mod demo;
 mod foundation;
 mod hardening;
