@@ -146,7 +146,7 @@ async fn main() {
     for c in 0..concurrency {
         let (client, url, token) = (client.clone(), url.clone(), tokens[c % tokens.len()].clone());
         tasks.push(tokio::spawn(async move {
-            let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (c as u64 + 1) * 0x2545_F491_4F6C_DD1D);
+            let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((c as u64 + 1) * 0x2545_F491_4F6C_DD1D));
             let mut samples: Vec<(Op, u32, bool)> = Vec::new();
             let mut n = 0u64;
             while Instant::now() < deadline {

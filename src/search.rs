@@ -23,6 +23,8 @@ use crate::{
 
 const BATCH: i64 = 1000;
 const POLL: Duration = Duration::from_millis(200);
+/// The least time between two commits of the follower (well inside "searchable within one second").
+const COMMIT_GAP: Duration = Duration::from_millis(100);
 /// How long a hole in the feed (a transaction that took a number and rolled back) is waited for.
 const GAP_PATIENCE: Duration = Duration::from_secs(2);
 
@@ -157,6 +159,10 @@ async fn follow(indexer: Weak<Indexer>) {
         if let Err(e) = ix.catch_up().await {
             tracing::warn!(error = %e.public_message(), "search indexer could not catch up; retrying");
         }
+        drop(ix);
+        // Changes arriving meanwhile wait a moment and go into one commit together: under a stream of
+        // submissions the index commits (and its readers reload) at most this often, not once per change.
+        tokio::time::sleep(COMMIT_GAP).await;
     }
 }
 

@@ -113,20 +113,33 @@ pub struct ProposalFilter {
 
 /// The visibility rule and filters shared by the list and its count. Parameters: $1 admin, $2 viewer,
 /// $3 viewer's enterprise, $4 association, $5 status, $6 category, $7 industry, $8 enterprise, $9 mine.
-const PROPOSAL_LIST_WHERE: &str = "
-    ($1 or p.status in ('ADOPTED', 'PROMOTED')
-        or (cast($2 as bigint) is not null and (
-            p.created_by = $2
-            or exists (select 1 from proposal_authors a where a.proposal_id = p.id and a.user_id = $2)
-            or (p.status <> 'DRAFT' and (
-                p.enterprise_id = $3
-                or exists (select 1 from review_assignments r where r.proposal_id = p.id and r.reviewer_id = $2)
-                or ($4 and p.status in ('ACCEPTED', 'INCUBATING', 'ADOPTED', 'PROMOTED')))))))
-    and (cast($5 as text) is null or p.status = $5)
-    and (cast($6 as text) is null or p.category = $6)
-    and (cast($7 as text) is null or p.industry = $7)
-    and (cast($8 as bigint) is null or p.enterprise_id = $8)
-    and (not $9 or p.created_by = $2 or exists (select 1 from proposal_authors a where a.proposal_id = p.id and a.user_id = $2))";
+/// Only the filters that are set become conditions on a column (absent ones are bound as null and tested as
+/// such), so that the planner can use the status and enterprise indexes.
+fn proposal_list_where(f: &ProposalFilter) -> String {
+    let on = |set: bool, column: &str, param: &str, ty: &str| {
+        if set {
+            format!("p.{column} = {param}")
+        } else {
+            format!("cast({param} as {ty}) is null")
+        }
+    };
+    format!(
+        "($1 or p.status in ('ADOPTED', 'PROMOTED')
+            or (cast($2 as bigint) is not null and (
+                p.created_by = $2
+                or exists (select 1 from proposal_authors a where a.proposal_id = p.id and a.user_id = $2)
+                or (p.status <> 'DRAFT' and (
+                    p.enterprise_id = $3
+                    or exists (select 1 from review_assignments r where r.proposal_id = p.id and r.reviewer_id = $2)
+                    or ($4 and p.status in ('ACCEPTED', 'INCUBATING', 'ADOPTED', 'PROMOTED')))))))
+        and {} and {} and {} and {}
+        and (not $9 or p.created_by = $2 or exists (select 1 from proposal_authors a where a.proposal_id = p.id and a.user_id = $2))",
+        on(f.status.is_some(), "status", "$5", "text"),
+        on(f.category.is_some(), "category", "$6", "text"),
+        on(f.industry.is_some(), "industry", "$7", "text"),
+        on(f.enterprise_id.is_some(), "enterprise_id", "$8", "bigint"),
+    )
+}
 
 #[async_trait::async_trait]
 pub trait Store: Send {
@@ -425,8 +438,9 @@ macro_rules! store_impl {
             }
 
             async fn list_proposals(&mut self, s: &ListScope, f: &ProposalFilter, offset: i64, limit: i64) -> AppResult<(Vec<ProposalRow>, i64)> {
-                let rows_sql = format!("select p.* from proposals p where {PROPOSAL_LIST_WHERE} order by p.id desc limit $10 offset $11");
-                let count_sql = format!("select count(*) from proposals p where {PROPOSAL_LIST_WHERE}");
+                let w = proposal_list_where(f);
+                let rows_sql = format!("select p.* from proposals p where {w} order by p.id desc limit $10 offset $11");
+                let count_sql = format!("select count(*) from proposals p where {w}");
                 let rows = sqlx::query_as(&rows_sql)
                     .bind(s.is_admin).bind(s.viewer_id).bind(s.enterprise_id).bind(s.is_association)
                     .bind(&f.status).bind(&f.category).bind(&f.industry).bind(f.enterprise_id).bind(f.mine)
@@ -546,6 +560,7 @@ macro_rules! store_impl {
             }
 
             async fn export_rows(&mut self, s: &ListScope, f: &ProposalFilter, offset: i64, limit: i64) -> AppResult<Vec<ExportRow>> {
+                let w = proposal_list_where(f);
                 let sql = format!(
                     "select p.id, p.external_id, p.title, p.body, p.category, p.industry, p.tags, e.name as enterprise, p.status,
                         p.submitted_at, p.decided_at, p.adopted_at,
@@ -559,7 +574,7 @@ macro_rules! store_impl {
                      left join enterprises e on e.id = p.enterprise_id
                      left join savings x on x.proposal_id = p.id and x.kind = 'EXPECTED'
                      left join savings v on v.proposal_id = p.id and v.kind = 'VERIFIED'
-                     where {PROPOSAL_LIST_WHERE} order by p.id limit $10 offset $11"
+                     where {w} order by p.id limit $10 offset $11"
                 );
                 Ok(sqlx::query_as(&sql)
                     .bind(s.is_admin).bind(s.viewer_id).bind(s.enterprise_id).bind(s.is_association)
@@ -582,6 +597,7 @@ macro_rules! store_impl {
             }
 
             async fn author_shares(&mut self, s: &ListScope, f: &ProposalFilter) -> AppResult<Vec<AuthorShareRow>> {
+                let w = proposal_list_where(f);
                 let sql = format!(
                     "select p.id as proposal_id, p.team_id, a.user_id, a.name,
                         cast(coalesce((select sum(l.points) from points_ledger l where l.proposal_id = p.id
@@ -591,7 +607,7 @@ macro_rules! store_impl {
                      from proposal_authors a
                      join proposals p on p.id = a.proposal_id
                      left join savings v on v.proposal_id = p.id and v.kind = 'VERIFIED'
-                     where p.status not in ('DRAFT', 'SUBMITTED', 'EVALUATING') and {PROPOSAL_LIST_WHERE}"
+                     where p.status not in ('DRAFT', 'SUBMITTED', 'EVALUATING') and {w}"
                 );
                 Ok(sqlx::query_as(&sql)
                     .bind(s.is_admin).bind(s.viewer_id).bind(s.enterprise_id).bind(s.is_association)
@@ -600,6 +616,7 @@ macro_rules! store_impl {
             }
 
             async fn impact_rows(&mut self, s: &ListScope, f: &ProposalFilter) -> AppResult<Vec<ImpactDbRow>> {
+                let w = proposal_list_where(f);
                 let sql = format!(
                     "select p.enterprise_id, p.industry, p.studio_id, p.team_id, p.category, p.status, p.submitted_at, p.decided_at,
                         p.adopted_at, e.tce as expected_tce, e.tco2e as expected_tco2e, e.money_yuan as expected_yuan,
@@ -607,7 +624,7 @@ macro_rules! store_impl {
                      from proposals p
                      left join savings e on e.proposal_id = p.id and e.kind = 'EXPECTED'
                      left join savings v on v.proposal_id = p.id and v.kind = 'VERIFIED'
-                     where p.status <> 'DRAFT' and {PROPOSAL_LIST_WHERE}"
+                     where p.status <> 'DRAFT' and {w}"
                 );
                 Ok(sqlx::query_as(&sql)
                     .bind(s.is_admin).bind(s.viewer_id).bind(s.enterprise_id).bind(s.is_association)
