@@ -119,6 +119,12 @@ impl Db {
         ).bind(hash).fetch_optional(pool).await?))
     }
 
+    /// The people of a studio, by name.
+    pub async fn studio_members(&self, studio_id: i64) -> AppResult<Vec<UserRow>> {
+        Ok(with_db!(self, pool => sqlx::query_as("select * from users where studio_id = $1 order by name, id")
+            .bind(studio_id).fetch_all(pool).await?))
+    }
+
     pub async fn user(&self, id: i64) -> AppResult<Option<UserRow>> {
         Ok(
             with_db!(self, pool => sqlx::query_as("select * from users where id = $1").bind(id).fetch_optional(pool).await?),

@@ -6,6 +6,7 @@ pub mod graphql;
 pub mod health;
 pub mod metrics;
 pub mod ratelimit;
+pub mod web;
 pub mod ws;
 
 use axum::{
@@ -21,6 +22,10 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router {
     let body_limit = state.services.config.max_body_bytes;
     Router::new()
+        .route("/", get(web::index))
+        .route("/app.js", get(web::app_js))
+        .route("/app.css", get(web::app_css))
+        .route("/icon.svg", get(web::icon))
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphql/ws", get(ws::ws))
         .route("/attachments/{id}", get(attachments::download))

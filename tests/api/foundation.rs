@@ -192,3 +192,20 @@ async fn the_examples_match_the_schema() {
         }
     }
 }
+
+story!(the_page_is_served_from_the_binary);
+async fn the_page_is_served_from_the_binary(app: TestApp) {
+    let r = app.client.get(format!("{}/", app.url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
+    let html = r.text().await.unwrap();
+    assert!(html.contains("lang=\"zh-CN\"") && html.contains("/app.js"));
+    let js = app.client.get(format!("{}/app.js", app.url)).send().await.unwrap();
+    assert_eq!(js.headers()["content-type"], "text/javascript; charset=utf-8");
+    let js = js.text().await.unwrap();
+    assert!(js.contains("/graphql") && js.len() < 100 * 1024, "a small client of the same API");
+    for asset in ["/app.css", "/icon.svg"] {
+        assert_eq!(app.client.get(format!("{}{asset}", app.url)).send().await.unwrap().status(), 200, "{asset}");
+    }
+}

@@ -168,4 +168,14 @@ impl Studio {
         let Some(id) = self.0.lead_user_id else { return Ok(None) };
         Ok(services(ctx)?.db.user(id).await?.map(User))
     }
+    /// The studio's reviewers and lead (whom a lead assigns to review): for people of its enterprise and
+    /// platform admins; empty for everyone else.
+    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
+        let viewer = crate::graphql::guards::viewer(ctx);
+        let Some(user) = &viewer.user else { return Ok(vec![]) };
+        if user.role() != Role::Admin && user.enterprise_id != Some(self.0.enterprise_id) {
+            return Ok(vec![]);
+        }
+        Ok(services(ctx)?.db.studio_members(self.0.id).await?.into_iter().map(User).collect())
+    }
 }

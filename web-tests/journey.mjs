@@ -1,0 +1,124 @@
+// The journey through the shop-floor page, in Debian's chromium at 360×800: a worker submits with a photo
+// (and a retry after a dropped connection creates no second proposal), the lead assigns two reviewers, both
+// score on the blind scorecard, the lead accepts, search finds the proposal, the impact page draws its
+// charts. A screenshot of each screen goes to $OUT. Env: URL, OUT, WORKER, REVIEWER1, REVIEWER2, LEAD.
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+
+const { URL: base, OUT = 'out' } = process.env;
+mkdirSync(OUT, { recursive: true });
+// A 2×2 PNG: the server checks the first bytes, not the name.
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGNgYPj/n4GBgYGBgYGBAQBrAwP9s3dGagAAAABJRU5ErkJggg==',
+  'base64',
+);
+const TITLE = '转炉烟气余热回收发电';
+
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+let step = 0;
+async function shot(page, name) {
+  step += 1;
+  await page.screenshot({ path: `${OUT}/${String(step).padStart(2, '0')}-${name}.png`, fullPage: true });
+}
+
+async function signIn(token) {
+  const context = await browser.newContext({ viewport: { width: 360, height: 800 }, locale: 'zh-CN' });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => { throw e; });
+  await page.goto(`${base}/#/login`);
+  await page.getByLabel('访问令牌').fill(token);
+  await page.getByRole('button', { name: '登录' }).click();
+  await page.getByRole('heading', { name: /你好/ }).waitFor();
+  return page;
+}
+
+try {
+  // Worker: one step, with a photo from the camera.
+  const worker = await signIn(process.env.WORKER);
+  await shot(worker, 'home');
+  await worker.goto(`${base}/#/submit`);
+  await worker.getByLabel('标题').fill(TITLE);
+  await worker.getByLabel('现状与改进办法').fill('转炉烟气余热直接放散，建议增设余热锅炉回收蒸汽用于发电。');
+  await worker.getByLabel('类别').selectOption('ENERGY_SAVING');
+  await worker.getByLabel('电（千瓦时）').fill('200000');
+  await worker.getByLabel('金额（元）').fill('120000');
+  await worker.getByLabel('现场照片').setInputFiles({ name: '现场.png', mimeType: 'image/png', buffer: PNG });
+  await shot(worker, 'submit-form');
+
+  // The connection drops after the server took the submission: the page says so, the retry finds the same one.
+  let dropped = false;
+  await worker.route('**/graphql', async (route) => {
+    if (!dropped && (route.request().postData() || '').includes('submitProposal')) {
+      dropped = true;
+      await route.fetch();
+      await route.abort('connectionreset');
+    } else {
+      await route.continue();
+    }
+  });
+  await worker.getByRole('button', { name: '提交建议' }).click();
+  await worker.getByRole('alert').filter({ hasText: '网络连接中断' }).waitFor();
+  await worker.unroute('**/graphql');
+  await worker.getByRole('button', { name: '提交建议' }).click();
+  await worker.getByText('已提交，谢谢').waitFor();
+  await worker.locator('img[alt="现场.png"]').waitFor();
+  const id = decodeURIComponent(worker.url().split('#/p/')[1].split('?')[0]);
+  await shot(worker, 'submitted');
+  await worker.goto(`${base}/#/mine`);
+  await worker.getByRole('heading', { name: '共 1 条' }).waitFor();
+
+  // Lead: assign the studio's two reviewers.
+  const lead = await signIn(process.env.LEAD);
+  await lead.goto(`${base}/#/manage`);
+  await lead.getByRole('link', { name: TITLE }).click();
+  await lead.locator('input[name=reviewer]').nth(1).waitFor();
+  for (const box of await lead.locator('input[name=reviewer]').all()) await box.check();
+  await shot(lead, 'assign');
+  await lead.getByRole('button', { name: '指派评审' }).click();
+  await lead.locator('.badge.status', { hasText: '评审中' }).waitFor();
+
+  // Two reviewers score on the blind scorecard.
+  for (const [n, token] of [[1, process.env.REVIEWER1], [2, process.env.REVIEWER2]]) {
+    const reviewer = await signIn(token);
+    await reviewer.goto(`${base}/#/review`);
+    await reviewer.getByRole('link', { name: '打分' }).first().click();
+    await reviewer.getByText('盲评').waitFor();
+    assert.equal(await reviewer.getByText('王师傅').count(), 0, 'blind: no author name on the scorecard');
+    for (const input of await reviewer.locator('input[type=number]').all()) await input.fill(String(7 + n));
+    await reviewer.getByLabel('评审意见').fill(n === 1 ? '技术成熟，效益明显。' : '建议先在2号转炉试点。');
+    if (n === 1) await shot(reviewer, 'scorecard');
+    await reviewer.getByRole('button', { name: '提交评审' }).click();
+    await reviewer.getByRole('heading', { name: '评审已提交' }).waitFor();
+    await reviewer.context().close();
+  }
+
+  // The lead accepts, with a reason.
+  await lead.goto(`${base}/#/p/${encodeURIComponent(id)}`);
+  await lead.reload();
+  await lead.getByLabel('决定').selectOption('ACCEPT');
+  await lead.getByLabel('理由').fill('节能效果显著，同意试点。');
+  await lead.getByRole('button', { name: '作出决定' }).click();
+  await lead.locator('.badge.status', { hasText: '已采纳' }).waitFor();
+  await lead.getByText('评审明细').waitFor();
+  await shot(lead, 'accepted');
+
+  // Search finds it, highlighted; the impact page draws its charts.
+  await lead.goto(`${base}/#/search?q=${encodeURIComponent('余热')}`);
+  await lead.getByRole('link', { name: TITLE }).waitFor();
+  assert.ok((await lead.locator('.snippet em').count()) > 0, 'a highlighted snippet');
+  await shot(lead, 'search');
+  await lead.goto(`${base}/#/impact`);
+  await lead.locator('svg.chart rect').first().waitFor();
+  assert.ok((await lead.locator('svg.chart').count()) >= 3, 'charts by month, enterprise and category');
+  await shot(lead, 'impact');
+  console.log(`browser journey: ${step} screens in ${OUT}`);
+  console.log('1 passed, 0 failed');
+} catch (e) {
+  for (const context of browser.contexts()) {
+    for (const page of context.pages()) await page.screenshot({ path: `${OUT}/failed-${step}.png`, fullPage: true }).catch(() => {});
+  }
+  throw e;
+} finally {
+  await browser.close();
+}

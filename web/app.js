@@ -1,0 +1,653 @@
+// 绿线 — the shop-floor page: a client of the same GraphQL API, nothing more. No framework, no build step.
+// Routes live in the hash (#/submit, #/p/<id>…); every screen is a function that renders into <main>.
+
+const main = document.getElementById('main');
+const TOKEN_KEY = 'greenline-token';
+
+// ---------- labels ----------
+const STATUS = {
+  DRAFT: '草稿', SUBMITTED: '已提交', EVALUATING: '评审中', RETURNED: '已退回', REJECTED: '未采纳', ACCEPTED: '已采纳',
+  INCUBATING: '试点中', ADOPTED: '已实施', PROMOTED: '已推广', WITHDRAWN: '已撤回',
+};
+const EVENT = {
+  CREATED: '创建草稿', UPDATED: '修改', SUBMITTED: '提交', REVIEWERS_ASSIGNED: '指派评审', EVALUATED: '完成一份评审',
+  ACCEPTED: '采纳', RETURNED: '退回修改', REJECTED: '不采纳', WITHDRAWN: '撤回', PILOT_STARTED: '启动试点',
+  MILESTONE_UPDATED: '里程碑更新', MEASUREMENT_RECORDED: '记录测量', ADOPTED: '确认实施', PROMOTED: '推广到行业目录',
+  ATTACHMENT_ADDED: '添加照片', ATTACHMENT_REMOVED: '删除附件', IMPORTED: '导入', IMPORT_UPDATED: '导入更新',
+};
+const CATEGORY = {
+  ENERGY_SAVING: '节能降耗', GREEN_PROCESS: '绿色工艺', CLEAN_PRODUCTION: '清洁生产', CIRCULAR_ECONOMY: '循环经济',
+  EMISSION_REDUCTION: '减排降碳', SAFETY: '安全', QUALITY: '质量', OTHER: '其他',
+};
+const INDUSTRY = { MACHINERY: '机械', METALLURGY: '冶金', BUILDING_MATERIALS: '建材', OTHER: '其他' };
+const ROLE = {
+  WORKER: '职工', REVIEWER: '评审专家', STUDIO_LEAD: '工作室负责人', ENTERPRISE_ADMIN: '企业管理员',
+  ASSOCIATION: '行业协会', ADMIN: '平台管理员',
+};
+const CODES = {
+  UNAUTHENTICATED: '请先登录（令牌无效或已失效）', FORBIDDEN: '没有权限执行此操作', NOT_FOUND: '没有找到，或您无权查看',
+  VALIDATION_FAILED: '填写有误，请检查', INVALID_TRANSITION: '当前状态下不能执行此操作', VERSION_CONFLICT: '内容已被他人修改，请刷新后重试',
+  CONFLICT_OF_INTEREST: '存在利益冲突，不能评审本人或本班组的建议', NOT_ENOUGH_EVALUATIONS: '评审意见不足，暂不能决定',
+  RATE_LIMITED: '请求过于频繁，请稍后再试', PAYLOAD_TOO_LARGE: '文件太大', UNSUPPORTED_MEDIA_TYPE: '不支持的文件类型',
+  INTERNAL: '服务器出错，已记录，请稍后再试',
+};
+
+// ---------- helpers ----------
+/** Builds an element; strings become text nodes (never HTML). */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === false || v === null || v === undefined) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
+  return el;
+}
+const fmt = (n, d = 1) => (n === null || n === undefined ? '—' : Number(n).toLocaleString('zh-CN', { maximumFractionDigits: d }));
+const day = (t) => (t ? new Date(t).toLocaleDateString('zh-CN') : '—');
+/** The Chinese half of a bilingual server message ("english / 中文"), or a message for the code. */
+function chinese(message, code) {
+  if (message && message.includes(' / ')) return message.split(' / ').pop();
+  if (message && /[\u4e00-\u9fff]/.test(message)) return message;
+  return CODES[code] || message || '出错了';
+}
+
+class ApiError extends Error {
+  constructor(code, message, field) { super(chinese(message, code)); this.code = code; this.field = field; }
+}
+
+function token() { return localStorage.getItem(TOKEN_KEY); }
+
+async function gql(query, variables = {}) {
+  const headers = { 'content-type': 'application/json', accept: 'application/json' };
+  if (token()) headers.authorization = `Bearer ${token()}`;
+  let res;
+  try {
+    res = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  } catch {
+    throw new ApiError('NETWORK', '网络连接中断，请检查网络后重试（重试不会重复提交）');
+  }
+  const body = await res.json().catch(() => ({}));
+  if (body.errors && body.errors.length) {
+    const e = body.errors[0];
+    throw new ApiError(e.extensions && e.extensions.code, e.message);
+  }
+  return body.data;
+}
+
+/** Runs a mutation; a payload's first userError becomes an ApiError that names its field. */
+async function mutate(query, input) {
+  const data = await gql(query, { input });
+  const payload = Object.values(data)[0];
+  if (payload.userErrors && payload.userErrors.length) {
+    const e = payload.userErrors[0];
+    throw new ApiError(e.code, e.message, e.field);
+  }
+  return payload;
+}
+
+/** Shows an error next to the field it concerns, or at the top of the form. */
+function showError(form, err) {
+  form.querySelectorAll('.error').forEach((e) => e.remove());
+  form.querySelectorAll('[aria-invalid]').forEach((e) => e.removeAttribute('aria-invalid'));
+  const field = err.field && form.querySelector(`[data-field="${CSS.escape(err.field.split('.').pop())}"], [data-field="${CSS.escape(err.field)}"]`);
+  const msg = h('p', { class: 'error', role: 'alert', id: `err-${Date.now()}` }, err.message);
+  if (field) {
+    field.setAttribute('aria-invalid', 'true');
+    field.setAttribute('aria-describedby', msg.id);
+    field.after(msg);
+    field.focus();
+  } else {
+    form.prepend(msg);
+  }
+}
+
+async function busy(button, fn) {
+  button.disabled = true;
+  try { return await fn(); } finally { button.disabled = false; }
+}
+
+function page(title, ...children) {
+  main.replaceChildren(h('h1', {}, title), ...children);
+  document.title = `${title} · 绿线`;
+  main.focus();
+}
+
+function fail(err) {
+  main.append(h('p', { class: 'alert', role: 'alert' }, err.message || String(err)));
+}
+
+// ---------- who is signed in ----------
+let viewer = null;
+async function loadViewer() {
+  viewer = null;
+  if (token()) {
+    try {
+      const d = await gql('{ viewer { id name role points greenSkillCredits enterprise { id name } studio { id name } } }');
+      viewer = d.viewer;
+    } catch { viewer = null; }
+  }
+  document.getElementById('who').textContent = viewer ? `${viewer.name}（${ROLE[viewer.role]}）` : '未登录';
+  renderNav();
+}
+
+const has = (...roles) => viewer && roles.includes(viewer.role);
+
+function renderNav() {
+  const links = [['#/', '首页']];
+  if (viewer) links.push(['#/submit', '提建议'], ['#/mine', '我的建议']);
+  if (has('REVIEWER', 'STUDIO_LEAD')) links.push(['#/review', '评审任务']);
+  if (has('STUDIO_LEAD', 'ENTERPRISE_ADMIN', 'ADMIN')) links.push(['#/manage', '待处理']);
+  links.push(['#/search', '搜索'], ['#/techniques', '技术目录'], ['#/impact', '成效']);
+  links.push(viewer ? ['#/login', '退出'] : ['#/login', '登录']);
+  const here = location.hash.split('?')[0] || '#/';
+  document.getElementById('nav').replaceChildren(
+    ...links.map(([href, text]) => h('a', { href, 'aria-current': href === here ? 'page' : false }, text)),
+  );
+}
+
+// ---------- screens ----------
+function home() {
+  const tiles = [];
+  if (viewer) tiles.push(['#/submit', '提交节能建议'], ['#/mine', '我的建议与积分']);
+  if (has('REVIEWER', 'STUDIO_LEAD')) tiles.push(['#/review', '评审任务']);
+  if (has('STUDIO_LEAD', 'ENTERPRISE_ADMIN', 'ADMIN')) tiles.push(['#/manage', '待处理建议']);
+  tiles.push(['#/search', '搜索建议'], ['#/techniques', '行业技术目录'], ['#/impact', '节能成效']);
+  page(
+    viewer ? `你好，${viewer.name}` : '职工节能创新',
+    h('p', {}, '把车间里的节能点子，变成全行业的绿色技术。'),
+    viewer ? null : h('p', { class: 'notice' }, h('a', { href: '#/login' }, '登录'), ' 后即可提交建议、查看进度与积分。'),
+    h('div', { class: 'tiles' }, tiles.map(([href, text]) => h('a', { href }, text))),
+  );
+}
+
+function login() {
+  if (viewer) {
+    page('退出登录', h('p', {}, `当前：${viewer.name}（${ROLE[viewer.role]}）`),
+      h('button', { onclick: async () => { localStorage.removeItem(TOKEN_KEY); await loadViewer(); location.hash = '#/'; } }, '退出登录'));
+    return;
+  }
+  const input = h('input', { type: 'password', id: 'token', 'data-field': 'token', autocomplete: 'current-password', required: true });
+  const form = h('form', {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      localStorage.setItem(TOKEN_KEY, input.value.trim());
+      await loadViewer();
+      if (viewer) location.hash = '#/';
+      else { localStorage.removeItem(TOKEN_KEY); showError(form, new ApiError('UNAUTHENTICATED', '令牌无效，请向管理员索取', 'token')); }
+    },
+  },
+  h('label', { for: 'token' }, '访问令牌 ', h('span', { class: 'hint' }, '（由企业管理员发放，以 glt_ 开头）')),
+  input,
+  h('p', {}, h('button', { type: 'submit' }, '登录')));
+  page('登录', form);
+}
+
+const SUBMIT = `mutation($input: SubmitProposalInput!) { submitProposal(input: $input) {
+  proposal { id version status } userErrors { field code message } } }`;
+const UPLOAD = `mutation($input: UploadAttachmentInput!) { uploadAttachment(input: $input) {
+  attachment { id } userErrors { field code message } } }`;
+
+/** Uploads one photo with the GraphQL multipart request spec. */
+async function upload(proposalId, file) {
+  const form = new FormData();
+  form.append('operations', JSON.stringify({ query: UPLOAD, variables: { input: { proposalId, file: null, caption: '现场照片' } } }));
+  form.append('map', JSON.stringify({ 0: ['variables.input.file'] }));
+  form.append('0', file, file.name);
+  let res;
+  try {
+    res = await fetch('/graphql', { method: 'POST', headers: { authorization: `Bearer ${token()}`, accept: 'application/json' }, body: form });
+  } catch { throw new ApiError('NETWORK', '照片上传中断，请重试（不会重复提交建议）', 'photos'); }
+  const body = await res.json().catch(() => ({}));
+  const e = (body.errors && body.errors[0]) || (body.data && body.data.uploadAttachment.userErrors[0]);
+  if (e) throw new ApiError(e.code || (e.extensions && e.extensions.code), e.message, 'photos');
+}
+
+function field(id, text, control, hint) {
+  control.id = id;
+  control.setAttribute('data-field', id);
+  return [h('label', { for: id }, text, hint ? h('span', { class: 'hint' }, ` ${hint}`) : null), control];
+}
+
+function submitForm() {
+  if (!viewer) { location.hash = '#/login'; return; }
+  // One key per proposal being written: a retry after a dropped connection returns the same proposal.
+  let key = sessionStorage.getItem('greenline-submit-key');
+  if (!key) { key = `web-${crypto.randomUUID()}`; sessionStorage.setItem('greenline-submit-key', key); }
+  const title = h('input', { type: 'text', maxlength: 200, required: true });
+  const body = h('textarea', { required: true, maxlength: 20000 });
+  const category = h('select', {}, Object.entries(CATEGORY).map(([v, t]) => h('option', { value: v }, t)));
+  const kwh = h('input', { type: 'number', min: 0, step: 'any', inputmode: 'decimal' });
+  const coal = h('input', { type: 'number', min: 0, step: 'any', inputmode: 'decimal' });
+  const yuan = h('input', { type: 'number', min: 0, step: 'any', inputmode: 'decimal' });
+  const invest = h('input', { type: 'number', min: 0, step: 'any', inputmode: 'decimal' });
+  const photos = h('input', { type: 'file', accept: 'image/*', capture: 'environment', multiple: true });
+  const similar = h('div', { 'aria-live': 'polite' });
+  let timer;
+  const lookForSimilar = () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const text = `${title.value} ${body.value}`.trim();
+      if (text.length < 4) { similar.replaceChildren(); return; }
+      try {
+        const d = await gql('query($t: String!) { similarProposals(text: $t, first: 3) { score proposal { id title status } } }', { t: text });
+        similar.replaceChildren(...(d.similarProposals.length ? [h('p', { class: 'meta' }, '已有相似建议，看看是否重复：'),
+          h('ul', {}, d.similarProposals.map((s) => h('li', {}, h('a', { href: `#/p/${s.proposal.id}` }, s.proposal.title), ` · ${STATUS[s.proposal.status]}`)))] : []));
+      } catch { /* hints are optional */ }
+    }, 400);
+  };
+  title.addEventListener('input', lookForSimilar);
+  body.addEventListener('input', lookForSimilar);
+  const button = h('button', { type: 'submit' }, '提交建议');
+  const num = (el) => (el.value === '' ? 0 : Number(el.value));
+  const form = h('form', {
+    novalidate: true,
+    onsubmit: (e) => {
+      e.preventDefault();
+      busy(button, async () => {
+        try {
+          if (!title.value.trim()) throw new ApiError('VALIDATION_FAILED', '请填写标题', 'title');
+          if (!body.value.trim()) throw new ApiError('VALIDATION_FAILED', '请描述现状与改进办法', 'body');
+          const p = await mutate(SUBMIT, {
+            idempotencyKey: key,
+            proposal: {
+              title: title.value, body: body.value, category: category.value,
+              expectedSavings: { electricityKwh: num(kwh), coalT: num(coal), moneyYuan: num(yuan), investmentYuan: num(invest) },
+            },
+          });
+          const id = p.proposal.id;
+          const done = JSON.parse(sessionStorage.getItem(`greenline-uploaded-${key}`) || '[]');
+          for (const file of photos.files) {
+            const sig = `${file.name}:${file.size}:${file.lastModified}`;
+            if (done.includes(sig)) continue;
+            await upload(id, file);
+            done.push(sig);
+            sessionStorage.setItem(`greenline-uploaded-${key}`, JSON.stringify(done));
+          }
+          sessionStorage.removeItem('greenline-submit-key');
+          sessionStorage.removeItem(`greenline-uploaded-${key}`);
+          location.hash = `#/p/${id}?submitted=1`;
+        } catch (err) { showError(form, err); }
+      });
+    },
+  },
+  ...field('title', '标题', title, '一句话说清楚'),
+  ...field('body', '现状与改进办法', body, '哪里浪费、怎么改'),
+  similar,
+  ...field('category', '类别', category),
+  h('fieldset', {}, h('legend', {}, '预计每年节约（可不填）'),
+    h('div', { class: 'grid2' },
+      h('div', {}, ...field('electricityKwh', '电（千瓦时）', kwh)),
+      h('div', {}, ...field('coalT', '煤（吨）', coal)),
+      h('div', {}, ...field('moneyYuan', '金额（元）', yuan)),
+      h('div', {}, ...field('investmentYuan', '投资（元）', invest)))),
+  ...field('photos', '现场照片', photos, '可直接拍照'),
+  h('p', {}, button));
+  page('提交节能建议', form);
+}
+
+async function mine() {
+  if (!viewer) { location.hash = '#/login'; return; }
+  page('我的建议');
+  try {
+    const d = await gql(`{ viewer { points greenSkillCredits pointsLedger { reason points } }
+      proposals(filter: {mine: true}, first: 50) { totalCount edges { node { id title status updatedAt } } } }`);
+    main.append(
+      h('div', { class: 'figures' }, h('div', {}, '积分', h('strong', {}, fmt(d.viewer.points, 0))),
+        h('div', {}, '绿色技能学分', h('strong', {}, fmt(d.viewer.greenSkillCredits, 2)))),
+      h('h2', {}, `共 ${d.proposals.totalCount} 条`),
+      ...d.proposals.edges.map(({ node }) => card(node)),
+    );
+  } catch (err) { fail(err); }
+}
+
+function card(p, extra) {
+  return h('div', { class: 'card' }, h('h3', {}, h('a', { href: `#/p/${p.id}` }, p.title)),
+    h('span', { class: 'badge' }, STATUS[p.status] || p.status), ' ', h('span', { class: 'meta' }, day(p.updatedAt || p.submittedAt)), extra || null);
+}
+
+const PROPOSAL = `query($id: ID!) { proposal(id: $id) {
+  id title body status version category industry authorsHidden authors { name } enterprise { id name }
+  expectedSavings { tce tco2e moneyYuan } verifiedSavings { tce tco2e moneyYuan paybackYears }
+  attachments { id fileName url contentType }
+  events(first: 50) { nodes { kind toStatus reason createdAt } }
+  decision { outcome reason }
+  evaluationSummary { completed required weightedMean criteria { key weight mean } }
+  evaluations { weightedScore comment scores { criterion score } }
+  pilot { plan milestones { id title dueOn status } measurements { carrier baseline after yearlySaving unit } }
+} }`;
+
+async function photo(a) {
+  const img = h('img', { alt: a.fileName });
+  try {
+    const r = await fetch(a.url, { headers: token() ? { authorization: `Bearer ${token()}` } : {} });
+    if (r.ok) img.src = URL.createObjectURL(await r.blob());
+  } catch { /* the name stays as alt text */ }
+  return img;
+}
+
+async function proposalPage(id, params) {
+  page('建议详情');
+  let p;
+  try { p = (await gql(PROPOSAL, { id })).proposal; } catch (err) { fail(err); return; }
+  if (!p) { fail(new ApiError('NOT_FOUND')); return; }
+  const parts = [
+    params.get('submitted') ? h('p', { class: 'notice', role: 'status' }, '已提交，谢谢！评审进度会显示在下方。') : null,
+    h('p', {}, h('span', { class: 'badge status' }, STATUS[p.status]), ' ', h('span', { class: 'meta' }, `${CATEGORY[p.category]} · ${INDUSTRY[p.industry]} · ${p.enterprise ? p.enterprise.name : ''} · 第 ${p.version} 版`)),
+    h('p', {}, p.body),
+    h('p', { class: 'meta' }, p.authorsHidden ? '评审期间作者信息隐藏' : `作者：${(p.authors || []).map((a) => a.name).join('、') || '—'}`),
+  ];
+  if (p.expectedSavings) parts.push(h('p', {}, `预计年节约 ${fmt(p.expectedSavings.tce, 2)} 吨标煤 · ${fmt(p.expectedSavings.tco2e, 2)} 吨二氧化碳 · ${fmt(p.expectedSavings.moneyYuan, 0)} 元`));
+  if (p.verifiedSavings) parts.push(h('p', { class: 'notice' }, `实测年节约 ${fmt(p.verifiedSavings.tce, 2)} 吨标煤 · ${fmt(p.verifiedSavings.tco2e, 2)} 吨二氧化碳 · ${fmt(p.verifiedSavings.moneyYuan, 0)} 元 · 回收期 ${fmt(p.verifiedSavings.paybackYears, 1)} 年`));
+  if (p.attachments.length) parts.push(h('h2', {}, '现场照片'), h('div', { class: 'photos' }, await Promise.all(p.attachments.map(photo))));
+  parts.push(h('h2', {}, '进度'), h('ol', { class: 'timeline' }, p.events.nodes.map((e) =>
+    h('li', {}, h('strong', {}, EVENT[e.kind] || e.kind), ' ', h('span', { class: 'badge' }, STATUS[e.toStatus]), ' ', h('span', { class: 'meta' }, new Date(e.createdAt).toLocaleString('zh-CN')), e.reason ? h('div', { class: 'meta' }, e.reason) : null))));
+  if (p.decision) parts.push(h('h2', {}, '评审结论'), h('p', {}, p.decision.reason));
+  if (p.evaluationSummary && p.evaluations.length) {
+    parts.push(h('h2', {}, `评审明细（${p.evaluationSummary.completed} 份，加权均分 ${fmt(p.evaluationSummary.weightedMean, 2)}）`),
+      h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, '评审'), h('th', { scope: 'col' }, '加权分'), h('th', { scope: 'col' }, '意见'))),
+        h('tbody', {}, p.evaluations.map((e, i) => h('tr', {}, h('td', {}, `#${i + 1}`), h('td', {}, fmt(e.weightedScore, 2)), h('td', {}, e.comment))))));
+  }
+  if (p.pilot) {
+    parts.push(h('h2', {}, '试点'), h('p', {}, p.pilot.plan),
+      h('ul', {}, p.pilot.milestones.map((m) => h('li', {}, `${m.title} · ${m.status === 'DONE' ? '已完成' : '进行中'}`,
+        has('STUDIO_LEAD', 'ENTERPRISE_ADMIN', 'ADMIN') && m.status !== 'DONE' && p.status === 'INCUBATING'
+          ? [' ', h('button', { class: 'secondary', onclick: (e) => busy(e.target, async () => {
+            try { await mutate(`mutation($input: UpdateMilestoneInput!) { updateMilestone(input: $input) { userErrors { field code message } } }`,
+              { milestoneId: m.id, status: 'DONE', doneOn: new Date().toISOString().slice(0, 10) }); route(); } catch (err) { fail(err); }
+          }) }, '标记完成')] : null))),
+      p.pilot.measurements.length ? h('ul', {}, p.pilot.measurements.map((m) => h('li', {}, `${m.carrier}：改前 ${fmt(m.baseline)}，改后 ${fmt(m.after)} ${m.unit}，折年节约 ${fmt(m.yearlySaving)}`))) : null);
+  }
+  main.append(...parts.filter(Boolean));
+  main.append(...actions(p));
+}
+
+/** The steps the signed-in person may take on this proposal now. */
+function actions(p) {
+  const out = [];
+  const mine = viewer && !p.authorsHidden && (p.authors || []).some((a) => a.name === viewer.name);
+  const sameEnterprise = viewer && viewer.enterprise && p.enterprise && viewer.enterprise.id === p.enterprise.id;
+  const lead = has('ADMIN') || (has('STUDIO_LEAD') && sameEnterprise);
+  const act = (title, fields, run) => {
+    const button = h('button', { type: 'submit' }, title);
+    const form = h('form', { class: 'card', novalidate: true, onsubmit: (e) => {
+      e.preventDefault();
+      busy(button, async () => { try { await run(form); route(); } catch (err) { showError(form, err); } });
+    } }, h('h2', {}, title), ...fields, h('p', {}, button));
+    out.push(form);
+  };
+  const text = (id, label, hint) => field(id, label, h('textarea', { required: true }), hint);
+  const v = p.version;
+  if (mine && ['DRAFT', 'RETURNED'].includes(p.status)) {
+    act('提交评审', [], () => mutate(SUBMIT, { proposalId: p.id, expectedVersion: v }));
+  }
+  if (lead && ['SUBMITTED', 'EVALUATING'].includes(p.status) && viewer.studio) {
+    const box = h('div', { 'data-field': 'reviewerIds', tabindex: '-1' });
+    gql('query($id: ID!) { node(id: $id) { ... on Studio { members { id name role } } } }', { id: viewer.studio.id }).then((d) => {
+      box.replaceChildren(h('fieldset', {}, h('legend', {}, `${viewer.studio.name} 的评审专家`),
+        (d.node ? d.node.members : []).filter((m) => m.role === 'REVIEWER').map((m) =>
+          h('label', {}, h('input', { type: 'checkbox', name: 'reviewer', value: m.id }), m.name))));
+    }).catch(() => {});
+    const due = h('input', { type: 'date' });
+    act('指派评审', [box, ...field('dueOn', '评审截止日期', due)], (form) => mutate(
+      `mutation($input: AssignReviewersInput!) { assignReviewers(input: $input) { userErrors { field code message } } }`,
+      { proposalId: p.id, expectedVersion: v, reviewerIds: [...form.querySelectorAll('input[name=reviewer]:checked')].map((c) => c.value), dueOn: due.value || null },
+    ));
+  }
+  if (lead && p.status === 'EVALUATING') {
+    const decision = h('select', {}, h('option', { value: 'ACCEPT' }, '采纳'), h('option', { value: 'RETURN' }, '退回修改'), h('option', { value: 'REJECT' }, '不采纳'));
+    act('作出决定', [...field('decision', '决定', decision), ...text('reason', '理由', '会公开给作者')], (form) => mutate(
+      `mutation($input: DecideProposalInput!) { decideProposal(input: $input) { userErrors { field code message } } }`,
+      { proposalId: p.id, expectedVersion: v, decision: decision.value, reason: form.querySelector('#reason').value },
+    ));
+  }
+  if (lead && p.status === 'ACCEPTED') {
+    act('启动试点', [...text('plan', '试点方案'), ...text('milestones', '里程碑', '每行一个')], (form) => mutate(
+      `mutation($input: StartPilotInput!) { startPilot(input: $input) { userErrors { field code message } } }`,
+      { proposalId: p.id, expectedVersion: v, plan: form.querySelector('#plan').value,
+        milestones: form.querySelector('#milestones').value.split('\n').map((t) => t.trim()).filter(Boolean).map((title) => ({ title })) },
+    ));
+  }
+  if ((lead || has('ENTERPRISE_ADMIN') && sameEnterprise) && p.status === 'INCUBATING') {
+    const carrier = h('select', {}, [['ELECTRICITY', '电（千瓦时）'], ['COAL', '煤（吨）'], ['NATURAL_GAS', '天然气（立方米）'], ['STEAM', '蒸汽（吨）'], ['WATER', '水（吨）']].map(([c, t]) => h('option', { value: c }, t)));
+    const n = () => h('input', { type: 'number', min: 0, step: 'any', required: true });
+    const d = () => h('input', { type: 'date', required: true });
+    act('记录测量', [...field('carrier', '能源', carrier), ...field('baseline', '改前用量', n()), ...field('after', '改后用量', n()),
+      ...field('periodStart', '开始日期', d()), ...field('periodEnd', '结束日期', d())], (form) => mutate(
+      `mutation($input: RecordMeasurementInput!) { recordMeasurement(input: $input) { userErrors { field code message } } }`,
+      { proposalId: p.id, carrier: carrier.value, baseline: Number(form.querySelector('#baseline').value), after: Number(form.querySelector('#after').value),
+        periodStart: form.querySelector('#periodStart').value, periodEnd: form.querySelector('#periodEnd').value },
+    ));
+  }
+  if ((has('ADMIN') || has('ENTERPRISE_ADMIN') && sameEnterprise) && p.status === 'INCUBATING') {
+    const inv = h('input', { type: 'number', min: 0, step: 'any' });
+    act('确认实施', [...field('investmentYuan', '实际投资（元）', inv)], () => mutate(
+      `mutation($input: ConfirmAdoptionInput!) { confirmAdoption(input: $input) { userErrors { field code message } } }`,
+      { proposalId: p.id, expectedVersion: v, investmentYuan: Number(inv.value || 0) },
+    ));
+  }
+  if (has('ASSOCIATION', 'ADMIN') && p.status === 'ADOPTED') {
+    const name = h('input', { type: 'text', required: true, value: `${p.title}技术` });
+    act('推广到行业目录', [...field('name', '技术名称', name)], () => mutate(
+      `mutation($input: PromoteProposalInput!) { promoteProposal(input: $input) { userErrors { field code message } } }`,
+      { proposalId: p.id, expectedVersion: v, technique: { name: name.value } },
+    ));
+  }
+  if (mine && ['DRAFT', 'SUBMITTED', 'EVALUATING', 'RETURNED'].includes(p.status)) {
+    act('撤回建议', [...text('withdrawReason', '撤回原因')], (form) => mutate(
+      `mutation($input: WithdrawProposalInput!) { withdrawProposal(input: $input) { userErrors { field code message } } }`,
+      { proposalId: p.id, expectedVersion: v, reason: form.querySelector('#withdrawReason').value },
+    ));
+  }
+  return out;
+}
+
+async function reviewQueue() {
+  if (!viewer) { location.hash = '#/login'; return; }
+  page('评审任务');
+  try {
+    const d = await gql('{ viewer { reviewQueue { dueOn proposal { id title status submittedAt } } } }');
+    const q = d.viewer.reviewQueue.filter((a) => a.proposal);
+    main.append(h('h2', {}, `待评审（${q.length}）`));
+    main.append(q.length ? h('div', {}, q.map((a) => card(a.proposal, h('p', {}, `截止：${a.dueOn || '未定'} · `, h('a', { href: `#/score/${a.proposal.id}` }, '打分'))))) : h('p', {}, '暂无待评审的建议。'));
+  } catch (err) { fail(err); }
+}
+
+async function scorecard(id) {
+  page('评审打分');
+  try {
+    const d = await gql(`query($id: ID!) { evaluationCriteria { version scoreMin scoreMax method criteria { key name weight description } }
+      proposal(id: $id) { id title body category authorsHidden expectedSavings { tce moneyYuan } } }`, { id });
+    const c = d.evaluationCriteria;
+    const p = d.proposal;
+    if (!p) { fail(new ApiError('NOT_FOUND')); return; }
+    const inputs = c.criteria.map((k) => h('input', { type: 'number', min: c.scoreMin, max: c.scoreMax, step: '0.5', required: true, id: `s-${k.key}`, 'data-field': k.key }));
+    const comment = h('textarea', { required: true });
+    const button = h('button', { type: 'submit' }, '提交评审');
+    const form = h('form', { novalidate: true, onsubmit: (e) => {
+      e.preventDefault();
+      busy(button, async () => {
+        try {
+          await mutate(`mutation($input: SubmitEvaluationInput!) { submitEvaluation(input: $input) { proposal { id } userErrors { field code message } } }`,
+            { proposalId: id, comment: comment.value, scores: c.criteria.map((k, i) => ({ criterion: k.key, score: Number(inputs[i].value) })) });
+          main.replaceChildren(h('h1', {}, '评审已提交'), h('p', { class: 'notice', role: 'status' }, '谢谢！'), h('p', {}, h('a', { href: '#/review' }, '返回评审任务')));
+          main.focus();
+        } catch (err) { showError(form, err); }
+      });
+    } },
+    h('p', { class: 'meta' }, `盲评：不显示作者。评分 ${c.scoreMin}–${c.scoreMax} 分，按公示权重加权（第 ${c.version} 版标准）。`),
+    ...c.criteria.map((k, i) => h('div', { class: 'score' },
+      h('label', { for: inputs[i].id }, `${k.name}（权重 ${fmt(k.weight * (k.weight <= 1 ? 100 : 1), 0)}%）`, h('span', { class: 'hint' }, ` ${k.description}`)), inputs[i])),
+    ...field('comment', '评审意见', comment),
+    h('p', {}, button));
+    main.append(h('div', { class: 'card' }, h('h2', {}, p.title), h('p', {}, p.body), p.expectedSavings ? h('p', { class: 'meta' }, `预计年节约 ${fmt(p.expectedSavings.tce, 2)} 吨标煤`) : null), form);
+  } catch (err) { fail(err); }
+}
+
+async function manage() {
+  if (!viewer) { location.hash = '#/login'; return; }
+  page('待处理建议');
+  const groups = [['SUBMITTED', '待指派评审'], ['EVALUATING', '评审中'], ['ACCEPTED', '待启动试点'], ['INCUBATING', '试点中']];
+  try {
+    const d = await gql(`{ ${groups.map(([s]) => `${s}: proposals(filter: {status: ${s}}, first: 20) { totalCount edges { node { id title status submittedAt } } }`).join(' ')} }`);
+    for (const [s, label] of groups) {
+      main.append(h('h2', {}, `${label}（${d[s].totalCount}）`), ...d[s].edges.map(({ node }) => card(node)));
+    }
+  } catch (err) { fail(err); }
+}
+
+const SEARCH = `query($q: String!, $filter: ProposalSearchFilter, $after: String) {
+  searchProposals(query: $q, filter: $filter, first: 10, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor }
+    facets { industry { value count } category { value count } status { value count } }
+    edges { highlights { field snippet } node { id title status submittedAt } } } }`;
+
+async function search(params) {
+  const q = params.get('q') || '';
+  const picked = (k) => params.getAll(k);
+  const input = h('input', { type: 'search', id: 'q', value: q, 'data-field': 'q', enterkeyhint: 'search' });
+  const form = h('form', { role: 'search', onsubmit: (e) => {
+    e.preventDefault();
+    const next = new URLSearchParams();
+    next.set('q', input.value.trim());
+    form.querySelectorAll('input[type=checkbox]:checked').forEach((c) => next.append(c.name, c.value));
+    location.hash = `#/search?${next}`;
+  } }, h('label', { for: 'q' }, '关键词', h('span', { class: 'hint' }, ' 如：余热、变频、空压机')), h('div', { class: 'row' }, input, h('button', { type: 'submit' }, '搜索')));
+  page('搜索建议', form);
+  if (!q) return;
+  const after = params.get('after');
+  const filter = { industries: picked('industry'), categories: picked('category'), statuses: picked('status') };
+  try {
+    const d = (await gql(SEARCH, { q, filter, after })).searchProposals;
+    const facet = (name, label, values, names) => h('fieldset', {}, h('legend', {}, label), values.map((f) => h('label', {},
+      h('input', { type: 'checkbox', name, value: f.value, checked: picked(name).includes(f.value), onchange: () => form.requestSubmit() }),
+      `${names[f.value] || f.value}（${f.count}）`)));
+    form.append(facet('industry', '行业', d.facets.industry, INDUSTRY), facet('category', '类别', d.facets.category, CATEGORY), facet('status', '状态', d.facets.status, STATUS));
+    main.append(h('h2', { 'aria-live': 'polite' }, `找到 ${d.totalCount} 条`));
+    for (const { node, highlights } of d.edges) {
+      const snippet = h('p', { class: 'snippet' });
+      // Snippets come from the server HTML-escaped, with only <em> around the matches.
+      snippet.innerHTML = (highlights.find((x) => x.field === 'body') || highlights[0] || { snippet: '' }).snippet;
+      main.append(card(node, snippet));
+    }
+    const nav = h('div', { class: 'row' });
+    if (after) nav.append(h('button', { class: 'secondary', onclick: () => history.back() }, '上一页'));
+    if (d.pageInfo.hasNextPage) {
+      const next = new URLSearchParams(params);
+      next.set('after', d.pageInfo.endCursor);
+      nav.append(h('a', { href: `#/search?${next}` }, '下一页'));
+    }
+    main.append(nav);
+  } catch (err) { fail(err); }
+}
+
+async function techniques(params) {
+  const q = params.get('q') || '';
+  const input = h('input', { type: 'search', id: 'tq', value: q });
+  page('行业技术目录', h('form', { role: 'search', onsubmit: (e) => { e.preventDefault(); location.hash = `#/techniques?q=${encodeURIComponent(input.value.trim())}`; } },
+    h('label', { for: 'tq' }, '搜索技术'), h('div', { class: 'row' }, input, h('button', { type: 'submit' }, '搜索'))));
+  try {
+    const nodes = q
+      ? (await gql('query($q: String!) { searchTechniques(query: $q, first: 20) { edges { node { id name industry effect totals { adoptionCount tce } } } } }', { q })).searchTechniques.edges.map((e) => e.node)
+      : (await gql('{ techniques(first: 30) { edges { node { id name industry effect totals { adoptionCount tce } } } } }')).techniques.edges.map((e) => e.node);
+    main.append(h('h2', {}, q ? `“${q}”的搜索结果` : '最新技术'));
+    main.append(...nodes.map((t) => h('div', { class: 'card' }, h('h3', {}, h('a', { href: `#/t/${t.id}` }, t.name)),
+      h('p', { class: 'meta' }, `${INDUSTRY[t.industry]} · ${t.totals.adoptionCount} 家采用 · 累计年节约 ${fmt(t.totals.tce, 1)} 吨标煤`), t.effect ? h('p', {}, t.effect) : null)));
+    if (!nodes.length) main.append(h('p', {}, '暂无技术。'));
+  } catch (err) { fail(err); }
+}
+
+async function technique(id) {
+  page('技术详情');
+  try {
+    const t = (await gql(`query($id: ID!) { node(id: $id) { ... on Technique { name industry scope principle keyParameters typicalCase effect investmentYuan paybackYears
+      totals { adoptionCount enterpriseCount tce moneyYuan } adoptions { enterprise { name } adoptedOn tce moneyYuan } } } }`, { id })).node;
+    if (!t) { fail(new ApiError('NOT_FOUND')); return; }
+    main.querySelector('h1').textContent = t.name;
+    const row = (k, v) => (v ? [h('dt', {}, k), h('dd', {}, v)] : []);
+    main.append(
+      h('div', { class: 'figures' }, h('div', {}, '采用企业', h('strong', {}, t.totals.enterpriseCount)), h('div', {}, '累计年节约（吨标煤）', h('strong', {}, fmt(t.totals.tce, 1)))),
+      h('dl', {}, row('行业', INDUSTRY[t.industry]), row('适用范围', t.scope), row('技术原理', t.principle), row('关键参数', t.keyParameters),
+        row('典型案例', t.typicalCase), row('节能效果', t.effect), row('投资（元）', t.investmentYuan && fmt(t.investmentYuan, 0)), row('回收期（年）', t.paybackYears && fmt(t.paybackYears))),
+      h('h2', {}, '采用记录'),
+      h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, '企业'), h('th', { scope: 'col' }, '日期'), h('th', { scope: 'col' }, '吨标煤/年'))),
+        h('tbody', {}, t.adoptions.map((a) => h('tr', {}, h('td', {}, a.enterprise ? a.enterprise.name : '—'), h('td', {}, a.adoptedOn), h('td', {}, fmt(a.tce, 2)))))),
+    );
+  } catch (err) { fail(err); }
+}
+
+/** A horizontal bar chart in SVG, one bar per series in each row: readable at 360 px, described for screen readers. */
+function chart(title, rows, series, unit) {
+  const width = 330;
+  const barH = 14;
+  const labelW = 96;
+  const rowH = series.length * (barH + 2) + 8;
+  const max = Math.max(1e-9, ...rows.flatMap((r) => series.map((x) => x.value(r))));
+  const ns = 'http://www.w3.org/2000/svg';
+  const s = (tag, attrs, text) => {
+    const el = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+    if (text !== undefined) el.textContent = text;
+    return el;
+  };
+  const described = rows.map((r) => `${r.label}：${series.map((x) => `${x.name} ${fmt(x.value(r), 1)}`).join('，')}`).join('；');
+  const svg = s('svg', { class: 'chart', viewBox: `0 0 ${width} ${Math.max(1, rows.length) * rowH + 4}`, role: 'img', 'aria-label': `${title}（${unit}）：${described}` });
+  svg.append(s('title', {}, title));
+  rows.forEach((r, i) => {
+    const y0 = i * rowH + 2;
+    svg.append(s('text', { x: 0, y: y0 + 12 }, r.label.length > 7 ? `${r.label.slice(0, 7)}…` : r.label));
+    series.forEach((x, j) => {
+      const y = y0 + j * (barH + 2);
+      const w = Math.max(2, (x.value(r) / max) * (width - labelW - 56));
+      svg.append(s('rect', { class: j ? 'bar2' : 'bar', x: labelW, y, width: w, height: barH, rx: 2 }));
+      svg.append(s('text', { x: labelW + w + 4, y: y + 11 }, fmt(x.value(r), 1)));
+    });
+  });
+  const legend = series.length > 1 ? h('p', { class: 'meta' }, series.map((x, j) => `${j ? '浅色' : '深色'}：${x.name}`).join('；')) : null;
+  return h('figure', { class: 'card' }, h('figcaption', {}, h('strong', {}, title), h('span', { class: 'meta' }, ` （${unit}）`)), svg, legend);
+}
+
+async function impact() {
+  page('节能成效');
+  const q = (g) => `${g}: impactSummary(groupBy: ${g}) { groups { label figures { proposals verifiedTce expectedTce } } }`;
+  try {
+    const d = await gql(`{ impactSummary { totals { proposals acceptanceRate adoptionRate expectedTce verifiedTce verifiedTco2e verifiedYuan medianDaysToDecision }
+      leaderboard(of: WORKERS, first: 5) { rank name points verifiedTce } } ${q('MONTH')} ${q('ENTERPRISE')} ${q('CATEGORY')} }`);
+    const t = d.impactSummary.totals;
+    const pct = (x) => (x === null ? '—' : `${fmt(x * 100, 0)}%`);
+    const rows = (summary, names = {}) => summary.groups.map((g) => ({ label: names[g.label] || g.label, ...g.figures }));
+    const savings = [{ name: '预计', value: (r) => r.expectedTce }, { name: '实测', value: (r) => r.verifiedTce }];
+    main.append(
+      h('div', { class: 'figures' },
+        h('div', {}, '建议数', h('strong', {}, fmt(t.proposals, 0))), h('div', {}, '采纳率', h('strong', {}, pct(t.acceptanceRate))),
+        h('div', {}, '实测年节约（吨标煤）', h('strong', {}, fmt(t.verifiedTce, 1))), h('div', {}, '实测年减碳（吨CO₂）', h('strong', {}, fmt(t.verifiedTco2e, 1))),
+        h('div', {}, '预计年节约（吨标煤）', h('strong', {}, fmt(t.expectedTce, 1))), h('div', {}, '实测年节约（元）', h('strong', {}, fmt(t.verifiedYuan, 0)))),
+      chart('按月份：年节约', rows(d.MONTH), savings, '吨标煤'),
+      chart('按企业：年节约', rows(d.ENTERPRISE), savings, '吨标煤'),
+      chart('按类别：年节约', rows(d.CATEGORY, CATEGORY), savings, '吨标煤'),
+      chart('按月份：建议数', rows(d.MONTH), [{ name: '建议数', value: (r) => r.proposals }], '条'),
+      h('h2', {}, '积分榜'),
+      h('ol', {}, d.impactSummary.leaderboard.map((l) => h('li', {}, `${l.name} · ${l.points} 分 · 实测 ${fmt(l.verifiedTce, 1)} 吨标煤`))),
+    );
+  } catch (err) { fail(err); }
+}
+
+// ---------- routing ----------
+async function route() {
+  const [path, query] = (location.hash.slice(1) || '/').split('?');
+  const params = new URLSearchParams(query || '');
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  renderNav();
+  const screens = {
+    '': home, login, submit: submitForm, mine, review: reviewQueue, manage, search: () => search(params),
+    techniques: () => techniques(params), impact,
+    p: () => proposalPage(parts[1], params), score: () => scorecard(parts[1]), t: () => technique(parts[1]),
+  };
+  const screen = screens[parts[0] || ''] || home;
+  try { await screen(); } catch (err) { fail(err); }
+}
+
+window.addEventListener('hashchange', route);
+loadViewer().then(route);
