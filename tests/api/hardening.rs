@@ -97,8 +97,9 @@ async fn documents_over_the_limits_are_refused_before_they_run(app: TestApp) {
     // A body over the limit is refused with 413. (A small limit, so that the whole body is in the socket
     // before the server answers: with a huge one the client may still be writing when the server closes.)
     let small = TestApp::start_with(app.backend, |c| c.max_body_bytes = 64 * 1024).await.unwrap();
-    let r = small
-        .client
+    // Its own client: the server closes a connection whose body it did not read, and a pooled connection
+    // must not be reused after that.
+    let r = reqwest::Client::new()
         .post(format!("{}/graphql", small.url))
         .header("content-type", "application/json")
         .body(format!("{{\"query\": \"{}\"}}", "x".repeat(100 * 1024)))
