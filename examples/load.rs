@@ -96,7 +96,8 @@ impl Rng {
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Op {
     Search,
-    Read,
+    Open,
+    List,
     Submit,
 }
 
@@ -166,13 +167,13 @@ async fn main() {
                     }
                     (Op::Search, r)
                 } else if roll < 95 {
-                    let r = if rng.below(2) == 0 {
+                    if rng.below(2) == 0 {
                         let id = STANDARD.encode(format!("Proposal:{}", 1 + rng.below(proposals)));
-                        call(&client, &url, &token, OPEN, json!({"id": id})).await
+                        (Op::Open, call(&client, &url, &token, OPEN, json!({"id": id})).await)
                     } else {
-                        call(&client, &url, &token, LIST, json!({"status": STATUSES[rng.below(STATUSES.len())]})).await
-                    };
-                    (Op::Read, r)
+                        let status = STATUSES[rng.below(STATUSES.len())];
+                        (Op::List, call(&client, &url, &token, LIST, json!({"status": status})).await)
+                    }
                 } else {
                     n += 1;
                     let input = json!({"idempotencyKey": format!("load-{c}-{n}-{}", rng.next()), "proposal": {
@@ -214,7 +215,7 @@ async fn main() {
             p(0.99)
         );
     };
-    for (op, name) in [(Op::Search, "search"), (Op::Read, "read"), (Op::Submit, "submit")] {
+    for (op, name) in [(Op::Search, "search"), (Op::Open, "open"), (Op::List, "list"), (Op::Submit, "submit")] {
         let lat: Vec<u32> = all.iter().filter(|s| s.0 == op).map(|s| s.1).collect();
         let errors = all.iter().filter(|s| s.0 == op && !s.2).count();
         line(name, lat, errors);
