@@ -73,6 +73,17 @@ pub struct NewAdoption {
     pub now: DateTime<Utc>,
 }
 
+/// What goes with each imported proposal once its row exists: written for a whole batch in a few
+/// multi-row statements (SQLite answers each statement through a thread hand-off; six per record dominated).
+#[derive(Clone, Debug)]
+pub struct ImportedExtras {
+    pub proposal_id: i64,
+    pub status: Status,
+    pub authors: Vec<String>,
+    pub savings: Vec<(SavingsKind, Converted)>,
+    pub reason: String,
+}
+
 /// The dates an imported proposal carries from the system it came from.
 #[derive(Clone, Debug, Default)]
 pub struct ImportedDates {
@@ -334,6 +345,8 @@ pub trait Store: Send {
     ) -> AppResult<MeasurementRow>;
     /// A proposal brought in by `greenline import`, in the status and with the dates its source recorded.
     async fn insert_imported_proposal(&mut self, p: &NewProposal, dates: &ImportedDates) -> AppResult<ProposalRow>;
+    /// Authors, savings, the `IMPORTED` event and the change-feed row of imported proposals, in bulk.
+    async fn finish_imported(&mut self, items: &[ImportedExtras], now: DateTime<Utc>) -> AppResult<()>;
     /// Bumps a proposal's version after a change that is not a transition.
     async fn touch_proposal(&mut self, id: i64, now: DateTime<Utc>) -> AppResult<()>;
     async fn insert_technique(&mut self, t: &NewTechnique) -> AppResult<TechniqueRow>;
@@ -869,6 +882,69 @@ macro_rules! store_impl {
                 .bind(p.enterprise_id).bind(p.team_id).bind(p.created_by).bind(&p.on_behalf_of).bind(p.status.as_str())
                 .bind(round).bind(&p.idempotency_key).bind(p.now).bind(d.submitted_at).bind(d.decided_at).bind(d.adopted_at)
                 .fetch_one(&mut **self).await?)
+            }
+
+            async fn finish_imported(&mut self, items: &[ImportedExtras], now: DateTime<Utc>) -> AppResult<()> {
+                // Only placeholders are formatted into the SQL; every value is bound. Chunks keep each
+                // statement under both databases' parameter limits.
+                let values = |rows: usize, per: usize| -> String {
+                    (0..rows)
+                        .map(|r| format!("({})", (1..=per).map(|c| format!("${}", r * per + c)).collect::<Vec<_>>().join(", ")))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                for chunk in items.chunks(200) {
+                    let authors: Vec<(i64, i64, &str)> = chunk
+                        .iter()
+                        .flat_map(|i| i.authors.iter().enumerate().map(move |(n, a)| (i.proposal_id, n as i64, a.as_str())))
+                        .collect();
+                    if !authors.is_empty() {
+                        let sql = format!("insert into proposal_authors (proposal_id, position, name) values {}", values(authors.len(), 3));
+                        let mut q = sqlx::query(&sql);
+                        for (id, n, name) in &authors {
+                            q = q.bind(id).bind(n).bind(*name);
+                        }
+                        q.execute(&mut **self).await?;
+                    }
+                    let savings: Vec<(i64, SavingsKind, &Converted)> =
+                        chunk.iter().flat_map(|i| i.savings.iter().map(move |(k, c)| (i.proposal_id, *k, c))).collect();
+                    if !savings.is_empty() {
+                        let sql = format!(
+                            "insert into savings (proposal_id, kind, electricity_kwh, coal_t, natural_gas_m3, steam_t, water_t, money_yuan,
+                                investment_yuan, tce, tco2e, factor_version, recorded_at) values {}",
+                            values(savings.len(), 13)
+                        );
+                        let mut q = sqlx::query(&sql);
+                        for (id, kind, c) in &savings {
+                            let s = &c.savings;
+                            q = q.bind(id).bind(kind.as_str()).bind(s.electricity_kwh).bind(s.coal_t).bind(s.natural_gas_m3)
+                                .bind(s.steam_t).bind(s.water_t).bind(s.money_yuan).bind(s.investment_yuan).bind(c.tce)
+                                .bind(c.tco2e).bind(c.factor_version).bind(now);
+                        }
+                        q.execute(&mut **self).await?;
+                    }
+                    if let Some(lock) = $ordering_lock {
+                        sqlx::query(lock).execute(&mut **self).await?;
+                    }
+                    let sql = format!(
+                        "insert into events (proposal_id, to_status, reason, created_at, kind, from_version) values {}",
+                        (0..chunk.len()).map(|r| format!("(${}, ${}, ${}, ${}, 'IMPORTED', 0)", 4 * r + 1, 4 * r + 2, 4 * r + 3, 4 * r + 4))
+                            .collect::<Vec<_>>().join(", ")
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for i in chunk {
+                        q = q.bind(i.proposal_id).bind(i.status.as_str()).bind(&i.reason).bind(now);
+                    }
+                    q.execute(&mut **self).await?;
+                    let sql = format!("insert into change_feed (entity_id, created_at, entity) values {}",
+                        (0..chunk.len()).map(|r| format!("(${}, ${}, 'proposal')", 2 * r + 1, 2 * r + 2)).collect::<Vec<_>>().join(", "));
+                    let mut q = sqlx::query(&sql);
+                    for i in chunk {
+                        q = q.bind(i.proposal_id).bind(now);
+                    }
+                    q.execute(&mut **self).await?;
+                }
+                Ok(())
             }
 
             async fn touch_proposal(&mut self, id: i64, now: DateTime<Utc>) -> AppResult<()> {

@@ -24,7 +24,7 @@ use self::fields::Fields;
 use crate::{
     db::{
         rows::{ProposalRow, TechniqueRow},
-        store::{ImportedDates, NewEvent, NewProposal, NewTechnique, Store},
+        store::{ImportedDates, ImportedExtras, NewEvent, NewProposal, NewTechnique, Store},
         Db,
     },
     domain::{
@@ -112,15 +112,24 @@ pub async fn run(db: &Db, path: &Path, kind: Kind, opts: &Options, report: &mut 
         ..Summary::default()
     };
     let (bytes_read, bytes_total) = (source.bytes_read.clone(), source.size);
-    let context = Context::load(db, opts).await?;
+    let context = Arc::new(Context::load(db, opts).await?);
 
-    // The reader runs on its own thread, a couple of batches ahead of the writer: memory stays bounded.
+    // Reading, parsing and checking run on their own thread, a couple of batches ahead of the writer: memory
+    // stays bounded, and the writer does nothing but write.
     let batch = opts.batch.max(1);
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<source::RawRecord>>(2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Result<Record, Refusal>>>(2);
+    let checker = context.clone();
     let reader = tokio::task::spawn_blocking(move || {
         let mut source = source;
         loop {
-            let chunk: Vec<_> = source.by_ref().take(batch).collect();
+            let chunk: Vec<_> = source
+                .by_ref()
+                .take(batch)
+                .map(|raw| {
+                    let line = raw.line;
+                    raw.fields.and_then(|f| checker.check(kind, line, &f)).map_err(|reason| Refusal { line, reason })
+                })
+                .collect();
             if chunk.is_empty() || tx.blocking_send(chunk).is_err() {
                 break;
             }
@@ -131,12 +140,11 @@ pub async fn run(db: &Db, path: &Path, kind: Kind, opts: &Options, report: &mut 
     let label: Arc<str> = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default().into();
     while let Some(chunk) = rx.recv().await {
         let mut good = Vec::with_capacity(chunk.len());
-        for raw in chunk {
+        for checked in chunk {
             summary.read += 1;
-            let checked = raw.fields.and_then(|f| context.check(kind, raw.line, &f));
             match checked {
                 Ok(record) => good.push(record),
-                Err(reason) => refuse(&mut summary, report, Refusal { line: raw.line, reason }),
+                Err(refusal) => refuse(&mut summary, report, refusal),
             }
         }
         for (line, outcome) in write_batch(db, &context, good, now, &label).await? {
@@ -468,13 +476,15 @@ async fn apply(
         .into_iter()
         .filter_map(|p| Some((p.external_id.clone()?, p)))
         .collect();
+    let mut pending = Vec::new();
     let mut out = Vec::with_capacity(records.len());
     for r in records {
         out.push(match r {
-            Record::Proposal(p) => apply_proposal(store, p, &mut known, rates, now, label).await?,
+            Record::Proposal(p) => apply_proposal(store, p, &mut known, &mut pending, rates, now, label).await?,
             Record::Technique(t) => apply_technique(store, t, now).await?,
         });
     }
+    store.finish_imported(&pending, now).await?;
     Ok(out)
 }
 
@@ -482,6 +492,7 @@ async fn apply_proposal(
     store: &mut dyn Store,
     r: &ProposalRecord,
     known: &mut HashMap<String, ProposalRow>,
+    pending: &mut Vec<ImportedExtras>,
     rates: &(i64, Vec<Rate>),
     now: DateTime<Utc>,
     label: &str,
@@ -513,21 +524,28 @@ async fn apply_proposal(
                     &r.dates,
                 )
                 .await?;
-            let authors: Vec<(Option<i64>, String)> = r.authors.iter().map(|a| (None, a.clone())).collect();
-            store.add_authors(row.id, &authors).await?;
-            for (kind, s) in [(SavingsKind::Expected, r.expected), (SavingsKind::Verified, r.verified)] {
-                if let Some(s) = s {
-                    store.put_savings(row.id, kind, &s.convert(rates.0, &rates.1), None, now).await?;
-                }
-            }
-            event(store, &row, "IMPORTED", &reason, now).await?;
-            store.feed("proposal", row.id, now).await?;
+            // Authors, savings, event and change-feed row follow for the whole batch (`finish_imported`).
+            pending.push(ImportedExtras {
+                proposal_id: row.id,
+                status: r.status,
+                authors: r.authors.clone(),
+                savings: [(SavingsKind::Expected, r.expected), (SavingsKind::Verified, r.verified)]
+                    .into_iter()
+                    .filter_map(|(kind, s)| Some((kind, s?.convert(rates.0, &rates.1))))
+                    .collect(),
+                reason,
+            });
             if let Some(ext) = &r.external_id {
                 known.insert(ext.clone(), row);
             }
             Ok(Outcome::Created)
         }
         Some(row) => {
+            // A record matching one created earlier in this batch: write what that one still owes first.
+            if pending.iter().any(|x| x.proposal_id == row.id) {
+                store.finish_imported(pending, now).await?;
+                pending.clear();
+            }
             // Only what the record carries is compared and replaced; the lifecycle is the platform's.
             let category = r.category.map(|c| c.as_str().to_owned()).unwrap_or_else(|| row.category.clone());
             let industry = r.industry.map(|i| i.as_str().to_owned()).unwrap_or_else(|| row.industry.clone());
@@ -551,7 +569,7 @@ async fn apply_proposal(
                 store.put_savings(row.id, SavingsKind::Expected, &s.convert(rates.0, &rates.1), None, now).await?;
             }
             store.touch_proposal(row.id, now).await?;
-            event(store, &row, "IMPORT_UPDATED", &reason, now).await?;
+            updated_event(store, &row, &reason, now).await?;
             store.feed("proposal", row.id, now).await?;
             if let Some(ext) = &r.external_id {
                 let fresh = store.proposal(row.id).await?;
@@ -562,23 +580,17 @@ async fn apply_proposal(
     }
 }
 
-async fn event(
-    store: &mut dyn Store,
-    row: &ProposalRow,
-    kind: &str,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
+/// The event of an import that changed an existing proposal.
+async fn updated_event(store: &mut dyn Store, row: &ProposalRow, reason: &str, now: DateTime<Utc>) -> AppResult<()> {
     let status = row.status();
-    let created = kind == "IMPORTED";
     store
         .insert_event(&NewEvent {
             proposal_id: row.id,
-            kind,
+            kind: "IMPORT_UPDATED",
             actor_id: None,
-            from_status: (!created).then_some(status),
+            from_status: Some(status),
             to_status: status,
-            from_version: if created { 0 } else { row.version },
+            from_version: row.version,
             reason: Some(reason),
             now,
         })

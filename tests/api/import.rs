@@ -206,3 +206,44 @@ async fn techniques_import_and_their_export_goes_back_in_unchanged(app: TestApp)
     let bad = app.client.get(format!("{}/export/techniques.csv?industry=STEEL", app.url)).send().await.unwrap();
     assert_eq!(bad.status(), 400);
 }
+
+story!(a_record_repeated_later_in_the_same_file_updates_the_first);
+async fn a_record_repeated_later_in_the_same_file_updates_the_first(app: TestApp) {
+    let admin = app.user("管理员", Role::Admin, None, None, None).await;
+    let file = app.path("repeated.jsonl");
+    std::fs::write(
+        &file,
+        [
+            r#"{"external_id": "R-1", "title": "空压机泄漏治理", "body": "第一稿", "authors": ["王强"], "savings": {"electricity_kwh": 1000}}"#,
+            r#"{"external_id": "R-2", "title": "冷却塔风机变频", "body": "另一条"}"#,
+            r#"{"external_id": "R-1", "title": "空压机泄漏治理", "body": "第二稿，补充了流量计数据", "savings": {"electricity_kwh": 5000}}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let (code, stderr) = app.import("proposals", &file, &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("2 created, 1 updated, 0 unchanged, 0 refused"), "{stderr}");
+    let d = app
+        .ok(
+            Some(&admin),
+            r#"{ proposals { totalCount edges { node { externalId body version authors { name } expectedSavings { electricityKwh } events(first: 10) { nodes { kind } } } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(d["proposals"]["totalCount"], 2);
+    let r1 = d["proposals"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["node"])
+        .find(|n| n["externalId"] == "R-1")
+        .unwrap();
+    assert_eq!(r1["body"], "第二稿，补充了流量计数据");
+    assert_eq!(r1["expectedSavings"]["electricityKwh"], 5000.0, "the later figures win");
+    assert_eq!(r1["authors"], json!([{"name": "王强"}]));
+    assert_eq!(r1["version"], 2);
+    let kinds: Vec<&str> =
+        r1["events"]["nodes"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["IMPORTED", "IMPORT_UPDATED"]);
+}
