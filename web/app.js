@@ -309,7 +309,7 @@ function card(p, extra) {
 }
 
 const PROPOSAL = `query($id: ID!) { proposal(id: $id) {
-  id title body status version category industry authorsHidden authors { name } enterprise { id name }
+  id title body status version category industry authorsHidden authors { name user { id } } enterprise { id name }
   expectedSavings { tce tco2e moneyYuan } verifiedSavings { tce tco2e moneyYuan paybackYears }
   attachments { id fileName url contentType }
   events(first: 50) { nodes { kind toStatus reason createdAt } }
@@ -367,7 +367,7 @@ async function proposalPage(id, params) {
 /** The steps the signed-in person may take on this proposal now. */
 function actions(p) {
   const out = [];
-  const mine = viewer && !p.authorsHidden && (p.authors || []).some((a) => a.name === viewer.name);
+  const mine = viewer && !p.authorsHidden && (p.authors || []).some((a) => a.user && a.user.id === viewer.id);
   const sameEnterprise = viewer && viewer.enterprise && p.enterprise && viewer.enterprise.id === p.enterprise.id;
   const lead = has('ADMIN') || (has('STUDIO_LEAD') && sameEnterprise);
   const act = (title, fields, run) => {
