@@ -84,9 +84,10 @@ pub struct ImportedExtras {
     pub reason: String,
 }
 
-/// The dates an imported proposal carries from the system it came from.
+/// The dates a new proposal row starts with: none for a draft written here; those its source recorded for an
+/// imported one.
 #[derive(Clone, Debug, Default)]
-pub struct ImportedDates {
+pub struct ProposalDates {
     pub submitted_at: Option<DateTime<Utc>>,
     pub decided_at: Option<DateTime<Utc>>,
     pub adopted_at: Option<DateTime<Utc>>,
@@ -257,10 +258,9 @@ pub trait Store: Send {
     ) -> AppResult<Vec<(TechniqueRow, f64)>>;
 
     // --- writes ------------------------------------------------------------------------------------
-    async fn insert_proposal(&mut self, p: &NewProposal) -> AppResult<ProposalRow>;
+    /// A new proposal row; its round is 1 unless it is a draft (imports bring their own status and dates).
+    async fn insert_proposal(&mut self, p: &NewProposal, dates: &ProposalDates) -> AppResult<ProposalRow>;
     async fn replace_authors(&mut self, proposal_id: i64, authors: &[(Option<i64>, String)]) -> AppResult<()>;
-    /// Authors of a proposal that has none yet.
-    async fn add_authors(&mut self, proposal_id: i64, authors: &[(Option<i64>, String)]) -> AppResult<()>;
     async fn update_text(
         &mut self,
         id: i64,
@@ -343,8 +343,6 @@ pub trait Store: Send {
         by: i64,
         now: DateTime<Utc>,
     ) -> AppResult<MeasurementRow>;
-    /// A proposal brought in by `greenline import`, in the status and with the dates its source recorded.
-    async fn insert_imported_proposal(&mut self, p: &NewProposal, dates: &ImportedDates) -> AppResult<ProposalRow>;
     /// Authors, savings, the `IMPORTED` event and the change-feed row of imported proposals, in bulk.
     async fn finish_imported(&mut self, items: &[ImportedExtras], now: DateTime<Utc>) -> AppResult<()>;
     /// Bumps a proposal's version after a change that is not a transition.
@@ -716,24 +714,8 @@ macro_rules! store_impl {
                     .collect())
             }
 
-            async fn insert_proposal(&mut self, p: &NewProposal) -> AppResult<ProposalRow> {
-                Ok(sqlx::query_as(
-                    "insert into proposals (external_id, title, body, category, industry, tags, enterprise_id, team_id, created_by,
-                        on_behalf_of, status, version, round, idempotency_key, created_at, updated_at)
-                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, 0, $12, $13, $13) returning *",
-                )
-                .bind(&p.external_id).bind(&p.title).bind(&p.body).bind(&p.category).bind(&p.industry).bind(&p.tags)
-                .bind(p.enterprise_id).bind(p.team_id).bind(p.created_by).bind(&p.on_behalf_of).bind(p.status.as_str())
-                .bind(&p.idempotency_key).bind(p.now)
-                .fetch_one(&mut **self).await?)
-            }
-
             async fn replace_authors(&mut self, proposal_id: i64, authors: &[(Option<i64>, String)]) -> AppResult<()> {
                 sqlx::query("delete from proposal_authors where proposal_id = $1").bind(proposal_id).execute(&mut **self).await?;
-                self.add_authors(proposal_id, authors).await
-            }
-
-            async fn add_authors(&mut self, proposal_id: i64, authors: &[(Option<i64>, String)]) -> AppResult<()> {
                 if authors.is_empty() {
                     return Ok(());
                 }
@@ -871,7 +853,7 @@ macro_rules! store_impl {
                 .fetch_one(&mut **self).await?)
             }
 
-            async fn insert_imported_proposal(&mut self, p: &NewProposal, d: &ImportedDates) -> AppResult<ProposalRow> {
+            async fn insert_proposal(&mut self, p: &NewProposal, d: &ProposalDates) -> AppResult<ProposalRow> {
                 let round = if p.status == Status::Draft { 0 } else { 1 };
                 Ok(sqlx::query_as(
                     "insert into proposals (external_id, title, body, category, industry, tags, enterprise_id, team_id, created_by,

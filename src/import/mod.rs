@@ -24,7 +24,7 @@ use self::fields::Fields;
 use crate::{
     db::{
         rows::{ProposalRow, TechniqueRow},
-        store::{ImportedDates, ImportedExtras, NewEvent, NewProposal, NewTechnique, Store},
+        store::{ImportedExtras, NewEvent, NewProposal, NewTechnique, ProposalDates, Store},
         Db,
     },
     domain::{
@@ -292,13 +292,13 @@ impl Context {
         if authors.len() > 11 || authors.iter().any(|a| a.chars().count() > 100) {
             return Err("at most 11 authors of at most 100 characters each / 作者最多11人，每人姓名不超过100字".into());
         }
-        let mut dates = ImportedDates {
+        let mut dates = ProposalDates {
             submitted_at: fields::datetime(f, "submitted_at")?,
             decided_at: fields::datetime(f, "decided_at")?,
             adopted_at: fields::datetime(f, "adopted_at")?,
         };
         if status == Status::Draft {
-            dates = ImportedDates::default();
+            dates = ProposalDates::default();
         } else if dates.submitted_at.is_none() {
             dates.submitted_at = Some(Utc::now());
         }
@@ -431,7 +431,7 @@ struct ProposalRecord {
     industry: Option<Industry>,
     enterprise_id: Option<i64>,
     status: Status,
-    dates: ImportedDates,
+    dates: ProposalDates,
     /// `None` when the record does not carry tags (they are then left as they are).
     tags: Option<Vec<String>>,
     authors: Vec<String>,
@@ -505,7 +505,7 @@ async fn apply_proposal(
     match existing {
         None => {
             let row = store
-                .insert_imported_proposal(
+                .insert_proposal(
                     &NewProposal {
                         external_id: r.external_id.clone(),
                         title: r.title.clone(),

@@ -6,7 +6,7 @@ use super::{award, check, check_version, convert, load_visible, record, transiti
 use crate::{
     db::{
         rows::ProposalRow,
-        store::{NewProposal, Store},
+        store::{NewProposal, ProposalDates, Store},
         users::UserRow,
     },
     domain::{
@@ -64,21 +64,24 @@ pub async fn create(
         validate_savings(s, "expectedSavings")?;
     }
     let row = store
-        .insert_proposal(&NewProposal {
-            external_id: f.external_id.map(|e| e.trim().to_owned()),
-            title: title.trim().to_owned(),
-            body: body.trim().to_owned(),
-            category: f.category.unwrap_or(Category::Other).as_str().to_owned(),
-            industry: industry.as_str().to_owned(),
-            tags: serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()),
-            enterprise_id: user.enterprise_id,
-            team_id: user.team_id,
-            created_by: Some(user.id),
-            on_behalf_of: f.on_behalf_of.map(|n| n.trim().to_owned()),
-            status: Status::Draft,
-            idempotency_key: None,
-            now,
-        })
+        .insert_proposal(
+            &NewProposal {
+                external_id: f.external_id.map(|e| e.trim().to_owned()),
+                title: title.trim().to_owned(),
+                body: body.trim().to_owned(),
+                category: f.category.unwrap_or(Category::Other).as_str().to_owned(),
+                industry: industry.as_str().to_owned(),
+                tags: serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()),
+                enterprise_id: user.enterprise_id,
+                team_id: user.team_id,
+                created_by: Some(user.id),
+                on_behalf_of: f.on_behalf_of.map(|n| n.trim().to_owned()),
+                status: Status::Draft,
+                idempotency_key: None,
+                now,
+            },
+            &ProposalDates::default(),
+        )
         .await?;
     store.replace_authors(row.id, &authors).await?;
     if let Some(s) = f.expected_savings {
