@@ -18,7 +18,6 @@ use std::{
 };
 
 use anyhow::{bail, Context};
-use futures_util::TryStreamExt;
 use object_store::{local::LocalFileSystem, path::Path as ObjectPath, ObjectStore, ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
 use sqlx::{sqlite::SqliteConnectOptions, ConnectOptions, Connection};
@@ -40,6 +39,8 @@ struct Manifest {
 }
 
 const DB_FILE: &str = "greenline.db";
+/// The objects a database references (orphans are left behind: the sweeper would remove them anyway).
+const REFERENCED: &str = "select distinct object_key from attachments";
 
 fn sqlite_only(config: &Config, what: &str) -> anyhow::Result<PathBuf> {
     sqlite_file(&config.database_url).ok_or_else(|| {
@@ -53,8 +54,7 @@ fn sqlite_only(config: &Config, what: &str) -> anyhow::Result<PathBuf> {
 /// Referenced object keys and counts, from a database file.
 async fn contents(file: &Path) -> anyhow::Result<(BTreeSet<String>, Manifest)> {
     let mut conn = SqliteConnectOptions::new().filename(file).read_only(true).connect().await?;
-    let keys: Vec<String> =
-        sqlx::query_scalar("select distinct object_key from attachments").fetch_all(&mut conn).await?;
+    let keys: Vec<String> = sqlx::query_scalar(REFERENCED).fetch_all(&mut conn).await?;
     let count = |table: &str| format!("select count(*) from {table}");
     let proposals: i64 = sqlx::query_scalar(&count("proposals")).fetch_one(&mut conn).await?;
     let techniques: i64 = sqlx::query_scalar(&count("techniques")).fetch_one(&mut conn).await?;
@@ -92,7 +92,7 @@ pub async fn backup(config: Config, dir: PathBuf) -> anyhow::Result<ExitCode> {
 
     // Pass 1: what is referenced now.
     let live: Vec<String> = match &db {
-        Db::Sqlite(pool) => sqlx::query_scalar("select distinct object_key from attachments").fetch_all(pool).await?,
+        Db::Sqlite(pool) => sqlx::query_scalar(REFERENCED).fetch_all(pool).await?,
         Db::Postgres(_) => unreachable!("checked above"),
     };
     for key in &live {
@@ -153,7 +153,6 @@ pub async fn restore(config: Config, dir: PathBuf, force: bool) -> anyhow::Resul
         }
         copied += 1;
     }
-    let stray: Vec<_> = from.list(None).try_collect().await?;
     // The database: copied beside the target, then moved over it with no stale WAL left behind.
     if let Some(parent) = target_file.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
@@ -175,12 +174,11 @@ pub async fn restore(config: Config, dir: PathBuf, force: bool) -> anyhow::Resul
     let (_, now) = contents(&target_file).await?;
     db.close().await;
     eprintln!(
-        "restored {} proposals, {} techniques, {} attachments and {copied} objects ({} files in the backup) from \
-         {} (taken {}); the server rebuilds its search index at start",
+        "restored {} proposals, {} techniques, {} attachments and {copied} objects from {} (taken {}); the server \
+         rebuilds its search index at start",
         now.proposals,
         now.techniques,
         now.attachments,
-        stray.len(),
         dir.display(),
         manifest.created_at
     );

@@ -25,10 +25,9 @@ async fn cli(args: &[&str], env: &[(&str, String)]) -> (bool, String) {
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-async fn submit(app: &TestApp, token: &str, n: u64) -> bool {
-    let input = json!({"input": {"idempotencyKey": format!("load-{n}"), "proposal": {"title": format!("余热回收第{n}号"), "body": "烟气余热回收利用"}}});
-    let body = app.gql(Some(token), SUBMIT, input).await;
-    body["data"]["submitProposal"]["proposal"]["id"].is_string()
+/// Submission `n` (its idempotency key and title are numbered; every title holds 余热).
+fn input(n: u64) -> Value {
+    json!({"input": {"idempotencyKey": format!("load-{n}"), "proposal": {"title": format!("余热回收第{n}号"), "body": "烟气余热回收利用"}}})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -37,7 +36,8 @@ async fn a_backup_taken_under_load_restores_to_a_matching_server() {
     let worker = app.user("王师傅", Role::Worker, Some("宝山钢铁示范厂"), Some("炼钢一班"), None).await;
     let admin = app.user("平台管理员", Role::Admin, None, None, None).await;
     for n in 0..20 {
-        assert!(submit(&app, &worker, n).await);
+        let body = app.gql(Some(&worker), SUBMIT, input(n)).await;
+        assert!(body["data"]["submitProposal"]["proposal"]["id"].is_string(), "{body}");
     }
     let draft = app
         .ok(Some(&worker), "mutation { createProposal(input: {proposal: {title: \"余热锅炉照片\", body: \"附现场照片\"}}) { proposal { id } } }", json!({}))
@@ -56,8 +56,7 @@ async fn a_backup_taken_under_load_restores_to_a_matching_server() {
         tokio::spawn(async move {
             let mut n = 1000;
             while !stop.load(Ordering::Relaxed) {
-                let input = json!({"input": {"idempotencyKey": format!("load-{n}"), "proposal": {"title": format!("余热回收第{n}号"), "body": "烟气余热回收利用"}}});
-                let body = crate::harness::gql_at(&client, &url, Some(&worker), SUBMIT, input).await;
+                let body = crate::harness::gql_at(&client, &url, Some(&worker), SUBMIT, input(n)).await;
                 if body["data"]["submitProposal"]["proposal"]["id"].is_string() {
                     acknowledged.fetch_add(1, Ordering::Relaxed);
                 }
