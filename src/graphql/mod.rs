@@ -3,6 +3,7 @@
 pub mod connection;
 pub mod guards;
 pub mod ids;
+pub mod limits;
 pub mod mutation;
 pub mod phase;
 pub mod query;
@@ -26,6 +27,7 @@ pub fn build_schema(services: Services) -> GlSchema {
     builder()
         .data(services)
         .extension(phase::PhaseTracker)
+        .extension(limits::AliasLimit(config.max_aliases))
         .limit_depth(config.max_query_depth)
         .limit_complexity(config.max_query_complexity)
         .limit_recursive_depth(64)

@@ -201,12 +201,6 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
             let reader = futures_util::io::Cursor::new(body);
             return match async_graphql::http::receive_body(Some(content_type), reader, opts).await {
                 Ok(request) => {
-                    if let Some(refusal) = async_graphql::parser::parse_query(&request.query)
-                        .ok()
-                        .and_then(|doc| check_aliases(&state, media, &doc))
-                    {
-                        return refusal;
-                    }
                     let label = request.operation_name.clone().unwrap_or_else(|| "anonymous".into());
                     run(&state, &headers, media, request, label).await
                 }
@@ -274,42 +268,6 @@ fn operation_label(doc: &async_graphql::parser::types::ExecutableDocument, reque
     "anonymous".to_owned()
 }
 
-/// Aliased fields in a document (operations and fragments): each one runs its resolver again, so a document
-/// of a thousand aliases is a cheap way to make the server work a thousand times.
-fn aliases(doc: &async_graphql::parser::types::ExecutableDocument) -> usize {
-    use async_graphql::parser::types::{Selection, SelectionSet};
-    fn count(set: &SelectionSet) -> usize {
-        set.items
-            .iter()
-            .map(|s| match &s.node {
-                Selection::Field(f) => usize::from(f.node.alias.is_some()) + count(&f.node.selection_set.node),
-                Selection::InlineFragment(f) => count(&f.node.selection_set.node),
-                Selection::FragmentSpread(_) => 0,
-            })
-            .sum()
-    }
-    let ops: usize = doc.operations.iter().map(|(_, op)| count(&op.node.selection_set.node)).sum();
-    ops + doc.fragments.values().map(|f| count(&f.node.selection_set.node)).sum::<usize>()
-}
-
-/// Refuses a document with more aliases than configured, as a validation failure.
-fn check_aliases(
-    state: &AppState,
-    media: MediaType,
-    doc: &async_graphql::parser::types::ExecutableDocument,
-) -> Option<Response> {
-    let (n, max) = (aliases(doc), state.services.config.max_aliases);
-    (n > max).then(|| {
-        let status = if media == MediaType::GraphqlResponseJson { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-        json_response(
-            status,
-            media,
-            &json!({ "errors": [{ "message": format!("the document has {n} aliases; at most {max} are allowed / 别名过多"),
-                "extensions": { "code": "GRAPHQL_VALIDATION_FAILED" } }] }),
-        )
-    })
-}
-
 /// Files one multipart request may carry.
 const MAX_FILES_PER_REQUEST: usize = 10;
 
@@ -326,9 +284,6 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, method
             );
         }
     };
-    if let Some(refusal) = check_aliases(state, media, &doc) {
-        return refusal;
-    }
     let selected = selected_operation(&doc, params.operation_name.as_deref());
     if method == Method::GET && selected.as_ref().is_some_and(|(ty, _)| *ty != OperationType::Query) {
         let mut res = request_error(
