@@ -156,6 +156,9 @@ pub struct Config {
     /// Seconds a request may take before it is answered 408 (exports stream past it once started).
     #[arg(long, env = "GREENLINE_REQUEST_TIMEOUT_SECS", default_value_t = 30, global = true)]
     pub request_timeout_secs: u64,
+    /// Distinct searches whose results are kept until the index next changes (0: no cache).
+    #[arg(long, env = "GREENLINE_SEARCH_CACHE_ENTRIES", default_value_t = search_index::DEFAULT_CACHE_ENTRIES, global = true)]
+    pub search_cache_entries: usize,
     /// Seconds given to in-flight requests on shutdown.
     #[arg(long, env = "GREENLINE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10, global = true)]
     pub shutdown_timeout_secs: u64,

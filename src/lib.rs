@@ -42,6 +42,7 @@ pub async fn open(config: Config) -> anyhow::Result<AppState> {
     let db = Db::connect(&config.database_url).await?;
     let storage = Storage::from_config(&config.storage)?;
     let index = search_index::SearchIndex::open(&config.index_dir).context("opening the search index")?;
+    index.set_cache_entries(config.search_cache_entries);
     let search = search::Indexer::start(db.clone(), index).await?;
     let events = events::EventHub::start(db.clone()).await?;
     storage::start_sweeper(

@@ -42,6 +42,18 @@ pub fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The words a query term is scored by: jieba's default mode, the longest words only. A document
+/// matches the term as a substring already (the character view), so it almost always has the parts
+/// that search mode would add; the whole word is what tells a standalone 永磁电机 from a passing one.
+pub fn query_words(term: &str) -> Vec<String> {
+    JIEBA
+        .tokenize(term, TokenizeMode::Default, true)
+        .into_iter()
+        .filter(|t| t.word.chars().any(is_word_char))
+        .map(|t| t.word.to_lowercase())
+        .collect()
+}
+
 /// The characters of `text` as indexed in the character view, with their positions.
 pub fn chars(text: &str) -> Vec<(usize, String)> {
     text.chars().enumerate().filter(|(_, c)| !c.is_whitespace()).map(|(i, c)| (i, c.to_lowercase().collect())).collect()
@@ -113,6 +125,23 @@ pub fn char_terms(term: &str) -> Vec<(usize, String)> {
     out
 }
 
+/// The fewest of [`char_terms`] that still cover every character of `term` at its offset: 余热回收 is
+/// 余热 at 0 and 回收 at 2 (the overlapping 热回 adds nothing a phrase does not already fix); an odd
+/// length keeps the last bigram. A phrase of these matches exactly where the text contains `term`.
+pub fn covering_terms(term: &str) -> Vec<(usize, String)> {
+    let all = char_terms(term);
+    let end = |(pos, t): &(usize, String)| pos + t.chars().count();
+    let mut out: Vec<(usize, String)> = vec![];
+    for (i, t) in all.iter().enumerate() {
+        let covered = out.last().is_some_and(|last| end(last) > t.0);
+        let last_char_uncovered = i + 1 == all.len() && out.last().is_some_and(|last| end(last) < end(t));
+        if !covered || last_char_uncovered {
+            out.push(t.clone());
+        }
+    }
+    out
+}
+
 /// The character view: each non-space character, and each pair of adjacent ones, at its position.
 #[derive(Clone, Default)]
 pub struct CharTokenizer;
@@ -175,6 +204,19 @@ mod tests {
         assert_eq!(char_terms("余热回收"), [(0, "余热".into()), (1, "热回".into()), (2, "回收".into())]);
         assert_eq!(char_terms("碳"), [(0, "碳".to_string())]);
         assert_eq!(char_terms("a bc"), [(0, "a".to_string()), (2, "bc".to_string())]);
+    }
+
+    #[test]
+    fn a_phrase_needs_only_the_bigrams_that_cover_the_term() {
+        assert_eq!(covering_terms("余热回收"), [(0, "余热".into()), (2, "回收".into())]);
+        assert_eq!(covering_terms("空压机"), [(0, "空压".into()), (1, "压机".into())]);
+        assert_eq!(covering_terms("余热"), [(0, "余热".to_string())]);
+        assert_eq!(covering_terms("碳"), [(0, "碳".to_string())]);
+        assert_eq!(covering_terms("a bc"), [(0, "a".to_string()), (2, "bc".to_string())]);
+        assert_eq!(
+            covering_terms("heat pump"),
+            [(0, "he".into()), (2, "at".into()), (5, "pu".into()), (7, "mp".into())]
+        );
     }
 
     #[test]

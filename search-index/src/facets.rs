@@ -18,12 +18,74 @@ pub struct Facets {
     pub studio: Vec<(i64, u64)>,
 }
 
-pub struct FacetCollector;
+/// Which facets to count: each one costs a column read per matching document, so only what is asked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FacetFields {
+    pub industry: bool,
+    pub category: bool,
+    pub status: bool,
+    pub enterprise: bool,
+    pub studio: bool,
+}
+
+impl FacetFields {
+    pub const ALL: FacetFields =
+        FacetFields { industry: true, category: true, status: true, enterprise: true, studio: true };
+    pub const NONE: FacetFields =
+        FacetFields { industry: false, category: false, status: false, enterprise: false, studio: false };
+
+    pub fn any(self) -> bool {
+        self != Self::NONE
+    }
+}
+
+pub struct FacetCollector(pub FacetFields);
+
+/// Counts for one integer column: dense by `value - min` when the column's range is small (ids are),
+/// a map otherwise.
+enum IntCounts {
+    Dense { min: i64, counts: Vec<u64> },
+    Sparse(HashMap<i64, u64>),
+}
+
+const DENSE_RANGE: i64 = 1 << 16;
+
+impl IntCounts {
+    fn for_column(col: &Column<i64>) -> IntCounts {
+        let (min, max) = (col.min_value(), col.max_value());
+        match max.checked_sub(min) {
+            Some(range) if (0..DENSE_RANGE).contains(&range) => {
+                IntCounts::Dense { min, counts: vec![0; range as usize + 1] }
+            }
+            _ => IntCounts::Sparse(HashMap::new()),
+        }
+    }
+
+    fn bump(&mut self, v: i64) {
+        match self {
+            IntCounts::Dense { min, counts } => {
+                if let Some(n) = v.checked_sub(*min).and_then(|i| counts.get_mut(i as usize)) {
+                    *n += 1;
+                }
+            }
+            IntCounts::Sparse(m) => *m.entry(v).or_default() += 1,
+        }
+    }
+
+    fn into_map(self) -> HashMap<i64, u64> {
+        match self {
+            IntCounts::Dense { min, counts } => {
+                counts.into_iter().enumerate().filter(|(_, n)| *n > 0).map(|(i, n)| (min + i as i64, n)).collect()
+            }
+            IntCounts::Sparse(m) => m,
+        }
+    }
+}
 
 pub struct FacetSegment {
-    /// Counts indexed by term ordinal: dense and cheap to bump.
+    /// Counts indexed by term ordinal: dense and cheap to bump. `None` when not asked for (or empty).
     strs: [(Option<StrColumn>, Vec<u64>); 3],
-    ints: [(Column<i64>, HashMap<i64, u64>); 2],
+    ints: [Option<(Column<i64>, IntCounts)>; 2],
 }
 
 #[derive(Default)]
@@ -41,15 +103,23 @@ impl Collector for FacetCollector {
 
     fn for_segment(&self, _: SegmentOrdinal, segment: &SegmentReader) -> tantivy::Result<FacetSegment> {
         let ff = segment.fast_fields();
-        let s = |name| -> tantivy::Result<(Option<StrColumn>, Vec<u64>)> {
-            let col = ff.str(name)?;
+        let s = |name, wanted: bool| -> tantivy::Result<(Option<StrColumn>, Vec<u64>)> {
+            let col = if wanted { ff.str(name)? } else { None };
             let n = col.as_ref().map_or(0, |c| c.num_terms());
             Ok((col, vec![0; n]))
         };
-        let i = |name| -> tantivy::Result<(Column<i64>, HashMap<i64, u64>)> { Ok((ff.i64(name)?, HashMap::new())) };
+        let i = |name, wanted: bool| -> tantivy::Result<Option<(Column<i64>, IntCounts)>> {
+            if !wanted {
+                return Ok(None);
+            }
+            let col = ff.i64(name)?;
+            let counts = IntCounts::for_column(&col);
+            Ok(Some((col, counts)))
+        };
+        let w = self.0;
         Ok(FacetSegment {
-            strs: [s(STR_FIELDS[0])?, s(STR_FIELDS[1])?, s(STR_FIELDS[2])?],
-            ints: [i(INT_FIELDS[0])?, i(INT_FIELDS[1])?],
+            strs: [s(STR_FIELDS[0], w.industry)?, s(STR_FIELDS[1], w.category)?, s(STR_FIELDS[2], w.status)?],
+            ints: [i(INT_FIELDS[0], w.enterprise)?, i(INT_FIELDS[1], w.studio)?],
         })
     }
 
@@ -96,9 +166,9 @@ impl SegmentCollector for FacetSegment {
                 }
             }
         }
-        for (column, counts) in &mut self.ints {
+        for (column, counts) in self.ints.iter_mut().flatten() {
             if let Some(v) = column.first(doc) {
-                *counts.entry(v).or_default() += 1;
+                counts.bump(v);
             }
         }
     }
@@ -116,8 +186,10 @@ impl SegmentCollector for FacetSegment {
                 }
             }
         }
-        for ((_, counts), out) in self.ints.into_iter().zip(fruit.ints.iter_mut()) {
-            *out = counts;
+        for (int, out) in self.ints.into_iter().zip(fruit.ints.iter_mut()) {
+            if let Some((_, counts)) = int {
+                *out = counts.into_map();
+            }
         }
         fruit
     }

@@ -6,6 +6,7 @@
 //! `author:7`, `ent:3`…) and each query the tokens of its viewer; the service decides both.
 
 pub mod analyzer;
+mod cache;
 mod facets;
 pub mod highlight;
 pub mod query;
@@ -19,7 +20,7 @@ use std::{
 use serde::{Deserialize, Serialize};
 use tantivy::{
     collector::{Count, TopDocs},
-    query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery, TermQuery},
+    query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery},
     schema::{
         Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
         STRING,
@@ -27,12 +28,20 @@ use tantivy::{
     DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
 };
 
-pub use facets::Facets;
+pub use cache::CacheStats;
+pub use facets::{FacetFields, Facets};
 
 /// Bumped whenever the schema or the analysis changes; an index with another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 const WRITER_MEMORY: usize = 96 * 1024 * 1024;
+
+/// Results kept for repeated searches (see [`SearchIndex::set_cache_entries`]).
+pub const DEFAULT_CACHE_ENTRIES: usize = 1024;
+
+/// Decompressed doc-store blocks kept per segment (16 KiB each, so at most 16 MiB a segment): the stored
+/// text of the hits people open again and again (for highlights) is not decompressed on every search.
+const DOC_STORE_CACHE_BLOCKS: usize = 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -113,9 +122,9 @@ pub struct SearchQuery {
     pub sort: Sort,
     pub offset: usize,
     pub limit: usize,
-    /// Count facets over all matches (skip when the caller does not need them: it is most of the cost
-    /// of a broad query).
-    pub facets: bool,
+    /// The facets to count over all matches (only what the caller shows: each is a column read per
+    /// matching document, a large part of the cost of a broad query).
+    pub facets: FacetFields,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -206,6 +215,7 @@ pub struct SearchIndex {
     writer: Mutex<IndexWriter>,
     f: Fields,
     needs_rebuild: bool,
+    cache: cache::ResultCache,
 }
 
 impl SearchIndex {
@@ -254,13 +264,28 @@ impl SearchIndex {
             tantivy::TantivyError::LockFailure(..) => SearchError::Locked(e.to_string()),
             e => e.into(),
         })?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .doc_store_cache_num_blocks(DOC_STORE_CACHE_BLOCKS)
+            .try_into()?;
         let (_, f) = schema();
-        Ok(SearchIndex { dir, index, reader, writer: Mutex::new(writer), f, needs_rebuild })
+        let cache = cache::ResultCache::new(DEFAULT_CACHE_ENTRIES);
+        Ok(SearchIndex { dir, index, reader, writer: Mutex::new(writer), f, needs_rebuild, cache })
     }
 
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()
+    }
+
+    /// How many distinct searches keep their results until the next commit (0: none). A result is only
+    /// ever served for the same index generation it was computed on, so a commit empties the cache.
+    pub fn set_cache_entries(&self, entries: usize) {
+        self.cache.resize(entries);
+    }
+
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
     }
 
     /// True when the index was just created (or recreated) and must be filled from the database.
@@ -284,6 +309,11 @@ impl SearchIndex {
         std::fs::write(&probe, b"ok")
             .and_then(|_| std::fs::remove_file(&probe))
             .map_err(|source| SearchError::Io { path: dir.clone(), source })
+    }
+
+    /// Access tokens are indexed per kind (`proposal/public`), so one lookup checks kind and access.
+    fn access_token(kind: DocKind, token: &str) -> String {
+        format!("{}/{token}", kind.as_str())
     }
 
     fn key(kind: DocKind, id: i64) -> String {
@@ -321,7 +351,7 @@ impl SearchIndex {
         doc.add_i64(f.date, d.date);
         doc.add_f64(f.tce, d.verified_tce);
         for a in &d.access {
-            doc.add_text(f.access, a);
+            doc.add_text(f.access, Self::access_token(d.kind, a));
         }
         let w = self.writer();
         w.delete_term(Term::from_field_text(f.key, &key));
@@ -375,11 +405,16 @@ impl SearchIndex {
         let f = &self.f;
         let mut c: Vec<(Occur, Box<dyn Query>)> = vec![(
             Occur::Must,
-            Box::new(TermQuery::new(Term::from_field_text(f.kind, kind.as_str()), IndexRecordOption::Basic)),
+            match access {
+                Some(tokens) => {
+                    let tokens: Vec<String> = tokens.iter().map(|t| Self::access_token(kind, t)).collect();
+                    query::any_of(f.access, &tokens)
+                }
+                None => {
+                    Box::new(TermQuery::new(Term::from_field_text(f.kind, kind.as_str()), IndexRecordOption::Basic))
+                }
+            },
         )];
-        if let Some(tokens) = access {
-            c.push((Occur::Must, query::any_of(f.access, tokens)));
-        }
         for (field, values) in
             [(f.industry, &filter.industries), (f.category, &filter.categories), (f.status, &filter.statuses)]
         {
@@ -402,11 +437,27 @@ impl SearchIndex {
             let hi = filter.max_tce.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_f64(f.tce, v)));
             c.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
         }
-        c
+        // Constraints decide what matches, never how well: no scoring work for them.
+        c.into_iter().map(|(occur, q)| (occur, Box::new(ConstScoreQuery::new(q, 0.0)) as Box<dyn Query>)).collect()
     }
 
-    /// Full-text search with filters, facets, sorting, pagination and highlights.
+    /// Full-text search with filters, facets, sorting, pagination and highlights. The same search on the
+    /// same index generation (nothing committed in between) is answered from the result cache.
     pub fn search(&self, q: &SearchQuery) -> Result<SearchResults> {
+        let searcher = self.reader.searcher();
+        let generation = searcher.generation().generation_id();
+        let key = self.cache.key(q);
+        if let Some(hit) = key.as_ref().and_then(|k| self.cache.get(generation, k)) {
+            return Ok(hit);
+        }
+        let results = self.run_search(&searcher, q)?;
+        if let Some(k) = key {
+            self.cache.put(generation, k, &results);
+        }
+        Ok(results)
+    }
+
+    fn run_search(&self, searcher: &tantivy::Searcher, q: &SearchQuery) -> Result<SearchResults> {
         let terms = query::terms(&q.text);
         let mut clauses = self.constraints(q.kind, &q.access, &q.filter);
         let mut any_text = false;
@@ -420,9 +471,8 @@ impl SearchIndex {
             clauses.push((Occur::Must, Box::new(AllQuery)));
         }
         let query = BooleanQuery::new(clauses);
-        let searcher = self.reader.searcher();
         let page = TopDocs::with_limit(q.limit.max(1)).and_offset(q.offset);
-        let facet_collector = q.facets.then_some(facets::FacetCollector);
+        let facet_collector = q.facets.any().then_some(facets::FacetCollector(q.facets));
         let (hits, total, facets): (Vec<(Option<f32>, DocAddress)>, usize, Facets) = match q.sort {
             Sort::Relevance => {
                 let (top, total, facets) = searcher.search(&query, &(page.order_by_score(), Count, facet_collector))?;

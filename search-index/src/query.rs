@@ -56,17 +56,16 @@ fn boxed(q: impl Query) -> Box<dyn Query> {
     Box::new(q)
 }
 
-/// Exact substring match of `term` in a character-view field.
+/// Exact substring match of `term` in a character-view field: one bigram lookup for two characters, a
+/// phrase of bigrams covering every character for more (positions make it exact), one character alone.
 fn char_match(field: Field, term: &str) -> Option<Box<dyn Query>> {
-    let chars = analyzer::chars(term);
-    let first = chars.first()?.0;
     let terms: Vec<(usize, Term)> =
-        chars.iter().map(|(pos, c)| (pos - first, Term::from_field_text(field, c))).collect();
-    Some(if terms.len() == 1 {
-        boxed(TermQuery::new(terms[0].1.clone(), IndexRecordOption::WithFreqs))
-    } else {
-        boxed(PhraseQuery::new_with_offset(terms))
-    })
+        analyzer::covering_terms(term).into_iter().map(|(pos, t)| (pos, Term::from_field_text(field, &t))).collect();
+    match terms.len() {
+        0 => None,
+        1 => Some(boxed(TermQuery::new(terms[0].1.clone(), IndexRecordOption::WithFreqs))),
+        _ => Some(boxed(PhraseQuery::new_with_offset(terms))),
+    }
 }
 
 /// The query for one term: must occur somewhere (characters), scored by words too.
@@ -81,7 +80,11 @@ pub fn term_query(fields: &TextFields, term: &str) -> Option<Box<dyn Query>> {
         return None;
     }
     let mut words = Vec::new();
-    for w in analyzer::words(term) {
+    let term_words = analyzer::query_words(term);
+    // A term that is one word of at most two characters is already scored by its bigram, field by field:
+    // the word view would count the same occurrences again (at the cost of three more postings per match).
+    let redundant = matches!(&term_words[..], [w] if w == term && w.chars().count() <= 2);
+    for w in term_words.into_iter().filter(|_| !redundant) {
         for (word_field, _, boost) in &fields.views {
             let tq = TermQuery::new(Term::from_field_text(*word_field, &w), IndexRecordOption::WithFreqs);
             words.push((Occur::Should, boxed(BoostQuery::new(boxed(tq), *boost))));
@@ -115,6 +118,9 @@ pub fn similarity_query(fields: &TextFields, text: &str) -> Option<Box<dyn Query
 
 /// Any of `values` in a raw string field.
 pub fn any_of(field: Field, values: &[String]) -> Box<dyn Query> {
+    if let [one] = values {
+        return boxed(TermQuery::new(Term::from_field_text(field, one), IndexRecordOption::Basic));
+    }
     boxed(BooleanQuery::new(
         values
             .iter()

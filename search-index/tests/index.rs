@@ -30,7 +30,7 @@ fn q(text: &str) -> SearchQuery {
         sort: Sort::Relevance,
         offset: 0,
         limit: 10,
-        facets: true,
+        facets: search_index::FacetFields::ALL,
     }
 }
 
@@ -225,8 +225,69 @@ fn position_survives_reopening_and_a_new_schema_version_rebuilds() {
 fn facets_are_skipped_when_not_asked_for() {
     let index = corpus();
     let mut query = q("余热");
-    query.facets = false;
+    query.facets = search_index::FacetFields::NONE;
     let r = index.search(&query).unwrap();
     assert_eq!(r.total, 3, "the count is still exact");
     assert_eq!(r.facets, search_index::Facets::default());
+
+    query.facets = search_index::FacetFields { status: true, enterprise: true, ..search_index::FacetFields::NONE };
+    let r = index.search(&query).unwrap();
+    assert_eq!(r.facets.status, [("SUBMITTED".to_string(), 3)]);
+    assert_eq!(r.facets.enterprise, [(1, 3)]);
+    assert!(r.facets.industry.is_empty() && r.facets.category.is_empty(), "only what was asked: {:?}", r.facets);
+}
+
+#[test]
+fn enterprise_facets_count_ids_far_apart() {
+    // Close ids are counted in a dense table, ids far apart in a map: both give the same counts.
+    let index = SearchIndex::in_memory().unwrap();
+    for (i, enterprise) in [(1, 5), (2, 5), (3, 70_000_000_000), (4, -3), (5, 70_000_000_000)] {
+        let mut d = doc(i, "余热回收", "余热");
+        d.enterprise_id = Some(enterprise);
+        index.upsert(&d).unwrap();
+    }
+    index.upsert(&doc(6, "无关", "余热")).unwrap();
+    index.commit(6).unwrap();
+    let r = index.search(&q("余热")).unwrap();
+    assert_eq!(r.facets.enterprise, [(5, 2), (70_000_000_000, 2), (-3, 1), (1, 1)]);
+}
+
+#[test]
+fn the_result_cache_never_outlives_a_commit_nor_crosses_viewers() {
+    let index = corpus();
+    let query = q("余热");
+    let first = index.search(&query).unwrap();
+    let again = index.search(&query).unwrap();
+    assert_eq!(ids(&index, &query), [1, 2, 5]);
+    assert_eq!(again.total, first.total);
+    let stats = index.cache_stats();
+    assert!(stats.hits >= 1 && stats.entries >= 1, "a repeated search is answered from the cache: {stats:?}");
+
+    // A commit makes a new generation: the next search sees the new document, not the cached answer.
+    index.upsert(&doc(7, "烧结余热", "余热")).unwrap();
+    index.commit(43).unwrap();
+    assert_eq!(index.search(&query).unwrap().total, 4);
+    assert_eq!(ids(&index, &query), [1, 2, 5, 7]);
+
+    // Another viewer's access tokens are another entry: a draft cached for its author stays theirs.
+    let mut draft = doc(8, "余热草稿", "余热");
+    draft.access = vec!["author:9".into()];
+    index.upsert(&draft).unwrap();
+    index.commit(44).unwrap();
+    let mut author = q("余热");
+    author.access = Some(vec!["public".into(), "author:9".into()]);
+    let mut stranger = q("余热");
+    stranger.access = Some(vec!["public".into(), "author:10".into()]);
+    assert_eq!(index.search(&author).unwrap().total, 5);
+    assert_eq!(index.search(&stranger).unwrap().total, 4);
+    assert_eq!(index.search(&author).unwrap().total, 5);
+    assert_eq!(index.search(&stranger).unwrap().total, 4);
+
+    // Turned off, nothing is kept.
+    index.set_cache_entries(0);
+    let before = index.cache_stats();
+    index.search(&query).unwrap();
+    index.search(&query).unwrap();
+    assert_eq!(index.cache_stats().hits, before.hits);
+    assert_eq!(index.cache_stats().entries, 0);
 }

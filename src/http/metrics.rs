@@ -137,7 +137,20 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([("content-type", "text/plain; version=0.0.4; charset=utf-8")], state.services.metrics.render())
+    let mut text = state.services.metrics.render();
+    let cache = state.services.search.index.cache_stats();
+    let _ = write!(
+        text,
+        "# HELP greenline_search_cache_lookups_total Searches answered from the result cache (hit) or the index (miss).\n\
+         # TYPE greenline_search_cache_lookups_total counter\n\
+         greenline_search_cache_lookups_total{{outcome=\"hit\"}} {}\n\
+         greenline_search_cache_lookups_total{{outcome=\"miss\"}} {}\n\
+         # HELP greenline_search_cache_entries Searches whose results are kept until the index changes.\n\
+         # TYPE greenline_search_cache_entries gauge\n\
+         greenline_search_cache_entries {}\n",
+        cache.hits, cache.misses, cache.entries
+    );
+    ([("content-type", "text/plain; version=0.0.4; charset=utf-8")], text)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use async_graphql::{
     Context, Enum, InputObject, Object, OutputType, Result, SimpleObject, ID,
 };
 use chrono::{DateTime, Utc};
-use search_index::{DocKind, Filter, Hit, SearchQuery, SearchResults, Sort};
+use search_index::{DocKind, FacetFields, Filter, Hit, SearchQuery, SearchResults, Sort};
 
 use crate::{
     domain::{
@@ -179,6 +179,18 @@ fn access(ctx: &Context<'_>) -> Option<Vec<String>> {
     viewer_tokens(u.map(|u| u.role()), u.map(|u| u.id), u.and_then(|u| u.enterprise_id))
 }
 
+/// The facets the query selects: each one is counted over every match, so only those.
+fn asked_facets(ctx: &Context<'_>) -> FacetFields {
+    let facets = ctx.look_ahead().field("facets");
+    FacetFields {
+        industry: facets.field("industry").exists(),
+        category: facets.field("category").exists(),
+        status: facets.field("status").exists(),
+        enterprise: facets.field("enterprise").exists(),
+        studio: facets.field("studio").exists(),
+    }
+}
+
 fn check_query(text: &str) -> AppResult<()> {
     if text.chars().count() > QUERY_MAX {
         return Err(AppError::invalid(
@@ -252,7 +264,7 @@ impl SearchQueryRoot {
                 sort: to_index_sort(sort.unwrap_or_default()),
                 offset: offset as usize,
                 limit: limit as usize,
-                facets: ctx.look_ahead().field("facets").exists(),
+                facets: asked_facets(ctx),
             },
         )
         .await?;
@@ -312,7 +324,10 @@ impl SearchQueryRoot {
                 sort: to_index_sort(sort.unwrap_or_default()),
                 offset: offset as usize,
                 limit: limit as usize,
-                facets: ctx.look_ahead().field("facets").exists(),
+                facets: FacetFields {
+                    industry: ctx.look_ahead().field("facets").field("industry").exists(),
+                    ..FacetFields::NONE
+                },
             },
         )
         .await?;
