@@ -22,9 +22,24 @@ pub struct CacheStats {
     pub entries: usize,
 }
 
+/// Most hits (with their highlights, a few hundred bytes each) kept over all entries, whatever their
+/// number: long pages are evicted sooner than short ones, and the cache stays within a few MiB.
+const MAX_CACHED_HITS: usize = 16 * 1024;
+
 struct Inner {
     generation: u64,
     entries: Option<LruCache<String, SearchResults>>,
+    /// Hits held by `entries`.
+    hits: usize,
+}
+
+impl Inner {
+    fn clear(&mut self) {
+        if let Some(entries) = self.entries.as_mut() {
+            entries.clear();
+        }
+        self.hits = 0;
+    }
 }
 
 pub struct ResultCache {
@@ -36,7 +51,7 @@ pub struct ResultCache {
 impl ResultCache {
     pub fn new(entries: usize) -> ResultCache {
         ResultCache {
-            inner: Mutex::new(Inner { generation: 0, entries: NonZeroUsize::new(entries).map(LruCache::new) }),
+            inner: Mutex::new(Inner { generation: 0, entries: NonZeroUsize::new(entries).map(LruCache::new), hits: 0 }),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -47,7 +62,9 @@ impl ResultCache {
     }
 
     pub fn resize(&self, entries: usize) {
-        self.lock().entries = NonZeroUsize::new(entries).map(LruCache::new);
+        let mut inner = self.lock();
+        inner.entries = NonZeroUsize::new(entries).map(LruCache::new);
+        inner.hits = 0;
     }
 
     /// The key of a search (`None` when caching is off): every part of the query, the viewer's access
@@ -61,9 +78,7 @@ impl ResultCache {
         let mut inner = self.lock();
         if generation > inner.generation {
             inner.generation = generation;
-            if let Some(entries) = inner.entries.as_mut() {
-                entries.clear();
-            }
+            inner.clear();
         }
         // A search still holding an older searcher neither reads nor (in `put`) writes the entries.
         let found = if generation == inner.generation {
@@ -80,10 +95,17 @@ impl ResultCache {
     /// Keeps `results`, unless the index moved on while they were computed.
     pub fn put(&self, generation: u64, key: String, results: &SearchResults) {
         let mut inner = self.lock();
-        if inner.generation == generation {
-            if let Some(entries) = inner.entries.as_mut() {
-                entries.put(key, results.clone());
-            }
+        if inner.generation != generation || results.hits.len() > MAX_CACHED_HITS {
+            return;
+        }
+        let Inner { entries: Some(entries), hits, .. } = &mut *inner else { return };
+        *hits += results.hits.len();
+        if let Some((_, old)) = entries.push(key, results.clone()) {
+            *hits -= old.hits.len();
+        }
+        while *hits > MAX_CACHED_HITS {
+            let Some((_, old)) = entries.pop_lru() else { break };
+            *hits -= old.hits.len();
         }
     }
 
@@ -93,5 +115,37 @@ impl ResultCache {
             misses: self.misses.load(Ordering::Relaxed),
             entries: self.lock().entries.as_ref().map_or(0, |e| e.len()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Hit;
+
+    fn results(n: usize) -> SearchResults {
+        SearchResults {
+            total: n,
+            hits: (0..n as i64).map(|id| Hit { id, score: None, highlights: vec![] }).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn long_pages_are_evicted_to_stay_within_the_hit_budget() {
+        let cache = ResultCache::new(1024);
+        for i in 0..40 {
+            cache.put(0, format!("q{i}"), &results(1000));
+        }
+        let inner = cache.lock();
+        let held: usize = inner.entries.as_ref().unwrap().iter().map(|(_, r)| r.hits.len()).sum();
+        assert_eq!(held, inner.hits);
+        assert!(held <= MAX_CACHED_HITS, "{held} hits held");
+        assert_eq!(inner.entries.as_ref().unwrap().len(), MAX_CACHED_HITS / 1000);
+        drop(inner);
+        assert!(cache.get(0, "q39").is_some(), "the newest stays");
+        assert!(cache.get(0, "q0").is_none(), "the oldest went first");
+        assert!(cache.get(1, "q39").is_none(), "a new generation empties the cache");
+        assert_eq!(cache.stats().entries, 0);
     }
 }
