@@ -39,9 +39,9 @@ const WRITER_MEMORY: usize = 96 * 1024 * 1024;
 /// Results kept for repeated searches (see [`SearchIndex::set_cache_entries`]).
 pub const DEFAULT_CACHE_ENTRIES: usize = 1024;
 
-/// Decompressed doc-store blocks kept per segment (16 KiB each, so at most 16 MiB a segment): the stored
-/// text of the hits people open again and again (for highlights) is not decompressed on every search.
-const DOC_STORE_CACHE_BLOCKS: usize = 1024;
+/// Decompressed doc-store blocks kept per segment (16 KiB each, so at most 4 MiB a segment): the stored
+/// text of the hits shown again and again (for highlights) is not decompressed on every search.
+const DOC_STORE_CACHE_BLOCKS: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
