@@ -32,26 +32,26 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric()
 }
 
-/// Segments `text` into lowercased words (search mode: long words also yield their parts).
-pub fn words(text: &str) -> Vec<String> {
+/// jieba's words of `text` in `mode`, lowercased, punctuation dropped.
+fn segment(text: &str, mode: TokenizeMode) -> Vec<String> {
     JIEBA
-        .tokenize(text, TokenizeMode::Search, true)
+        .tokenize(text, mode, true)
         .into_iter()
         .filter(|t| t.word.chars().any(is_word_char))
         .map(|t| t.word.to_lowercase())
         .collect()
 }
 
+/// Segments `text` into lowercased words (search mode: long words also yield their parts).
+pub fn words(text: &str) -> Vec<String> {
+    segment(text, TokenizeMode::Search)
+}
+
 /// The words a query term is scored by: jieba's default mode, the longest words only. A document
 /// matches the term as a substring already (the character view), so it almost always has the parts
 /// that search mode would add; the whole word is what tells a standalone 永磁电机 from a passing one.
 pub fn query_words(term: &str) -> Vec<String> {
-    JIEBA
-        .tokenize(term, TokenizeMode::Default, true)
-        .into_iter()
-        .filter(|t| t.word.chars().any(is_word_char))
-        .map(|t| t.word.to_lowercase())
-        .collect()
+    segment(term, TokenizeMode::Default)
 }
 
 /// The characters of `text` as indexed in the character view, with their positions.
