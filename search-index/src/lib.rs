@@ -42,6 +42,10 @@ pub const DEFAULT_CACHE_ENTRIES: usize = 1024;
 /// Decompressed doc-store blocks kept per segment (16 KiB each, so at most 4 MiB a segment): the stored
 /// text of the hits shown again and again (for highlights) is not decompressed on every search.
 const DOC_STORE_CACHE_BLOCKS: usize = 256;
+/// Segments below this many documents share the lowest merge level. tantivy's default (10,000) puts every
+/// small segment in one level, so a stream of small commits rewrote a growing segment of up to 10,000
+/// documents every few commits; with levels from 64 documents up, each document is rewritten a few times.
+const MERGE_MIN_LAYER_DOCS: u32 = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -264,6 +268,9 @@ impl SearchIndex {
             tantivy::TantivyError::LockFailure(..) => SearchError::Locked(e.to_string()),
             e => e.into(),
         })?;
+        let mut merges = tantivy::indexer::LogMergePolicy::default();
+        merges.set_min_layer_size(MERGE_MIN_LAYER_DOCS);
+        writer.set_merge_policy(Box::new(merges));
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
