@@ -24,7 +24,7 @@ use crate::{
 const BATCH: i64 = 1000;
 const POLL: Duration = Duration::from_millis(200);
 /// The least time between two commits of the follower (well inside "searchable within one second").
-const COMMIT_GAP: Duration = Duration::from_millis(100);
+const COMMIT_GAP: Duration = Duration::from_millis(400);
 /// How long a hole in the feed (a transaction that took a number and rolled back) is waited for.
 const GAP_PATIENCE: Duration = Duration::from_secs(2);
 
