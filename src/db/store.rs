@@ -176,6 +176,9 @@ pub trait Store: Send {
         ids: &[i64],
         viewer: Option<i64>,
     ) -> AppResult<(Vec<ProposalRow>, Vec<AuthorRow>, Vec<i64>)>;
+    /// What deciding how a viewer sees these proposals takes: their authors, and the ids among them
+    /// `viewer` is assigned to review. Two statements for a whole page instead of two per row.
+    async fn proposal_viewing(&mut self, ids: &[i64], viewer: Option<i64>) -> AppResult<(Vec<AuthorRow>, Vec<i64>)>;
     async fn list_proposals(
         &mut self,
         scope: &ListScope,
@@ -431,23 +434,35 @@ macro_rules! store_impl {
                     return Ok((vec![], vec![], vec![]));
                 }
                 // Only placeholders are formatted into the SQL; the ids are bound.
+                let list = (1..ids.len() + 1).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                let rows_sql = format!("select * from proposals where id in ({list})");
+                let mut q = sqlx::query_as::<_, ProposalRow>(&rows_sql);
+                for id in ids {
+                    q = q.bind(*id);
+                }
+                let rows = q.fetch_all(&mut **self).await?;
+                let found: Vec<i64> = rows.iter().map(|r| r.id).collect();
+                let (authors, assigned) = self.proposal_viewing(&found, viewer).await?;
+                Ok((rows, authors, assigned))
+            }
+
+            async fn proposal_viewing(&mut self, ids: &[i64], viewer: Option<i64>) -> AppResult<(Vec<AuthorRow>, Vec<i64>)> {
+                if ids.is_empty() {
+                    return Ok((vec![], vec![]));
+                }
                 let list = (2..ids.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-                let rows_sql = format!("select * from proposals where id in ({list}) and $1 = $1");
                 let authors_sql = format!("select * from proposal_authors where proposal_id in ({list}) and $1 = $1 order by proposal_id, position");
                 let assigned_sql = format!("select distinct proposal_id from review_assignments where reviewer_id = $1 and proposal_id in ({list})");
                 let viewer_id = viewer.unwrap_or(-1);
-                let mut q = sqlx::query_as::<_, ProposalRow>(&rows_sql).bind(viewer_id);
                 let mut qa = sqlx::query_as::<_, AuthorRow>(&authors_sql).bind(viewer_id);
                 let mut qr = sqlx::query_scalar::<_, i64>(&assigned_sql).bind(viewer_id);
                 for id in ids {
-                    q = q.bind(*id);
                     qa = qa.bind(*id);
                     qr = qr.bind(*id);
                 }
-                let rows = q.fetch_all(&mut **self).await?;
                 let authors = qa.fetch_all(&mut **self).await?;
                 let assigned = if viewer.is_some() { qr.fetch_all(&mut **self).await? } else { vec![] };
-                Ok((rows, authors, assigned))
+                Ok((authors, assigned))
             }
 
             async fn list_proposals(&mut self, s: &ListScope, f: &ProposalFilter, offset: i64, limit: i64) -> AppResult<(Vec<ProposalRow>, i64)> {

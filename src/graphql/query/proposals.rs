@@ -60,13 +60,8 @@ impl ProposalQuery {
             mine: f.mine,
         };
         let (rows, total) = read!(ctx, |s| s.list_proposals(&scope, &filter, offset, limit).await);
-        let mut items = Vec::with_capacity(rows.len());
-        for row in rows {
-            // The SQL filter and `can_view` are twins; a row the rule refuses is a bug, so it is dropped, not shown.
-            if let Some(p) = Proposal::visible(ctx, row).await? {
-                items.push(p);
-            }
-        }
+        // The SQL filter and `can_view` are twins; a row the rule refuses is a bug, so it is dropped, not shown.
+        let items = Proposal::from_rows(ctx, rows).await?;
         Ok(page(items, offset, total))
     }
 }

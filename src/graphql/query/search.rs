@@ -368,13 +368,13 @@ impl SearchQueryRoot {
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("similar task: {e}")))?
             .map_err(|e| AppError::Internal(anyhow::anyhow!("similar: {e}")))?;
+        let scores: std::collections::HashMap<i64, f32> = hits.iter().map(|h| (h.id, h.score.unwrap_or(0.0))).collect();
         let mut out = vec![];
-        for hit in hits {
-            if let Some(p) = Proposal::by_id(ctx, hit.id).await? {
-                // Drafts are private even to search; a viewer's own drafts are not duplicates of anything.
-                if p.row.status() != Status::Draft || viewer(ctx).role() == Some(Role::Admin) {
-                    out.push(SimilarProposal { proposal: p, score: hit.score.unwrap_or(0.0) as f64 });
-                }
+        for p in Proposal::by_ids(ctx, hits.iter().map(|h| h.id).collect()).await? {
+            // Drafts are private even to search; a viewer's own drafts are not duplicates of anything.
+            if p.row.status() != Status::Draft || viewer(ctx).role() == Some(Role::Admin) {
+                let score = scores.get(&p.row.id).copied().unwrap_or(0.0) as f64;
+                out.push(SimilarProposal { proposal: p, score });
             }
         }
         Ok(out)

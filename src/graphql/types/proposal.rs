@@ -43,50 +43,52 @@ pub struct Proposal {
 impl Proposal {
     /// The proposal as the viewer may see it, or `None` when they may not see it at all.
     pub async fn visible(ctx: &Context<'_>, row: ProposalRow) -> AppResult<Option<Proposal>> {
-        let user = viewer(ctx).user.clone();
-        let id = row.id;
-        let authors = read!(ctx, |s| s.authors(id).await);
-        let loaded = Loaded { row, authors };
-        let (loaded, sight) = read!(ctx, |s| {
-            let sight = journey::sight(s, user.as_ref(), &loaded).await?;
-            Ok((loaded, sight))
-        });
-        if !can_view(sight) {
-            return Ok(None);
-        }
-        Ok(Some(Proposal {
-            row: loaded.row,
-            authors: loaded.authors,
-            sight,
-            viewer_id: viewer(ctx).user.as_ref().map(|u| u.id),
-        }))
+        Ok(Proposal::from_rows(ctx, vec![row]).await?.pop())
+    }
+
+    /// Rows already read (a page of a list), as the viewer may see them, in their order; those the viewer
+    /// may not see are left out. Authors and review assignments are read once for all of them.
+    pub async fn from_rows(ctx: &Context<'_>, rows: Vec<ProposalRow>) -> AppResult<Vec<Proposal>> {
+        let viewer_id = viewer(ctx).user.as_ref().map(|u| u.id);
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let (authors, assigned) = read!(ctx, |s| s.proposal_viewing(&ids, viewer_id).await);
+        Ok(Self::seen(ctx, rows, authors, &assigned))
     }
 
     /// Several proposals at once (search hits), in the order of `ids`; those the viewer may not see, or
     /// that the database no longer has, are left out.
     pub async fn by_ids(ctx: &Context<'_>, ids: Vec<i64>) -> AppResult<Vec<Proposal>> {
-        let user = viewer(ctx).user.clone();
-        let viewer_id = user.as_ref().map(|u| u.id);
+        let viewer_id = viewer(ctx).user.as_ref().map(|u| u.id);
         let wanted = ids.clone();
-        let (rows, authors, assigned) = read!(ctx, |s| s.proposals_by_ids(&wanted, viewer_id).await);
-        let mut out = Vec::with_capacity(ids.len());
+        let (mut rows, authors, assigned) = read!(ctx, |s| s.proposals_by_ids(&wanted, viewer_id).await);
+        let mut ordered = Vec::with_capacity(rows.len());
         for id in ids {
-            let Some(row) = rows.iter().find(|r| r.id == id).cloned() else { continue };
+            if let Some(i) = rows.iter().position(|r| r.id == id) {
+                ordered.push(rows.swap_remove(i));
+            }
+        }
+        Ok(Self::seen(ctx, ordered, authors, &assigned))
+    }
+
+    /// The rows the viewer may see, each with its authors and the viewer's sight of it.
+    fn seen(ctx: &Context<'_>, rows: Vec<ProposalRow>, authors: Vec<AuthorRow>, assigned: &[i64]) -> Vec<Proposal> {
+        let user = viewer(ctx).user.as_ref();
+        let viewer_id = user.map(|u| u.id);
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id = row.id;
             let authors: Vec<AuthorRow> = authors.iter().filter(|a| a.proposal_id == id).cloned().collect();
             let loaded = Loaded { row, authors };
-            let sight = loaded.sight_for(user.as_ref(), assigned.contains(&id));
+            let sight = loaded.sight_for(user, assigned.contains(&id));
             if can_view(sight) {
                 out.push(Proposal { row: loaded.row, authors: loaded.authors, sight, viewer_id });
             }
         }
-        Ok(out)
+        out
     }
 
     pub async fn by_id(ctx: &Context<'_>, id: i64) -> AppResult<Option<Proposal>> {
-        match read!(ctx, |s| s.proposal(id).await) {
-            Some(row) => Proposal::visible(ctx, row).await,
-            None => Ok(None),
-        }
+        Ok(Proposal::by_ids(ctx, vec![id]).await?.pop())
     }
 
     fn hidden(&self) -> bool {

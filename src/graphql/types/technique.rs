@@ -66,13 +66,7 @@ impl Technique {
     /// The promoted proposals it was born from (those this viewer may see).
     async fn source_proposals(&self, ctx: &Context<'_>) -> Result<Vec<Proposal>> {
         let id = self.0.id;
-        let mut out = vec![];
-        for pid in read!(ctx, |s| s.technique_sources(id).await) {
-            if let Some(p) = Proposal::by_id(ctx, pid).await? {
-                out.push(p);
-            }
-        }
-        Ok(out)
+        Ok(Proposal::by_ids(ctx, read!(ctx, |s| s.technique_sources(id).await)).await?)
     }
     /// Enterprises that adopted it, oldest first; the originating enterprise comes with the verified savings.
     async fn adoptions(&self, ctx: &Context<'_>) -> Result<Vec<Adoption>> {
