@@ -6,6 +6,7 @@
 //! `author:7`, `ent:3`…) and each query the tokens of its viewer; the service decides both.
 
 pub mod analyzer;
+mod bits;
 mod cache;
 mod facets;
 pub mod highlight;
@@ -14,13 +15,13 @@ pub mod query;
 use std::{
     ops::Bound,
     path::{Path, PathBuf},
-    sync::Mutex,
+    sync::{Arc, Mutex},
 };
 
 use serde::{Deserialize, Serialize};
 use tantivy::{
     collector::{Count, TopDocs},
-    query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery},
+    query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery},
     schema::{
         Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
         STRING,
@@ -220,6 +221,7 @@ pub struct SearchIndex {
     f: Fields,
     needs_rebuild: bool,
     cache: cache::ResultCache,
+    bits: Arc<bits::TermBits>,
 }
 
 impl SearchIndex {
@@ -278,7 +280,16 @@ impl SearchIndex {
             .try_into()?;
         let (_, f) = schema();
         let cache = cache::ResultCache::new(DEFAULT_CACHE_ENTRIES);
-        Ok(SearchIndex { dir, index, reader, writer: Mutex::new(writer), f, needs_rebuild, cache })
+        Ok(SearchIndex {
+            dir,
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            f,
+            needs_rebuild,
+            cache,
+            bits: Default::default(),
+        })
     }
 
     pub fn dir(&self) -> Option<&Path> {
@@ -391,6 +402,17 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// Folds every segment into one and makes it searchable (tests use it to check that what is kept per
+    /// segment survives a merge).
+    pub fn merge_segments(&self) -> Result<()> {
+        let ids = self.index.searchable_segment_ids()?;
+        if ids.len() > 1 {
+            self.writer().merge(&ids).wait()?;
+        }
+        self.reader.reload()?;
+        Ok(())
+    }
+
     fn text_fields(&self) -> query::TextFields {
         let f = &self.f;
         query::TextFields {
@@ -402,7 +424,8 @@ impl SearchIndex {
         }
     }
 
-    /// Kind, access and filters: what every query must also satisfy.
+    /// Kind, access and filters: what every query must also satisfy. They decide what matches, never how
+    /// well: term sets are bitsets per segment ([`bits::AnyTerm`]), ranges are scored as constants.
     fn constraints(
         &self,
         kind: DocKind,
@@ -410,42 +433,39 @@ impl SearchIndex {
         filter: &Filter,
     ) -> Vec<(Occur, Box<dyn Query>)> {
         let f = &self.f;
-        let mut c: Vec<(Occur, Box<dyn Query>)> = vec![(
-            Occur::Must,
-            match access {
-                Some(tokens) => {
-                    let tokens: Vec<String> = tokens.iter().map(|t| Self::access_token(kind, t)).collect();
-                    query::any_of(f.access, &tokens)
-                }
-                None => {
-                    Box::new(TermQuery::new(Term::from_field_text(f.kind, kind.as_str()), IndexRecordOption::Basic))
-                }
-            },
-        )];
+        let any =
+            |terms: Vec<Term>| (Occur::Must, Box::new(bits::AnyTerm::new(terms, self.bits.clone())) as Box<dyn Query>);
+        let mut c = vec![any(match access {
+            Some(tokens) => {
+                tokens.iter().map(|t| Term::from_field_text(f.access, &Self::access_token(kind, t))).collect()
+            }
+            None => vec![Term::from_field_text(f.kind, kind.as_str())],
+        })];
         for (field, values) in
             [(f.industry, &filter.industries), (f.category, &filter.categories), (f.status, &filter.statuses)]
         {
             if !values.is_empty() {
-                c.push((Occur::Must, query::any_of(field, values)));
+                c.push(any(values.iter().map(|v| Term::from_field_text(field, v)).collect()));
             }
         }
         for (field, values) in [(f.enterprise, &filter.enterprise_ids), (f.studio, &filter.studio_ids)] {
             if !values.is_empty() {
-                c.push((Occur::Must, query::any_of_i64(field, values)));
+                c.push(any(values.iter().map(|v| Term::from_field_i64(field, *v)).collect()));
             }
         }
+        let constant =
+            |q: RangeQuery| (Occur::Must, Box::new(ConstScoreQuery::new(Box::new(q), 0.0)) as Box<dyn Query>);
         if filter.date_from.is_some() || filter.date_to.is_some() {
             let lo = filter.date_from.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_i64(f.date, v)));
             let hi = filter.date_to.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_i64(f.date, v)));
-            c.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
+            c.push(constant(RangeQuery::new(lo, hi)));
         }
         if filter.min_tce.is_some() || filter.max_tce.is_some() {
             let lo = filter.min_tce.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_f64(f.tce, v)));
             let hi = filter.max_tce.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_f64(f.tce, v)));
-            c.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
+            c.push(constant(RangeQuery::new(lo, hi)));
         }
-        // Constraints decide what matches, never how well: no scoring work for them.
-        c.into_iter().map(|(occur, q)| (occur, Box::new(ConstScoreQuery::new(q, 0.0)) as Box<dyn Query>)).collect()
+        c
     }
 
     /// Full-text search with filters, facets, sorting, pagination and highlights. The same search on the

@@ -116,28 +116,6 @@ pub fn similarity_query(fields: &TextFields, text: &str) -> Option<Box<dyn Query
     (!clauses.is_empty()).then(|| boxed(BooleanQuery::new(clauses)))
 }
 
-/// Any of `values` in a raw string field.
-pub fn any_of(field: Field, values: &[String]) -> Box<dyn Query> {
-    if let [one] = values {
-        return boxed(TermQuery::new(Term::from_field_text(field, one), IndexRecordOption::Basic));
-    }
-    boxed(BooleanQuery::new(
-        values
-            .iter()
-            .map(|v| (Occur::Should, boxed(TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic))))
-            .collect(),
-    ))
-}
-
-pub fn any_of_i64(field: Field, values: &[i64]) -> Box<dyn Query> {
-    boxed(BooleanQuery::new(
-        values
-            .iter()
-            .map(|v| (Occur::Should, boxed(TermQuery::new(Term::from_field_i64(field, *v), IndexRecordOption::Basic))))
-            .collect(),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

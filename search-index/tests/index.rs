@@ -291,3 +291,47 @@ fn the_result_cache_never_outlives_a_commit_nor_crosses_viewers() {
     assert_eq!(index.cache_stats().hits, before.hits);
     assert_eq!(index.cache_stats().entries, 0);
 }
+
+/// Constraints are bitsets kept per segment for dense terms: they must follow deletions, replacements
+/// (a document moving from one access token to another) and merges, and sparse tokens must still count.
+#[test]
+fn constraint_bitsets_follow_deletes_replacements_and_merges() {
+    let index = SearchIndex::in_memory().unwrap();
+    let viewer = |tokens: &[&str]| SearchQuery {
+        access: Some(tokens.iter().map(|t| t.to_string()).collect()),
+        limit: 500,
+        ..q("余热")
+    };
+    let total = |query: &SearchQuery| index.search(query).unwrap().total;
+    index.set_cache_entries(0);
+    // Three commits: three segments, each dense in `public` and `ent:1`.
+    for round in 0..3i64 {
+        for i in 0..100 {
+            let id = round * 100 + i;
+            let mut d = doc(id, "余热回收", "余热锅炉");
+            d.access = if i % 2 == 0 { vec!["public".into()] } else { vec!["ent:1".into()] };
+            index.upsert(&d).unwrap();
+        }
+        index.commit(round + 1).unwrap();
+    }
+    assert_eq!(total(&viewer(&["public"])), 150);
+    assert_eq!(total(&viewer(&["public", "ent:1"])), 300);
+    assert_eq!(total(&viewer(&["ent:2"])), 0);
+    // Deleted and moved documents: the kept bitsets of the old segments must not bring them back.
+    for id in 0..10 {
+        index.delete(DocKind::Proposal, id);
+    }
+    let mut moved = doc(11, "余热回收", "余热锅炉");
+    moved.access = vec!["author:7".into()];
+    index.upsert(&moved).unwrap();
+    index.commit(4).unwrap();
+    assert_eq!(total(&viewer(&["public"])), 145);
+    assert_eq!(total(&viewer(&["public", "ent:1"])), 289);
+    // A sparse token (one author's document) is read from its postings, beside the dense ones.
+    assert_eq!(ids(&index, &viewer(&["author:7"])), [11]);
+    assert_eq!(total(&viewer(&["public", "ent:1", "author:7"])), 290);
+    // After the segments are merged into one, the same answers.
+    index.merge_segments().unwrap();
+    assert_eq!(total(&viewer(&["public"])), 145);
+    assert_eq!(total(&viewer(&["public", "ent:1", "author:7"])), 290);
+}

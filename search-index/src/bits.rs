@@ -1,0 +1,249 @@
+//! Constraints as bitsets. Every query is intersected with its constraints (kind and access tokens,
+//! industry, status…), and those match large parts of the index: as unions of posting lists, seeking
+//! through them for every candidate was the most expensive part of a search under load. Here the
+//! documents any of a few terms match become one bitset per segment, which answers a seek in a step.
+//!
+//! Dense terms (public, an enterprise, a status) are read once per segment and kept: a segment never
+//! changes once written (deletions are applied by tantivy's alive bitset, which collection consults),
+//! so its bits stay true for the segment's life. Sparse terms (one author's documents) are read each time.
+
+use std::{
+    fmt,
+    num::NonZeroUsize,
+    sync::{Arc, Mutex},
+};
+
+use lru::LruCache;
+use tantivy::{
+    index::SegmentId,
+    query::{EnableScoring, Explanation, Query, Scorer, Weight},
+    schema::IndexRecordOption,
+    DocId, DocSet, Score, SegmentReader, Term, TERMINATED,
+};
+
+/// How many (segment, term) bitsets are kept; each is one bit per document of its segment.
+const CACHED_SETS: usize = 4096;
+
+/// A term is kept as a bitset when it matches at least one document in this many of its segment.
+const DENSE_RATIO: u32 = 32;
+
+/// One bit per document of a segment.
+type Words = Arc<Vec<u64>>;
+
+/// The bitsets of dense terms, per segment.
+pub struct TermBits {
+    sets: Mutex<LruCache<(SegmentId, Term), Words>>,
+}
+
+impl Default for TermBits {
+    fn default() -> Self {
+        TermBits { sets: Mutex::new(LruCache::new(NonZeroUsize::new(CACHED_SETS).expect("non-zero"))) }
+    }
+}
+
+impl TermBits {
+    fn get(&self, key: &(SegmentId, Term)) -> Option<Words> {
+        self.sets.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
+    }
+
+    fn put(&self, key: (SegmentId, Term), bits: Words) {
+        self.sets.lock().unwrap_or_else(|p| p.into_inner()).put(key, bits);
+    }
+}
+
+/// Documents containing any of `terms` (no score: a constraint decides what matches, never how well).
+#[derive(Clone)]
+pub struct AnyTerm {
+    terms: Vec<Term>,
+    bits: Arc<TermBits>,
+}
+
+impl AnyTerm {
+    pub fn new(terms: Vec<Term>, bits: Arc<TermBits>) -> AnyTerm {
+        AnyTerm { terms, bits }
+    }
+}
+
+impl fmt::Debug for AnyTerm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnyTerm").field("terms", &self.terms).finish()
+    }
+}
+
+impl Query for AnyTerm {
+    fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
+fn words_for(max_doc: DocId) -> Vec<u64> {
+    vec![0u64; (max_doc as usize).div_ceil(64)]
+}
+
+fn set(words: &mut [u64], doc: DocId) {
+    words[doc as usize / 64] |= 1u64 << (doc % 64);
+}
+
+impl AnyTerm {
+    fn words(&self, reader: &SegmentReader) -> tantivy::Result<Vec<u64>> {
+        let max_doc = reader.max_doc();
+        let mut words = words_for(max_doc);
+        for term in &self.terms {
+            let index = reader.inverted_index(term.field())?;
+            let Some(info) = index.get_term_info(term)? else { continue };
+            let read = |words: &mut [u64]| -> tantivy::Result<()> {
+                let mut postings = index.read_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
+                let mut doc = postings.doc();
+                while doc != TERMINATED {
+                    set(words, doc);
+                    doc = postings.advance();
+                }
+                Ok(())
+            };
+            if info.doc_freq < max_doc / DENSE_RATIO {
+                read(&mut words)?;
+                continue;
+            }
+            let key = (reader.segment_id(), term.clone());
+            let cached = match self.bits.get(&key) {
+                Some(bits) => bits,
+                None => {
+                    let mut bits = words_for(max_doc);
+                    read(&mut bits)?;
+                    let bits = Arc::new(bits);
+                    self.bits.put(key, bits.clone());
+                    bits
+                }
+            };
+            for (w, b) in words.iter_mut().zip(cached.iter()) {
+                *w |= b;
+            }
+        }
+        Ok(words)
+    }
+}
+
+impl Weight for AnyTerm {
+    fn scorer(&self, reader: &SegmentReader, _boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        Ok(Box::new(Bits::new(self.words(reader)?)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let mut bits = Bits::new(self.words(reader)?);
+        if bits.seek(doc) != doc {
+            return Err(tantivy::TantivyError::InvalidArgument(format!("document {doc} does not match")));
+        }
+        Ok(Explanation::new("AnyTerm", 0.0))
+    }
+}
+
+/// A docset over a bitset.
+struct Bits {
+    words: Vec<u64>,
+    /// Index of the word `rest` came from.
+    word: usize,
+    /// The bits of `words[word]` after `doc`.
+    rest: u64,
+    doc: DocId,
+    len: u32,
+}
+
+impl Bits {
+    fn new(words: Vec<u64>) -> Bits {
+        let len = words.iter().map(|w| w.count_ones()).sum();
+        let rest = words.first().copied().unwrap_or(0);
+        let mut bits = Bits { words, word: 0, rest, doc: 0, len };
+        bits.next_set();
+        bits
+    }
+
+    /// Moves to the lowest bit in `rest` or in the words after it.
+    fn next_set(&mut self) -> DocId {
+        loop {
+            if self.rest != 0 {
+                let bit = self.rest.trailing_zeros();
+                self.rest &= self.rest - 1;
+                self.doc = (self.word * 64) as DocId + bit;
+                return self.doc;
+            }
+            self.word += 1;
+            if self.word >= self.words.len() {
+                self.doc = TERMINATED;
+                return self.doc;
+            }
+            self.rest = self.words[self.word];
+        }
+    }
+}
+
+impl DocSet for Bits {
+    fn advance(&mut self) -> DocId {
+        if self.doc == TERMINATED {
+            return TERMINATED;
+        }
+        self.next_set()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if target <= self.doc {
+            return self.doc;
+        }
+        let word = target as usize / 64;
+        if word >= self.words.len() {
+            self.doc = TERMINATED;
+            return self.doc;
+        }
+        self.word = word;
+        self.rest = self.words[word] & (u64::MAX << (target % 64));
+        self.next_set()
+    }
+
+    fn doc(&self) -> DocId {
+        self.doc
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.len
+    }
+}
+
+impl Scorer for Bits {
+    fn score(&mut self) -> Score {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(mut b: Bits) -> Vec<DocId> {
+        let mut out = vec![];
+        while b.doc() != TERMINATED {
+            out.push(b.doc());
+            b.advance();
+        }
+        out
+    }
+
+    #[test]
+    fn iterates_and_seeks_over_word_boundaries() {
+        let mut words = words_for(300);
+        for d in [0, 63, 64, 127, 200, 299] {
+            set(&mut words, d);
+        }
+        assert_eq!(collect(Bits::new(words.clone())), [0, 63, 64, 127, 200, 299]);
+        let mut b = Bits::new(words.clone());
+        assert_eq!(b.size_hint(), 6);
+        assert_eq!(b.seek(1), 63);
+        assert_eq!(b.seek(63), 63);
+        assert_eq!(b.seek(65), 127);
+        assert_eq!(b.seek(201), 299);
+        assert_eq!(b.advance(), TERMINATED);
+        assert_eq!(b.seek(1000), TERMINATED);
+        let mut b = Bits::new(words);
+        assert_eq!(b.seek(5000), TERMINATED);
+        assert_eq!(collect(Bits::new(words_for(100))), Vec::<DocId>::new());
+        assert_eq!(collect(Bits::new(vec![])), Vec::<DocId>::new());
+    }
+}
