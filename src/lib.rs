@@ -67,6 +67,7 @@ pub async fn open(config: Config) -> anyhow::Result<AppState> {
         metrics: Arc::default(),
         events,
         limiter,
+        tokens: Arc::default(),
     }))
 }
 

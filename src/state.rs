@@ -14,6 +14,7 @@ pub struct Services {
     pub metrics: Arc<Metrics>,
     pub events: Arc<EventHub>,
     pub limiter: Arc<crate::http::ratelimit::Limiter>,
+    pub tokens: Arc<crate::db::users::TokenCache>,
 }
 
 /// Router state: the services and the GraphQL schema built over them.

@@ -8,6 +8,14 @@ use crate::domain::{
     savings::{Carrier, Converted, Measurement, Savings},
 };
 
+/// A proposal with whether the viewer of the query is assigned to review it (search hits, one statement).
+#[derive(FromRow)]
+pub struct ProposalForViewer {
+    #[sqlx(flatten)]
+    pub row: ProposalRow,
+    pub viewer_assigned: bool,
+}
+
 #[derive(FromRow, Clone, Debug)]
 pub struct ProposalRow {
     pub id: i64,

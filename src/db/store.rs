@@ -434,16 +434,23 @@ macro_rules! store_impl {
                     return Ok((vec![], vec![], vec![]));
                 }
                 // Only placeholders are formatted into the SQL; the ids are bound.
-                let list = (1..ids.len() + 1).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-                let rows_sql = format!("select * from proposals where id in ({list})");
-                let mut q = sqlx::query_as::<_, ProposalRow>(&rows_sql);
+                let list = (2..ids.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                let rows_sql = format!(
+                    "select p.*, exists(select 1 from review_assignments r where r.reviewer_id = $1 and r.proposal_id = p.id) as viewer_assigned
+                     from proposals p where p.id in ({list})"
+                );
+                let authors_sql = format!("select * from proposal_authors where proposal_id in ({list}) and $1 = $1 order by proposal_id, position");
+                let viewer_id = viewer.unwrap_or(-1);
+                let mut q = sqlx::query_as::<_, ProposalForViewer>(&rows_sql).bind(viewer_id);
+                let mut qa = sqlx::query_as::<_, AuthorRow>(&authors_sql).bind(viewer_id);
                 for id in ids {
                     q = q.bind(*id);
+                    qa = qa.bind(*id);
                 }
-                let rows = q.fetch_all(&mut **self).await?;
-                let found: Vec<i64> = rows.iter().map(|r| r.id).collect();
-                let (authors, assigned) = self.proposal_viewing(&found, viewer).await?;
-                Ok((rows, authors, assigned))
+                let found = q.fetch_all(&mut **self).await?;
+                let authors = qa.fetch_all(&mut **self).await?;
+                let assigned = found.iter().filter(|p| p.viewer_assigned).map(|p| p.row.id).collect();
+                Ok((found.into_iter().map(|p| p.row).collect(), authors, assigned))
             }
 
             async fn proposal_viewing(&mut self, ids: &[i64], viewer: Option<i64>) -> AppResult<(Vec<AuthorRow>, Vec<i64>)> {

@@ -52,6 +52,57 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Who a bearer token belongs to, remembered for a short while: every request names its token, and asking
+/// the database each time was one more statement (and thread hand-off) per request. Only tokens that
+/// were found are remembered, by their hash. Users and tokens are never changed in place; should revoking
+/// a token ever exist, it would take effect everywhere within `TTL` (or at once with [`TokenCache::clear`]).
+pub struct TokenCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (UserRow, std::time::Instant)>>,
+}
+
+impl TokenCache {
+    const TTL: std::time::Duration = std::time::Duration::from_secs(60);
+    const MAX_ENTRIES: usize = 10_000;
+
+    pub fn new() -> TokenCache {
+        TokenCache { entries: Default::default() }
+    }
+
+    /// The user `token` belongs to, from memory when it was looked up less than `TTL` ago.
+    pub async fn user(&self, db: &Db, token: &str) -> AppResult<Option<UserRow>> {
+        let hash = hash_token(token);
+        if let Some((user, at)) = self.lock().get(&hash) {
+            if at.elapsed() < Self::TTL {
+                return Ok(Some(user.clone()));
+            }
+        }
+        let Some(user) = db.user_by_hash(&hash).await? else { return Ok(None) };
+        let mut entries = self.lock();
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.retain(|_, (_, at)| at.elapsed() < Self::TTL);
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(hash, (user.clone(), std::time::Instant::now()));
+        Ok(Some(user))
+    }
+
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (UserRow, std::time::Instant)>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Db {
     /// Creates the user (and the named enterprise, team and studio when missing) with a token, in one
     /// transaction. Returns the user and the token, which is never stored in clear.
@@ -113,7 +164,10 @@ impl Db {
 
     /// The user a bearer token belongs to, if any.
     pub async fn user_by_token(&self, token: &str) -> AppResult<Option<UserRow>> {
-        let hash = hash_token(token);
+        self.user_by_hash(&hash_token(token)).await
+    }
+
+    async fn user_by_hash(&self, hash: &str) -> AppResult<Option<UserRow>> {
         Ok(with_db!(self, pool => sqlx::query_as(
             "select u.* from users u join api_tokens t on t.user_id = u.id where t.token_hash = $1",
         ).bind(hash).fetch_optional(pool).await?))

@@ -137,7 +137,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewe
         || AppError::new(ErrorCode::Unauthenticated, "the bearer token is not valid / 令牌无效，请重新登录");
     match bearer_token(headers) {
         Ok(None) => Ok(Viewer::default()),
-        Ok(Some(token)) => match state.services.db.user_by_token(token).await? {
+        Ok(Some(token)) => match state.services.tokens.user(&state.services.db, token).await? {
             Some(user) => Ok(Viewer { user: Some(user) }),
             None => Err(unauthenticated()),
         },
