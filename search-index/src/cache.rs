@@ -87,9 +87,13 @@ impl ResultCache {
             None
         };
         drop(inner);
-        let counter = if found.is_some() { &self.hits } else { &self.misses };
-        counter.fetch_add(1, Ordering::Relaxed);
         found
+    }
+
+    /// Counts a lookup that answered (a hit) or led to running the query (a miss).
+    pub fn count(&self, hit: bool) {
+        let counter = if hit { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Keeps `results`, unless the index moved on while they were computed.

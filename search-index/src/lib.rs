@@ -468,13 +468,28 @@ impl SearchIndex {
         c
     }
 
+    /// The answer to `q` when the result cache holds it for the current index generation: microseconds,
+    /// so callers that move [`SearchIndex::search`] off their async threads can ask this first, in place.
+    pub fn search_cached(&self, q: &SearchQuery) -> Option<SearchResults> {
+        let generation = self.reader.searcher().generation().generation_id();
+        let found = self.cache.get(generation, &self.cache.key(q)?);
+        if found.is_some() {
+            self.cache.count(true);
+        }
+        found
+    }
+
     /// Full-text search with filters, facets, sorting, pagination and highlights. The same search on the
     /// same index generation (nothing committed in between) is answered from the result cache.
     pub fn search(&self, q: &SearchQuery) -> Result<SearchResults> {
         let searcher = self.reader.searcher();
         let generation = searcher.generation().generation_id();
         let key = self.cache.key(q);
-        if let Some(hit) = key.as_ref().and_then(|k| self.cache.get(generation, k)) {
+        let found = key.as_ref().and_then(|k| self.cache.get(generation, k));
+        if key.is_some() {
+            self.cache.count(found.is_some());
+        }
+        if let Some(hit) = found {
             return Ok(hit);
         }
         let results = self.run_search(&searcher, q)?;

@@ -207,6 +207,9 @@ fn decode_all(list: &Option<Vec<ID>>, kind: &str, field: &str) -> AppResult<Vec<
 
 async fn run(ctx: &Context<'_>, q: SearchQuery) -> AppResult<SearchResults> {
     let index = services(ctx)?.search.index.clone();
+    if let Some(cached) = index.search_cached(&q) {
+        return Ok(cached);
+    }
     tokio::task::spawn_blocking(move || index.search(&q))
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("search task: {e}")))?
