@@ -123,6 +123,37 @@ impl AnyTerm {
     }
 }
 
+/// Whether every live document holding `rare` also holds one of `others`, in every segment: then `rare`
+/// opens nothing beyond them and a viewer holding all of them sees what a viewer without `rare` sees.
+pub fn covered(
+    searcher: &tantivy::Searcher,
+    bits: &Arc<TermBits>,
+    rare: &Term,
+    others: &[Term],
+) -> tantivy::Result<bool> {
+    let others = AnyTerm::new(others.to_vec(), bits.clone());
+    for reader in searcher.segment_readers() {
+        let index = reader.inverted_index(rare.field())?;
+        let Some(info) = index.get_term_info(rare)? else { continue };
+        let mut postings = index.read_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
+        let mut words: Option<Vec<u64>> = None;
+        let mut doc = postings.doc();
+        while doc != TERMINATED {
+            if reader.alive_bitset().is_none_or(|alive| alive.is_alive(doc)) {
+                let w = match &words {
+                    Some(w) => w,
+                    None => words.insert(others.words(reader)?),
+                };
+                if w[doc as usize / 64] & (1u64 << (doc % 64)) == 0 {
+                    return Ok(false);
+                }
+            }
+            doc = postings.advance();
+        }
+    }
+    Ok(true)
+}
+
 impl Weight for AnyTerm {
     fn scorer(&self, reader: &SegmentReader, _boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
         Ok(Box::new(Bits::new(self.words(reader)?)))

@@ -43,6 +43,9 @@ pub const DEFAULT_CACHE_ENTRIES: usize = 1024;
 /// Decompressed doc-store blocks kept per segment (16 KiB each, so at most 4 MiB a segment): the stored
 /// text of the hits shown again and again (for highlights) is not decompressed on every search.
 const DOC_STORE_CACHE_BLOCKS: usize = 256;
+/// An access token held by fewer than one document in this many is checked for whether the viewer's
+/// other tokens already open all its documents (see `SearchIndex::deciding_access`).
+const RARE_TOKEN_RATIO: u64 = 64;
 /// Segments below this many documents share the lowest merge level. tantivy's default (10,000) puts every
 /// small segment in one level, so a stream of small commits rewrote a growing segment of up to 10,000
 /// documents every few commits; with levels from 64 documents up, each document is rewritten a few times.
@@ -468,11 +471,42 @@ impl SearchIndex {
         c
     }
 
+    /// `q` with only the access tokens that decide what it may match: a rare token (a viewer's own
+    /// `author:` or `reviewer:` token) whose every document some other token of the viewer also opens
+    /// (their submitted proposals are open to their whole enterprise) changes nothing and is dropped, so
+    /// viewers who see the same documents share result-cache entries. Checked on `searcher`, the
+    /// generation the search then runs on and caches for.
+    fn deciding_access(&self, searcher: &tantivy::Searcher, q: &SearchQuery) -> Result<SearchQuery> {
+        let mut q = q.clone();
+        let Some(tokens) = &q.access else { return Ok(q) };
+        let terms: Vec<Term> =
+            tokens.iter().map(|t| Term::from_field_text(self.f.access, &Self::access_token(q.kind, t))).collect();
+        let rare_below = searcher.num_docs() / RARE_TOKEN_RATIO;
+        let mut rare = Vec::new();
+        for term in &terms {
+            rare.push(searcher.doc_freq(term)? < rare_below);
+        }
+        let common: Vec<Term> = terms.iter().zip(&rare).filter(|(_, r)| !**r).map(|(t, _)| t.clone()).collect();
+        if common.is_empty() {
+            return Ok(q);
+        }
+        let mut kept = Vec::new();
+        for ((token, term), rare) in tokens.iter().zip(&terms).zip(rare) {
+            if !rare || !bits::covered(searcher, &self.bits, term, &common)? {
+                kept.push(token.clone());
+            }
+        }
+        q.access = Some(kept);
+        Ok(q)
+    }
+
     /// The answer to `q` when the result cache holds it for the current index generation: microseconds,
     /// so callers that move [`SearchIndex::search`] off their async threads can ask this first, in place.
     pub fn search_cached(&self, q: &SearchQuery) -> Option<SearchResults> {
-        let generation = self.reader.searcher().generation().generation_id();
-        let found = self.cache.get(generation, &self.cache.key(q)?);
+        let searcher = self.reader.searcher();
+        let generation = searcher.generation().generation_id();
+        let q = self.deciding_access(&searcher, q).ok()?;
+        let found = self.cache.get(generation, &self.cache.key(&q)?);
         if found.is_some() {
             self.cache.count(true);
         }
@@ -484,6 +518,7 @@ impl SearchIndex {
     pub fn search(&self, q: &SearchQuery) -> Result<SearchResults> {
         let searcher = self.reader.searcher();
         let generation = searcher.generation().generation_id();
+        let q = &self.deciding_access(&searcher, q)?;
         let key = self.cache.key(q);
         let found = key.as_ref().and_then(|k| self.cache.get(generation, k));
         if key.is_some() {

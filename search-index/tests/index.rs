@@ -335,3 +335,46 @@ fn constraint_bitsets_follow_deletes_replacements_and_merges() {
     assert_eq!(total(&viewer(&["public"])), 145);
     assert_eq!(total(&viewer(&["public", "ent:1", "author:7"])), 290);
 }
+
+/// A viewer's own token that opens nothing beyond their other tokens (their submitted proposals are
+/// open to their enterprise) is dropped before the search: the answer is the same, and viewers who see
+/// the same documents share cached results. A token that opens more (a draft) is kept.
+#[test]
+fn viewers_who_see_the_same_documents_share_cached_results() {
+    let index = SearchIndex::in_memory().unwrap();
+    for id in 0..200 {
+        let mut d = doc(id, "余热回收", "余热锅炉");
+        d.access = match id {
+            0 => vec!["author:1".into(), "ent:1".into()],
+            1 => vec!["author:2".into(), "ent:1".into()],
+            2 => vec!["author:3".into()],
+            _ if id % 2 == 0 => vec!["public".into()],
+            _ => vec!["ent:1".into()],
+        };
+        index.upsert(&d).unwrap();
+    }
+    index.commit(1).unwrap();
+    let viewer = |tokens: &[&str]| SearchQuery {
+        access: Some(tokens.iter().map(|t| t.to_string()).collect()),
+        limit: 500,
+        ..q("余热")
+    };
+    let first = index.search(&viewer(&["public", "author:1", "ent:1"])).unwrap();
+    let before = index.cache_stats();
+    let second = index.search(&viewer(&["public", "author:2", "ent:1"])).unwrap();
+    assert_eq!(
+        index.cache_stats().hits,
+        before.hits + 1,
+        "the second worker of the enterprise is served from the cache"
+    );
+    assert_eq!(first.total, 199);
+    assert_eq!(
+        first.hits.iter().map(|h| h.id).collect::<Vec<_>>(),
+        second.hits.iter().map(|h| h.id).collect::<Vec<_>>()
+    );
+    // Author 3's draft is open to them alone: their token decides, and their answer differs.
+    let third = index.search(&viewer(&["public", "author:3", "ent:1"])).unwrap();
+    assert_eq!(third.total, 200);
+    assert!(third.hits.iter().any(|h| h.id == 2));
+    assert!(!first.hits.iter().any(|h| h.id == 2));
+}
