@@ -123,13 +123,24 @@ pub struct ProposalFilter {
     pub mine: bool,
 }
 
-/// The visibility rule and filters shared by the list and its count. Parameters: $1 admin, $2 viewer,
-/// $3 viewer's enterprise, $4 association, $5 status, $6 category, $7 industry, $8 enterprise, $9 mine.
-/// Only the filters that are set become conditions on a column (absent ones are bound as null and tested as
-/// such), so that the planner can use the status and enterprise indexes. The viewer's authorships and
-/// review assignments are uncorrelated `in (…)` sets, read once per query, not probed once per row
-/// (a page's count over 17,000 rows: 23 → 7 ms on SQLite).
-fn proposal_list_where(f: &ProposalFilter) -> String {
+/// Visible without looking at the viewer's authorships or review assignments: admins, public statuses, the
+/// viewer's own rows, their enterprise's submitted ones, association statuses for associations. Only
+/// columns of the `proposals_visibility` index. Parameters as in [`proposal_list_where`].
+const VISIBLE_BY_COLUMNS: &str = "($1 or p.status in ('ADOPTED', 'PROMOTED')
+    or (cast($2 as bigint) is not null and (
+        p.created_by = $2
+        or (p.status <> 'DRAFT' and (
+            p.enterprise_id = $3
+            or ($4 and p.status in ('ACCEPTED', 'INCUBATING', 'ADOPTED', 'PROMOTED')))))))";
+
+/// The rest of the visibility rule: proposals the viewer co-wrote, or (once submitted) is assigned to review.
+const VISIBLE_BY_SETS: &str = "(cast($2 as bigint) is not null and (
+    p.id in (select a.proposal_id from proposal_authors a where a.user_id = $2)
+    or (p.status <> 'DRAFT' and p.id in (select r.proposal_id from review_assignments r where r.reviewer_id = $2))))";
+
+/// The list filters. Only the filters that are set become conditions on a column (absent ones are bound as
+/// null and tested as such), so that the planner can use the status and enterprise indexes.
+fn proposal_filters(f: &ProposalFilter) -> String {
     let on = |set: bool, column: &str, param: &str, ty: &str| {
         if set {
             format!("p.{column} = {param}")
@@ -138,20 +149,36 @@ fn proposal_list_where(f: &ProposalFilter) -> String {
         }
     };
     format!(
-        "($1 or p.status in ('ADOPTED', 'PROMOTED')
-            or (cast($2 as bigint) is not null and (
-                p.created_by = $2
-                or p.id in (select a.proposal_id from proposal_authors a where a.user_id = $2)
-                or (p.status <> 'DRAFT' and (
-                    p.enterprise_id = $3
-                    or p.id in (select r.proposal_id from review_assignments r where r.reviewer_id = $2)
-                    or ($4 and p.status in ('ACCEPTED', 'INCUBATING', 'ADOPTED', 'PROMOTED')))))))
-        and {} and {} and {} and {}
+        "{} and {} and {} and {}
         and (not $9 or p.created_by = $2 or p.id in (select a.proposal_id from proposal_authors a where a.user_id = $2))",
         on(f.status.is_some(), "status", "$5", "text"),
         on(f.category.is_some(), "category", "$6", "text"),
         on(f.industry.is_some(), "industry", "$7", "text"),
         on(f.enterprise_id.is_some(), "enterprise_id", "$8", "bigint"),
+    )
+}
+
+/// The visibility rule and filters shared by the list, its count and the exports. Parameters: $1 admin,
+/// $2 viewer, $3 viewer's enterprise, $4 association, $5 status, $6 category, $7 industry, $8 enterprise,
+/// $9 mine. The viewer's authorships and review assignments are uncorrelated `in (…)` sets, read once per
+/// query, not probed once per row (a page's count over 17,000 rows: 23 → 7 ms on SQLite).
+fn proposal_list_where(f: &ProposalFilter) -> String {
+    format!("({VISIBLE_BY_COLUMNS} or {VISIBLE_BY_SETS}) and {}", proposal_filters(f))
+}
+
+/// The count of [`proposal_list_where`], as two parts that never overlap: rows visible by their columns
+/// (no set probe per row: 3.9 → 1.7 ms for 5,700 of 17,000 rows on SQLite), plus the few rows of the
+/// viewer's authorship and assignment sets that are visible only through them, read from those sets
+/// (`cross join` keeps SQLite from scanning the status range instead).
+fn proposal_count_sql(f: &ProposalFilter) -> String {
+    let filters = proposal_filters(f);
+    format!(
+        "select (select count(*) from proposals p where {VISIBLE_BY_COLUMNS} and {filters})
+              + (select count(*)
+                 from (select a.proposal_id as id from proposal_authors a where a.user_id = $2
+                       union select r.proposal_id from review_assignments r where r.reviewer_id = $2) s
+                 cross join proposals p
+                 where p.id = s.id and not coalesce({VISIBLE_BY_COLUMNS}, false) and {VISIBLE_BY_SETS} and {filters})"
     )
 }
 
@@ -475,7 +502,7 @@ macro_rules! store_impl {
             async fn list_proposals(&mut self, s: &ListScope, f: &ProposalFilter, offset: i64, limit: i64) -> AppResult<(Vec<ProposalRow>, i64)> {
                 let w = proposal_list_where(f);
                 let rows_sql = format!("select p.* from proposals p where {w} order by p.id desc limit $10 offset $11");
-                let count_sql = format!("select count(*) from proposals p where {w}");
+                let count_sql = proposal_count_sql(f);
                 let rows = sqlx::query_as(&rows_sql)
                     .bind(s.is_admin).bind(s.viewer_id).bind(s.enterprise_id).bind(s.is_association)
                     .bind(&f.status).bind(&f.category).bind(&f.industry).bind(f.enterprise_id).bind(f.mine)

@@ -394,3 +394,50 @@ async fn every_sensitive_field_against_every_role(app: TestApp) {
         .count();
     assert_eq!(in_schema, table(MUTATIONS).len(), "a mutation is missing from the matrix");
 }
+
+story!(every_list_count_matches_its_rows);
+/// A list's `totalCount` is counted in two parts (rows visible by their columns, plus rows visible only
+/// through the viewer's authorships and review assignments); for every person and every status filter it
+/// must equal the rows the list itself returns, and each of those rows must open with `proposal(id)`.
+async fn every_list_count_matches_its_rows(app: TestApp) {
+    let p = people(&app).await;
+    for stage in [Stage::Draft, Stage::Evaluated, Stage::Accepted, Stage::Adopted] {
+        fixture(&app, &p, stage).await;
+    }
+    // A draft the author shares with a co-author, who is not its creator: visible to the co-author only
+    // through their authorship.
+    let coauthor = app.ok(p.token("worker"), "{ viewer { id } }", json!({})).await["viewer"]["id"].clone();
+    let d = app
+        .ok(
+            p.token("author"),
+            "mutation($input: CreateProposalInput!) { createProposal(input: $input) { proposal { id } userErrors { code } } }",
+            json!({"input": {"proposal": {"title": "合写的草稿", "body": "两人合写。", "coAuthorIds": [coauthor]}}}),
+        )
+        .await;
+    assert!(d["createProposal"]["userErrors"].as_array().unwrap().is_empty(), "{d}");
+    let statuses = [None, Some("DRAFT"), Some("SUBMITTED"), Some("EVALUATING"), Some("ACCEPTED"), Some("ADOPTED")];
+    let mut drafts_seen_by_coauthor = 0;
+    for who in WHO {
+        for status in statuses {
+            let d = app
+                .ok(
+                    p.token(who),
+                    "query($s: Status) { proposals(first: 100, filter: {status: $s}) { totalCount edges { node { id } } } }",
+                    json!({"s": status}),
+                )
+                .await;
+            let edges = d["proposals"]["edges"].as_array().unwrap();
+            assert_eq!(d["proposals"]["totalCount"], edges.len() as i64, "{who}, status {status:?}: {d}");
+            for e in edges {
+                let open = app
+                    .ok(p.token(who), "query($id: ID!) { proposal(id: $id) { id } }", json!({"id": e["node"]["id"]}))
+                    .await;
+                assert!(!open["proposal"].is_null(), "{who} lists a proposal they cannot open");
+            }
+            if who == "worker" && status == Some("DRAFT") {
+                drafts_seen_by_coauthor = edges.len();
+            }
+        }
+    }
+    assert_eq!(drafts_seen_by_coauthor, 1, "the co-author's list counts the shared draft");
+}
