@@ -55,7 +55,7 @@ pub fn hash_token(token: &str) -> String {
 /// Who a bearer token belongs to, remembered for a short while: every request names its token, and asking
 /// the database each time was one more statement (and thread hand-off) per request. Only tokens that
 /// were found are remembered, by their hash. Users and tokens are never changed in place; should revoking
-/// a token ever exist, it would take effect everywhere within `TTL` (or at once with [`TokenCache::clear`]).
+/// a token ever exist, it must empty this cache too (or it takes effect only after `TTL`).
 pub struct TokenCache {
     entries: std::sync::Mutex<std::collections::HashMap<String, (UserRow, std::time::Instant)>>,
 }
@@ -86,10 +86,6 @@ impl TokenCache {
         }
         entries.insert(hash, (user.clone(), std::time::Instant::now()));
         Ok(Some(user))
-    }
-
-    pub fn clear(&self) {
-        self.lock().clear();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (UserRow, std::time::Instant)>> {
