@@ -123,6 +123,11 @@ pub struct ProposalFilter {
     pub mine: bool,
 }
 
+/// `$first, …` for `n` bound values of an `in (…)` list: only placeholders are formatted into SQL.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 /// Visible without looking at the viewer's authorships or review assignments: admins, public statuses, the
 /// viewer's own rows, their enterprise's submitted ones, association statuses for associations. Only
 /// columns of the `proposals_visibility` index. Parameters as in [`proposal_list_where`].
@@ -206,6 +211,8 @@ pub trait Store: Send {
     /// What deciding how a viewer sees these proposals takes: their authors, and the ids among them
     /// `viewer` is assigned to review. Two statements for a whole page instead of two per row.
     async fn proposal_viewing(&mut self, ids: &[i64], viewer: Option<i64>) -> AppResult<(Vec<AuthorRow>, Vec<i64>)>;
+    /// The authors of these proposals, by proposal and position.
+    async fn authors_of(&mut self, ids: &[i64]) -> AppResult<Vec<AuthorRow>>;
     async fn list_proposals(
         &mut self,
         scope: &ListScope,
@@ -427,7 +434,7 @@ macro_rules! store_impl {
                     return Ok(vec![]);
                 }
                 // Only placeholders are formatted into the SQL; the ids are bound.
-                let list = (1..=external_ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                let list = placeholders(1, external_ids.len());
                 let sql = format!("select * from proposals where external_id in ({list})");
                 let mut q = sqlx::query_as::<_, ProposalRow>(&sql);
                 for id in external_ids {
@@ -461,21 +468,18 @@ macro_rules! store_impl {
                     return Ok((vec![], vec![], vec![]));
                 }
                 // Only placeholders are formatted into the SQL; the ids are bound.
-                let list = (2..ids.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                let list = placeholders(2, ids.len());
                 let rows_sql = format!(
                     "select p.*, exists(select 1 from review_assignments r where r.reviewer_id = $1 and r.proposal_id = p.id) as viewer_assigned
                      from proposals p where p.id in ({list})"
                 );
-                let authors_sql = format!("select * from proposal_authors where proposal_id in ({list}) and $1 = $1 order by proposal_id, position");
-                let viewer_id = viewer.unwrap_or(-1);
-                let mut q = sqlx::query_as::<_, ProposalForViewer>(&rows_sql).bind(viewer_id);
-                let mut qa = sqlx::query_as::<_, AuthorRow>(&authors_sql).bind(viewer_id);
+                let mut q = sqlx::query_as::<_, ProposalForViewer>(&rows_sql).bind(viewer.unwrap_or(-1));
                 for id in ids {
                     q = q.bind(*id);
-                    qa = qa.bind(*id);
                 }
                 let found = q.fetch_all(&mut **self).await?;
-                let authors = qa.fetch_all(&mut **self).await?;
+                let found_ids: Vec<i64> = found.iter().map(|p| p.row.id).collect();
+                let authors = self.authors_of(&found_ids).await?;
                 let assigned = found.iter().filter(|p| p.viewer_assigned).map(|p| p.row.id).collect();
                 Ok((found.into_iter().map(|p| p.row).collect(), authors, assigned))
             }
@@ -484,19 +488,28 @@ macro_rules! store_impl {
                 if ids.is_empty() {
                     return Ok((vec![], vec![]));
                 }
-                let list = (2..ids.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-                let authors_sql = format!("select * from proposal_authors where proposal_id in ({list}) and $1 = $1 order by proposal_id, position");
+                let authors = self.authors_of(ids).await?;
+                let Some(viewer_id) = viewer else { return Ok((authors, vec![])) };
+                let list = placeholders(2, ids.len());
                 let assigned_sql = format!("select distinct proposal_id from review_assignments where reviewer_id = $1 and proposal_id in ({list})");
-                let viewer_id = viewer.unwrap_or(-1);
-                let mut qa = sqlx::query_as::<_, AuthorRow>(&authors_sql).bind(viewer_id);
                 let mut qr = sqlx::query_scalar::<_, i64>(&assigned_sql).bind(viewer_id);
                 for id in ids {
-                    qa = qa.bind(*id);
                     qr = qr.bind(*id);
                 }
-                let authors = qa.fetch_all(&mut **self).await?;
-                let assigned = if viewer.is_some() { qr.fetch_all(&mut **self).await? } else { vec![] };
-                Ok((authors, assigned))
+                Ok((authors, qr.fetch_all(&mut **self).await?))
+            }
+
+            async fn authors_of(&mut self, ids: &[i64]) -> AppResult<Vec<AuthorRow>> {
+                if ids.is_empty() {
+                    return Ok(vec![]);
+                }
+                let list = placeholders(1, ids.len());
+                let sql = format!("select * from proposal_authors where proposal_id in ({list}) order by proposal_id, position");
+                let mut q = sqlx::query_as::<_, AuthorRow>(&sql);
+                for id in ids {
+                    q = q.bind(*id);
+                }
+                Ok(q.fetch_all(&mut **self).await?)
             }
 
             async fn list_proposals(&mut self, s: &ListScope, f: &ProposalFilter, offset: i64, limit: i64) -> AppResult<(Vec<ProposalRow>, i64)> {
