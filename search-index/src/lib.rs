@@ -215,6 +215,21 @@ fn schema() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
+/// What [`SearchIndex::lookup`] found.
+pub enum Lookup {
+    Hit(SearchResults),
+    Miss(PreparedSearch),
+}
+
+/// A search to run: its query with the access tokens that decide it, on the index generation it was
+/// looked up on.
+pub struct PreparedSearch {
+    searcher: tantivy::Searcher,
+    generation: u64,
+    query: SearchQuery,
+    key: Option<String>,
+}
+
 /// The index: one writer (behind a mutex) and a reader reloaded after each commit.
 pub struct SearchIndex {
     dir: Option<PathBuf>,
@@ -500,38 +515,40 @@ impl SearchIndex {
         Ok(q)
     }
 
-    /// The answer to `q` when the result cache holds it for the current index generation: microseconds,
-    /// so callers that move [`SearchIndex::search`] off their async threads can ask this first, in place.
-    pub fn search_cached(&self, q: &SearchQuery) -> Option<SearchResults> {
+    /// Looks `q` up in the result cache: a hit is the answer (microseconds); a miss is the search prepared
+    /// on the current index generation, for [`SearchIndex::run`] — so that callers can answer hits in place
+    /// and move only the misses off their async threads, without preparing twice.
+    pub fn lookup(&self, q: &SearchQuery) -> Result<Lookup> {
         let searcher = self.reader.searcher();
         let generation = searcher.generation().generation_id();
-        let q = self.deciding_access(&searcher, q).ok()?;
-        let found = self.cache.get(generation, &self.cache.key(&q)?);
-        if found.is_some() {
-            self.cache.count(true);
+        let query = self.deciding_access(&searcher, q)?;
+        let key = self.cache.key(&query);
+        let found = key.as_ref().and_then(|k| self.cache.get(generation, k));
+        if key.is_some() {
+            self.cache.count(found.is_some());
         }
-        found
+        Ok(match found {
+            Some(hit) => Lookup::Hit(hit),
+            None => Lookup::Miss(PreparedSearch { searcher, generation, query, key }),
+        })
+    }
+
+    /// Runs a search the cache did not hold, on the generation it was prepared on, and keeps its results.
+    pub fn run(&self, p: PreparedSearch) -> Result<SearchResults> {
+        let results = self.run_search(&p.searcher, &p.query)?;
+        if let Some(k) = p.key {
+            self.cache.put(p.generation, k, &results);
+        }
+        Ok(results)
     }
 
     /// Full-text search with filters, facets, sorting, pagination and highlights. The same search on the
     /// same index generation (nothing committed in between) is answered from the result cache.
     pub fn search(&self, q: &SearchQuery) -> Result<SearchResults> {
-        let searcher = self.reader.searcher();
-        let generation = searcher.generation().generation_id();
-        let q = &self.deciding_access(&searcher, q)?;
-        let key = self.cache.key(q);
-        let found = key.as_ref().and_then(|k| self.cache.get(generation, k));
-        if key.is_some() {
-            self.cache.count(found.is_some());
+        match self.lookup(q)? {
+            Lookup::Hit(hit) => Ok(hit),
+            Lookup::Miss(p) => self.run(p),
         }
-        if let Some(hit) = found {
-            return Ok(hit);
-        }
-        let results = self.run_search(&searcher, q)?;
-        if let Some(k) = key {
-            self.cache.put(generation, k, &results);
-        }
-        Ok(results)
     }
 
     fn run_search(&self, searcher: &tantivy::Searcher, q: &SearchQuery) -> Result<SearchResults> {

@@ -7,7 +7,7 @@ use async_graphql::{
     Context, Enum, InputObject, Object, OutputType, Result, SimpleObject, ID,
 };
 use chrono::{DateTime, Utc};
-use search_index::{DocKind, FacetFields, Filter, Hit, SearchQuery, SearchResults, Sort};
+use search_index::{DocKind, FacetFields, Filter, Hit, Lookup, SearchQuery, SearchResults, Sort};
 
 use crate::{
     domain::{
@@ -207,13 +207,15 @@ fn decode_all(list: &Option<Vec<ID>>, kind: &str, field: &str) -> AppResult<Vec<
 
 async fn run(ctx: &Context<'_>, q: SearchQuery) -> AppResult<SearchResults> {
     let index = services(ctx)?.search.index.clone();
-    if let Some(cached) = index.search_cached(&q) {
-        return Ok(cached);
+    let failed = |e: search_index::SearchError| AppError::Internal(anyhow::anyhow!("search: {e}"));
+    // A cached answer stays on this thread; a search that has to run goes to the blocking pool.
+    match index.lookup(&q).map_err(failed)? {
+        Lookup::Hit(results) => Ok(results),
+        Lookup::Miss(prepared) => tokio::task::spawn_blocking(move || index.run(prepared))
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("search task: {e}")))?
+            .map_err(failed),
     }
-    tokio::task::spawn_blocking(move || index.search(&q))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("search task: {e}")))?
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("search: {e}")))
 }
 
 fn to_index_sort(s: SearchSort) -> Sort {
