@@ -423,9 +423,19 @@ impl SearchIndex {
     /// Folds every segment into one and makes it searchable (tests use it to check that what is kept per
     /// segment survives a merge).
     pub fn merge_segments(&self) -> Result<()> {
-        let ids = self.index.searchable_segment_ids()?;
-        if ids.len() > 1 {
-            self.writer().merge(&ids).wait()?;
+        // A background merge may have taken some of the segments meanwhile: then ask again.
+        for attempt in 0.. {
+            let ids = self.index.searchable_segment_ids()?;
+            if ids.len() <= 1 {
+                break;
+            }
+            match self.writer().merge(&ids).wait() {
+                Ok(_) => break,
+                Err(tantivy::TantivyError::InvalidArgument(_)) if attempt < 50 => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         self.reader.reload()?;
         Ok(())
@@ -439,6 +449,7 @@ impl SearchIndex {
                 (f.tags, f.tags_chars, query::TAGS_BOOST),
                 (f.body, f.body_chars, query::BODY_BOOST),
             ],
+            bits: self.bits.clone(),
         }
     }
 

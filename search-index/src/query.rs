@@ -10,7 +10,12 @@ use tantivy::{
     Term,
 };
 
-use crate::analyzer;
+use std::sync::Arc;
+
+use crate::{
+    analyzer,
+    bits::{PhraseBits, TermBits},
+};
 
 /// Boosts: a match in the title counts more than in the tags, which counts more than in the body.
 pub const TITLE_BOOST: f32 = 3.0;
@@ -50,35 +55,50 @@ pub fn terms(text: &str) -> Vec<String> {
 /// (word-view field, character-view field, boost) for each searchable text.
 pub struct TextFields {
     pub views: Vec<(Field, Field, f32)>,
+    /// Where the phrases' bitsets are kept.
+    pub bits: Arc<TermBits>,
 }
 
 fn boxed(q: impl Query) -> Box<dyn Query> {
     Box::new(q)
 }
 
-/// Exact substring match of `term` in a character-view field: one bigram lookup for two characters, a
-/// phrase of bigrams covering every character for more (positions make it exact), one character alone.
-fn char_match(field: Field, term: &str) -> Option<Box<dyn Query>> {
-    let terms: Vec<(usize, Term)> =
-        analyzer::covering_terms(term).into_iter().map(|(pos, t)| (pos, Term::from_field_text(field, &t))).collect();
+/// Exact substring match of `term` in the character views: for two characters one bigram lookup per
+/// field, for one character the character, either scored by BM25 field by field; for more a phrase of
+/// bigrams covering every character (positions make it exact), whose matches are kept per segment and
+/// score the boosts of the fields they are in.
+fn char_match(fields: &TextFields, term: &str) -> Option<Box<dyn Query>> {
+    let terms = analyzer::covering_terms(term);
+    let in_field = |field: Field| -> Vec<(usize, Term)> {
+        terms.iter().map(|(pos, t)| (*pos, Term::from_field_text(field, t))).collect()
+    };
     match terms.len() {
         0 => None,
-        1 => Some(boxed(TermQuery::new(terms[0].1.clone(), IndexRecordOption::WithFreqs))),
-        _ => Some(boxed(PhraseQuery::new_with_offset(terms))),
+        1 => {
+            let any_field = fields
+                .views
+                .iter()
+                .map(|(_, chars, boost)| {
+                    let tq = TermQuery::new(in_field(*chars).remove(0).1, IndexRecordOption::WithFreqs);
+                    (Occur::Should, boxed(BoostQuery::new(boxed(tq), *boost)))
+                })
+                .collect::<Vec<_>>();
+            Some(boxed(BooleanQuery::new(any_field)))
+        }
+        _ => {
+            let phrases = fields
+                .views
+                .iter()
+                .map(|(_, chars, boost)| (*chars, PhraseQuery::new_with_offset(in_field(*chars)), *boost))
+                .collect();
+            Some(boxed(PhraseBits::new(term, phrases, fields.bits.clone())))
+        }
     }
 }
 
 /// The query for one term: must occur somewhere (characters), scored by words too.
 pub fn term_query(fields: &TextFields, term: &str) -> Option<Box<dyn Query>> {
-    let mut must_any = Vec::new();
-    for (_, chars_field, boost) in &fields.views {
-        if let Some(q) = char_match(*chars_field, term) {
-            must_any.push((Occur::Should, boxed(BoostQuery::new(q, *boost))));
-        }
-    }
-    if must_any.is_empty() {
-        return None;
-    }
+    let must = char_match(fields, term)?;
     let mut words = Vec::new();
     let term_words = analyzer::query_words(term);
     // A term that is one word of at most two characters is already scored by its bigram, field by field:
@@ -90,7 +110,7 @@ pub fn term_query(fields: &TextFields, term: &str) -> Option<Box<dyn Query>> {
             words.push((Occur::Should, boxed(BoostQuery::new(boxed(tq), *boost))));
         }
     }
-    let mut clauses = vec![(Occur::Must, boxed(BooleanQuery::new(must_any)))];
+    let mut clauses = vec![(Occur::Must, must)];
     if !words.is_empty() {
         clauses.push((Occur::Should, boxed(BooleanQuery::new(words))));
     }

@@ -336,6 +336,45 @@ fn constraint_bitsets_follow_deletes_replacements_and_merges() {
     assert_eq!(total(&viewer(&["public", "ent:1", "author:7"])), 290);
 }
 
+/// Phrases of three or more characters are kept as bitsets per segment: the kept bits of an old segment
+/// must not bring back a deleted or rewritten document, nor lose one after a merge; adjacency still counts
+/// (回收余热 holds both bigrams of 余热回收, not the phrase); a match in the title still ranks first.
+#[test]
+fn phrase_bitsets_follow_deletes_replacements_and_merges() {
+    let index = SearchIndex::in_memory().unwrap();
+    index.set_cache_entries(0);
+    let all = |text: &str| SearchQuery { limit: 500, ..q(text) };
+    for round in 0..3i64 {
+        for i in 0..50 {
+            let id = round * 100 + i;
+            let body = if i % 5 == 0 { "回收余热用于供暖" } else { "转炉余热回收蒸汽发电" };
+            index.upsert(&doc(id, "节能改造", body)).unwrap();
+        }
+        index.commit(round + 1).unwrap();
+    }
+    assert_eq!(index.search(&all("余热回收")).unwrap().total, 120);
+    assert_eq!(index.search(&all("回收余热")).unwrap().total, 30);
+    // Deletes and rewrites after the bits of the three segments are kept.
+    index.delete(DocKind::Proposal, 1);
+    index.upsert(&doc(2, "节能改造", "回收余热用于供暖")).unwrap();
+    index.upsert(&doc(5, "节能改造", "转炉余热回收")).unwrap();
+    index.upsert(&doc(1000, "余热回收", "厂区照明改造")).unwrap();
+    index.commit(4).unwrap();
+    let expect = |total_phrase: usize, total_reversed: usize| {
+        assert_eq!(index.search(&all("余热回收")).unwrap().total, total_phrase);
+        assert_eq!(index.search(&all("回收余热")).unwrap().total, total_reversed);
+        let hits = index.search(&all("余热回收")).unwrap().hits;
+        assert_eq!(hits[0].id, 1000, "the one match in a title ranks first");
+        assert!(!hits.iter().any(|h| h.id == 1 || h.id == 2));
+        assert!(hits.iter().any(|h| h.id == 5));
+    };
+    // 余热回收: 120 − 1 (deleted) − 1 (2 rewritten to 回收余热) + 1 (5 now holds it) + 1 (in a title);
+    // 回收余热: 30 + 1 (2) − 1 (5).
+    expect(120, 30);
+    index.merge_segments().unwrap();
+    expect(120, 30);
+}
+
 /// A viewer's own token that opens nothing beyond their other tokens (their submitted proposals are
 /// open to their enterprise) is dropped before the search: the answer is the same, and viewers who see
 /// the same documents share cached results. A token that opens more (a draft) is kept.
