@@ -67,6 +67,16 @@ impl Indexer {
         Ok(indexer)
     }
 
+    /// Runs a query on the index off the async threads. (At most one query per core at a time was
+    /// tried and measured slower: BENCHMARKS.md.)
+    pub async fn query<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&SearchIndex) -> Result<R, search_index::SearchError> + Send + 'static,
+    ) -> AppResult<R> {
+        let index = self.index.clone();
+        blocking(move || f(&index)).await
+    }
+
     /// Called after a local commit: index now rather than at the next poll.
     pub fn nudge(&self) {
         self.nudge.notify_one();

@@ -22,11 +22,12 @@ pub struct Services {
 pub struct AppState {
     pub services: Services,
     pub schema: crate::graphql::GlSchema,
+    pub documents: Arc<crate::http::graphql::Documents>,
 }
 
 impl AppState {
     pub fn new(services: Services) -> AppState {
         let schema = crate::graphql::build_schema(services.clone());
-        AppState { services, schema }
+        AppState { services, schema, documents: Default::default() }
     }
 }

@@ -206,15 +206,11 @@ fn decode_all(list: &Option<Vec<ID>>, kind: &str, field: &str) -> AppResult<Vec<
 }
 
 async fn run(ctx: &Context<'_>, q: SearchQuery) -> AppResult<SearchResults> {
-    let index = services(ctx)?.search.index.clone();
-    let failed = |e: search_index::SearchError| AppError::Internal(anyhow::anyhow!("search: {e}"));
+    let search = &services(ctx)?.search;
     // A cached answer stays on this thread; a search that has to run goes to the blocking pool.
-    match index.lookup(&q).map_err(failed)? {
+    match search.index.lookup(&q).map_err(|e| AppError::Internal(anyhow::anyhow!("search: {e}")))? {
         Lookup::Hit(results) => Ok(results),
-        Lookup::Miss(prepared) => tokio::task::spawn_blocking(move || index.run(prepared))
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("search task: {e}")))?
-            .map_err(failed),
+        Lookup::Miss(prepared) => search.query(move |index| index.run(prepared)).await,
     }
 }
 
@@ -367,12 +363,9 @@ impl SearchQueryRoot {
             return Err(AppError::invalid("text", "the text is too long / 文本过长").into());
         }
         let limit = first.clamp(0, 20) as usize;
-        let index = services(ctx)?.search.index.clone();
         let tokens = access(ctx);
-        let hits = tokio::task::spawn_blocking(move || index.similar(&text, DocKind::Proposal, &tokens, limit))
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("similar task: {e}")))?
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("similar: {e}")))?;
+        let hits =
+            services(ctx)?.search.query(move |index| index.similar(&text, DocKind::Proposal, &tokens, limit)).await?;
         let scores: std::collections::HashMap<i64, f32> = hits.iter().map(|h| (h.id, h.score.unwrap_or(0.0))).collect();
         let mut out = vec![];
         for p in Proposal::by_ids(ctx, hits.iter().map(|h| h.id).collect()).await? {
