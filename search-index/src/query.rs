@@ -4,13 +4,13 @@
 //! A term matches where the text contains it as a substring (the character view, exact phrase of
 //! characters); jieba words of the term add to the score, title above tags above body.
 
+use std::sync::Arc;
+
 use tantivy::{
     query::{BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, TermQuery},
     schema::{Field, IndexRecordOption},
     Term,
 };
-
-use std::sync::Arc;
 
 use crate::{
     analyzer,
@@ -72,17 +72,17 @@ fn char_match(fields: &TextFields, term: &str) -> Option<Box<dyn Query>> {
     let in_field = |field: Field| -> Vec<(usize, Term)> {
         terms.iter().map(|(pos, t)| (*pos, Term::from_field_text(field, t))).collect()
     };
-    match terms.len() {
-        0 => None,
-        1 => {
+    match &terms[..] {
+        [] => None,
+        [(_, only)] => {
             let any_field = fields
                 .views
                 .iter()
                 .map(|(_, chars, boost)| {
-                    let tq = TermQuery::new(in_field(*chars).remove(0).1, IndexRecordOption::WithFreqs);
+                    let tq = TermQuery::new(Term::from_field_text(*chars, only), IndexRecordOption::WithFreqs);
                     (Occur::Should, boxed(BoostQuery::new(boxed(tq), *boost)))
                 })
-                .collect::<Vec<_>>();
+                .collect();
             Some(boxed(BooleanQuery::new(any_field)))
         }
         _ => {
