@@ -115,35 +115,40 @@ fn set(words: &mut [u64], doc: DocId) {
     words[doc as usize / 64] |= 1u64 << (doc % 64);
 }
 
+/// Sets the bit of every document of `docs` from where it stands.
+fn set_all<D: DocSet + ?Sized>(words: &mut [u64], docs: &mut D) {
+    let mut doc = docs.doc();
+    while doc != TERMINATED {
+        set(words, doc);
+        doc = docs.advance();
+    }
+}
+
 impl AnyTerm {
     fn words(&self, reader: &SegmentReader) -> tantivy::Result<Words> {
         let max_doc = reader.max_doc();
-        let mut words = words_for(max_doc);
+        // The union, made only when it is not one kept bitset as it stands.
+        let mut union: Option<Vec<u64>> = None;
         for term in &self.terms {
             let index = reader.inverted_index(term.field())?;
             let Some(info) = index.get_term_info(term)? else { continue };
             let read = |words: &mut [u64]| -> tantivy::Result<()> {
-                let mut postings = index.read_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
-                let mut doc = postings.doc();
-                while doc != TERMINATED {
-                    set(words, doc);
-                    doc = postings.advance();
-                }
+                set_all(words, &mut index.read_postings_from_terminfo(&info, IndexRecordOption::Basic)?);
                 Ok(())
             };
             if info.doc_freq < max_doc / DENSE_RATIO {
-                read(&mut words)?;
+                read(union.get_or_insert_with(|| words_for(max_doc)))?;
                 continue;
             }
             let cached = self.bits.get_or_make(reader, Key::Term(term.clone()), read)?;
             if self.terms.len() == 1 {
                 return Ok(cached);
             }
-            for (w, b) in words.iter_mut().zip(cached.iter()) {
+            for (w, b) in union.get_or_insert_with(|| words_for(max_doc)).iter_mut().zip(cached.iter()) {
                 *w |= b;
             }
         }
-        Ok(Arc::new(words))
+        Ok(Arc::new(union.unwrap_or_else(|| words_for(max_doc))))
     }
 }
 
@@ -239,12 +244,7 @@ impl PhraseBitsWeight {
         for ((field, _, boost), phrase) in self.query.fields.iter().zip(&self.phrases) {
             let key = Key::Phrase(*field, self.query.text.clone());
             let words = self.query.bits.get_or_make(reader, key, |words| {
-                let mut matches = phrase.scorer(reader, 1.0)?;
-                let mut doc = matches.doc();
-                while doc != TERMINATED {
-                    set(words, doc);
-                    doc = matches.advance();
-                }
+                set_all(words, phrase.scorer(reader, 1.0)?.as_mut());
                 Ok(())
             })?;
             parts.push((words, *boost));
