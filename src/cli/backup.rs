@@ -92,7 +92,7 @@ pub async fn backup(config: Config, dir: PathBuf) -> anyhow::Result<ExitCode> {
 
     // Pass 1: what is referenced now.
     let live: Vec<String> = match &db {
-        Db::Sqlite(pool) => sqlx::query_scalar(REFERENCED).fetch_all(pool).await?,
+        Db::Sqlite(pool, _) => sqlx::query_scalar(REFERENCED).fetch_all(pool).await?,
         Db::Postgres(_) => unreachable!("checked above"),
     };
     for key in &live {
@@ -101,7 +101,7 @@ pub async fn backup(config: Config, dir: PathBuf) -> anyhow::Result<ExitCode> {
     // The snapshot: one consistent read of the whole database.
     let file = dir.join(DB_FILE);
     let quoted = file.to_str().context("the backup path is not UTF-8")?.replace('\'', "''");
-    if let Db::Sqlite(pool) = &db {
+    if let Db::Sqlite(pool, _) = &db {
         sqlx::query(&format!("vacuum into '{quoted}'")).execute(pool).await.context("taking the snapshot")?;
     }
     db.close().await;

@@ -18,19 +18,28 @@ use sqlx::{
     Database, PgPool, SqlitePool, Transaction,
 };
 
-/// A connection pool to one of the two supported backends.
+/// A connection pool to one of the two supported backends. SQLite has one writer at a time; its writers in
+/// this process take turns at a [`WriteTurn`] first.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, WriteTurn),
     Postgres(PgPool),
 }
+
+/// The queue of this process's SQLite writers. Without it, a writer that finds the database locked sleeps
+/// in SQLite's busy handler (1, 2, 5, 10 … 100 ms steps) and may wake long after the lock was free: ~85 ms
+/// at p99 for a submission under the mixed load, against ~9 ms at p50. Waiting here wakes the next writer
+/// as soon as the previous one commits, in arrival order. Writers in other processes (`greenline import`
+/// beside the server) still meet on the busy timeout.
+#[derive(Clone, Debug, Default)]
+pub struct WriteTurn(std::sync::Arc<tokio::sync::Mutex<()>>);
 
 /// Runs `$body` with `$pool` bound to the typed pool of whichever backend `$db` is.
 #[macro_export]
 macro_rules! with_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Sqlite($pool, _) => $body,
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
@@ -116,7 +125,7 @@ impl Db {
                 .connect_with(options)
                 .await
                 .with_context(|| format!("opening SQLite database {path}"))?;
-            Db::Sqlite(pool)
+            Db::Sqlite(pool, WriteTurn::default())
         };
         db.migrate().await?;
         db.seed_defaults().await?;
@@ -125,14 +134,14 @@ impl Db {
 
     pub fn backend(&self) -> &'static str {
         match self {
-            Db::Sqlite(_) => "sqlite",
+            Db::Sqlite(..) => "sqlite",
             Db::Postgres(_) => "postgres",
         }
     }
 
     async fn migrate(&self) -> anyhow::Result<()> {
         let migrations = match self {
-            Db::Sqlite(_) => SQLITE_MIGRATIONS,
+            Db::Sqlite(..) => SQLITE_MIGRATIONS,
             Db::Postgres(_) => POSTGRES_MIGRATIONS,
         };
         with_db!(self, pool => {
@@ -180,6 +189,15 @@ impl Db {
 }
 
 impl Db {
+    /// Waits for this process's turn to write (SQLite; PostgreSQL writers need none). Hold it until the
+    /// write transaction has committed or rolled back.
+    pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self {
+            Db::Sqlite(_, turn) => Some(turn.0.lock().await),
+            Db::Postgres(_) => None,
+        }
+    }
+
     /// Runs `f` in one write transaction: committed when it returns `Ok`, rolled back otherwise.
     pub async fn write<R, F>(&self, f: F) -> crate::error::AppResult<R>
     where
@@ -187,6 +205,7 @@ impl Db {
         F: for<'t> FnOnce(&'t mut dyn store::Store) -> futures_util::future::BoxFuture<'t, crate::error::AppResult<R>>
             + Send,
     {
+        let _turn = self.write_turn().await;
         with_db!(self, pool => {
             let mut tx = pool.begin_write().await?;
             match f(&mut tx).await {

@@ -116,6 +116,7 @@ impl Db {
         let token = new_token();
         let now = Utc::now();
         let industry = new.industry.unwrap_or(Industry::Other).as_str();
+        let _turn = self.write_turn().await;
         let user = with_db!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let mut enterprise_id: Option<i64> = None;
