@@ -177,6 +177,15 @@ impl Db {
         Ok(())
     }
 
+    /// Refreshes the query planner's statistics after a bulk change (PostgreSQL `ANALYZE`; SQLite plans
+    /// from its indexes without them).
+    pub async fn refresh_statistics(&self) -> anyhow::Result<()> {
+        if let Db::Postgres(pool) = self {
+            sqlx::raw_sql("analyze").execute(pool).await?;
+        }
+        Ok(())
+    }
+
     /// A trivial round trip, for `/readyz`.
     pub async fn ping(&self) -> anyhow::Result<()> {
         with_db!(self, pool => { sqlx::query("select 1").execute(pool).await?; });

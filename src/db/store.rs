@@ -167,6 +167,12 @@ fn proposal_filters(f: &ProposalFilter) -> String {
 /// $2 viewer, $3 viewer's enterprise, $4 association, $5 status, $6 category, $7 industry, $8 enterprise,
 /// $9 mine. The viewer's authorships and review assignments are uncorrelated `in (…)` sets, read once per
 /// query, not probed once per row (a page's count over 17,000 rows: 23 → 7 ms on SQLite).
+///
+/// On PostgreSQL, statements built on this rule are not kept prepared (`persistent(false)`, the store's
+/// `$keep_list_plans`): each is planned with the viewer's values (which of the `or` branches can hold)
+/// instead of one generic plan for every viewer after five runs — a list's count over 17,000 rows took
+/// 16.5 ms with the generic plan, 4.8 ms with its own. SQLite keeps them: compiling them again cost ~1 ms
+/// per list under the mixed load.
 fn proposal_list_where(f: &ProposalFilter) -> String {
     format!("({VISIBLE_BY_COLUMNS} or {VISIBLE_BY_SETS}) and {}", proposal_filters(f))
 }
@@ -409,7 +415,7 @@ pub trait Store: Send {
 }
 
 macro_rules! store_impl {
-    ($ty:ty, $ordering_lock:expr) => {
+    ($ty:ty, $ordering_lock:expr, $keep_list_plans:expr) => {
         #[async_trait::async_trait]
         impl Store for $ty {
             async fn user(&mut self, id: i64) -> AppResult<Option<UserRow>> {
@@ -516,12 +522,12 @@ macro_rules! store_impl {
                 let w = proposal_list_where(f);
                 let rows_sql = format!("select p.* from proposals p where {w} order by p.id desc limit $10 offset $11");
                 let count_sql = proposal_count_sql(f);
-                let rows = sqlx::query_as(&rows_sql)
+                let rows = sqlx::query_as(&rows_sql).persistent($keep_list_plans)
                     .bind(s.is_admin).bind(s.viewer_id).bind(s.enterprise_id).bind(s.is_association)
                     .bind(&f.status).bind(&f.category).bind(&f.industry).bind(f.enterprise_id).bind(f.mine)
                     .bind(limit).bind(offset)
                     .fetch_all(&mut **self).await?;
-                let total: i64 = sqlx::query_scalar(&count_sql)
+                let total: i64 = sqlx::query_scalar(&count_sql).persistent($keep_list_plans)
                     .bind(s.is_admin).bind(s.viewer_id).bind(s.enterprise_id).bind(s.is_association)
                     .bind(&f.status).bind(&f.category).bind(&f.industry).bind(f.enterprise_id).bind(f.mine)
                     .fetch_one(&mut **self).await?;
@@ -651,7 +657,7 @@ macro_rules! store_impl {
                      left join savings v on v.proposal_id = p.id and v.kind = 'VERIFIED'
                      where {w} order by p.id limit $10 offset $11"
                 );
-                Ok(sqlx::query_as(&sql)
+                Ok(sqlx::query_as(&sql).persistent($keep_list_plans)
                     .bind(s.is_admin).bind(s.viewer_id).bind(s.enterprise_id).bind(s.is_association)
                     .bind(&f.status).bind(&f.category).bind(&f.industry).bind(f.enterprise_id).bind(f.mine)
                     .bind(limit).bind(offset)
@@ -684,7 +690,7 @@ macro_rules! store_impl {
                      left join savings v on v.proposal_id = p.id and v.kind = 'VERIFIED'
                      where p.status not in ('DRAFT', 'SUBMITTED', 'EVALUATING') and {w}"
                 );
-                Ok(sqlx::query_as(&sql)
+                Ok(sqlx::query_as(&sql).persistent($keep_list_plans)
                     .bind(s.is_admin).bind(s.viewer_id).bind(s.enterprise_id).bind(s.is_association)
                     .bind(&f.status).bind(&f.category).bind(&f.industry).bind(f.enterprise_id).bind(f.mine)
                     .fetch_all(&mut **self).await?)
@@ -701,7 +707,7 @@ macro_rules! store_impl {
                      left join savings v on v.proposal_id = p.id and v.kind = 'VERIFIED'
                      where p.status <> 'DRAFT' and {w}"
                 );
-                Ok(sqlx::query_as(&sql)
+                Ok(sqlx::query_as(&sql).persistent($keep_list_plans)
                     .bind(s.is_admin).bind(s.viewer_id).bind(s.enterprise_id).bind(s.is_association)
                     .bind(&f.status).bind(&f.category).bind(&f.industry).bind(f.enterprise_id).bind(f.mine)
                     .fetch_all(&mut **self).await?)
@@ -1085,7 +1091,11 @@ macro_rules! store_impl {
 /// the feed or the event log take this transaction-scoped lock first, so they commit in id order.
 const PG_ORDERING_LOCK: Option<&str> = Some("select pg_advisory_xact_lock(7251001)");
 
-store_impl!(sqlx::Transaction<'static, sqlx::Sqlite>, None::<&str>);
-store_impl!(sqlx::Transaction<'static, sqlx::Postgres>, PG_ORDERING_LOCK);
-store_impl!(PoolConnection<sqlx::Sqlite>, None::<&str>);
-store_impl!(PoolConnection<sqlx::Postgres>, PG_ORDERING_LOCK);
+/// Whether statements on the visibility rule stay prepared: see [`proposal_list_where`].
+const SQLITE_KEEPS_LIST_PLANS: bool = true;
+const PG_KEEPS_LIST_PLANS: bool = false;
+
+store_impl!(sqlx::Transaction<'static, sqlx::Sqlite>, None::<&str>, SQLITE_KEEPS_LIST_PLANS);
+store_impl!(sqlx::Transaction<'static, sqlx::Postgres>, PG_ORDERING_LOCK, PG_KEEPS_LIST_PLANS);
+store_impl!(PoolConnection<sqlx::Sqlite>, None::<&str>, SQLITE_KEEPS_LIST_PLANS);
+store_impl!(PoolConnection<sqlx::Postgres>, PG_ORDERING_LOCK, PG_KEEPS_LIST_PLANS);

@@ -158,8 +158,16 @@ pub async fn run(db: &Db, path: &Path, kind: Kind, opts: &Options, report: &mut 
         report.progress(&Progress { bytes_read: bytes_read.load(Ordering::Relaxed), bytes_total, summary: &summary });
     }
     reader.await?;
+    if summary.created + summary.updated >= FRESH_STATISTICS_AFTER {
+        db.refresh_statistics().await?;
+    }
     Ok(summary)
 }
+
+/// Rows written by one import after which the planner's statistics are refreshed at its end. PostgreSQL's
+/// autovacuum would get to it within a minute or so; until then it plans for the tables as they were (a
+/// page of 20 proposals right after importing 100,000: 14–15 ms instead of 0.1–0.3 ms).
+const FRESH_STATISTICS_AFTER: u64 = 1_000;
 
 fn refuse(summary: &mut Summary, report: &mut dyn Report, r: Refusal) {
     summary.refused += 1;

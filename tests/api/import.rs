@@ -1,6 +1,6 @@
 //! `greenline import`: streamed, validated record by record, idempotent, while the server runs.
 
-use greenline::domain::organisation::Role;
+use greenline::{db::Db, domain::organisation::Role};
 use serde_json::json;
 
 use crate::{
@@ -246,4 +246,34 @@ async fn a_record_repeated_later_in_the_same_file_updates_the_first(app: TestApp
     let kinds: Vec<&str> =
         r1["events"]["nodes"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["IMPORTED", "IMPORT_UPDATED"]);
+}
+
+story!(a_large_import_leaves_the_planner_fresh_statistics);
+async fn a_large_import_leaves_the_planner_fresh_statistics(app: TestApp) {
+    app.user("鞍钢管理员", Role::EnterpriseAdmin, Some("鞍钢股份"), None, None).await;
+    let lines: Vec<String> = (0..1000)
+        .map(|i| {
+            json!({"external_id": format!("S-{i}"), "title": format!("第{i}号电机变频改造"), "body": "风机加装变频器",
+                   "enterprise": "鞍钢股份"})
+            .to_string()
+        })
+        .collect();
+    let file = app.path("many.jsonl");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let (code, stderr) = app.import("proposals", &file, &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("1000 created"), "{stderr}");
+    match &app.state.services.db {
+        // Without fresh statistics PostgreSQL plans the next lists for an empty table until autovacuum runs.
+        Db::Postgres(pool) => {
+            let analyzed: Option<chrono::DateTime<chrono::Utc>> =
+                sqlx::query_scalar("select last_analyze from pg_stat_user_tables where relname = 'proposals'")
+                    .fetch_one(pool)
+                    .await
+                    .unwrap();
+            assert!(analyzed.is_some(), "the import ran ANALYZE at its end");
+        }
+        // SQLite plans from its indexes; there is nothing to refresh.
+        Db::Sqlite(..) => {}
+    }
 }
