@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{award, check, check_version, convert, load_visible, record, transition, validate_savings};
+use super::{award, check, check_version, convert, load_visible, record, transition, validate_savings, Loaded};
 use crate::{
     db::{
-        rows::ProposalRow,
+        rows::{AuthorRow, ProposalRow},
         store::{NewProposal, ProposalDates, Store},
         users::UserRow,
     },
@@ -39,6 +39,17 @@ pub async fn create(
     f: ProposalFields,
     now: DateTime<Utc>,
 ) -> AppResult<ProposalRow> {
+    Ok(create_loaded(store, user, f, now).await?.row)
+}
+
+/// [`create`], returning the new draft with its authors as written, so that a submission in the same
+/// transaction need not read them back (three statements fewer while SQLite's write lock is held).
+async fn create_loaded(
+    store: &mut dyn Store,
+    user: &UserRow,
+    f: ProposalFields,
+    now: DateTime<Utc>,
+) -> AppResult<Loaded> {
     let title = f.title.clone().unwrap_or_default();
     let body = f.body.clone().unwrap_or_default();
     let tags = clean_tags(f.tags.clone().unwrap_or_default());
@@ -101,7 +112,12 @@ pub async fn create(
         })
         .await?;
     store.feed("proposal", row.id, now).await?;
-    Ok(row)
+    let authors = authors
+        .into_iter()
+        .enumerate()
+        .map(|(position, (user_id, name))| AuthorRow { proposal_id: row.id, position: position as i64, user_id, name })
+        .collect();
+    Ok(Loaded { row, authors })
 }
 
 pub async fn update(
@@ -175,14 +191,15 @@ pub async fn submit(
             return Ok(existing);
         }
     }
-    let (id, expected_version) = match what {
-        Submission::Existing { id, expected_version } => (id, expected_version),
+    let (p, expected_version) = match what {
+        Submission::Existing { id, expected_version } => (load_visible(store, Some(user), id).await?, expected_version),
         Submission::New(fields) => {
-            let row = create(store, user, fields, now).await?;
-            (row.id, row.version)
+            let p = create_loaded(store, user, fields, now).await?;
+            let version = p.row.version;
+            (p, version)
         }
     };
-    let p = load_visible(store, Some(user), id).await?;
+    let id = p.row.id;
     let first = p.row.round == 0;
     transition(store, &p, user, Action::Submit, expected_version, "SUBMITTED", None, now).await?;
     store.start_round(id, key, now).await?;
