@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use search_index::{DocKind, IndexDoc, SearchIndex};
+use search_index::{DocKind, IndexDoc, Lookup, SearchIndex, SearchQuery, SearchResults};
 use tokio::sync::Notify;
 
 use crate::{
@@ -75,6 +75,14 @@ impl Indexer {
     ) -> AppResult<R> {
         let index = self.index.clone();
         blocking(move || f(&index)).await
+    }
+
+    /// A search: a cached answer stays on this thread; one that has to run goes to the blocking pool.
+    pub async fn search(&self, q: &SearchQuery) -> AppResult<SearchResults> {
+        match self.index.lookup(q).map_err(internal)? {
+            Lookup::Hit(results) => Ok(results),
+            Lookup::Miss(prepared) => self.query(move |index| index.run(prepared)).await,
+        }
     }
 
     /// Called after a local commit: index now rather than at the next poll.

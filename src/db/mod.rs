@@ -46,7 +46,8 @@ macro_rules! with_db {
 }
 
 /// Opening a transaction that will write. SQLite takes the write lock up front (`BEGIN IMMEDIATE`), so
-/// that two writers queue on the busy timeout instead of failing on a lock upgrade.
+/// that writers of different processes queue on the busy timeout instead of failing on a lock upgrade
+/// (this process's writers have taken their [`WriteTurn`] first).
 pub trait WritePool {
     type Db: Database;
     fn begin_write(&self) -> impl std::future::Future<Output = sqlx::Result<Transaction<'static, Self::Db>>> + Send;

@@ -7,7 +7,7 @@ use async_graphql::{
     Context, Enum, InputObject, Object, OutputType, Result, SimpleObject, ID,
 };
 use chrono::{DateTime, Utc};
-use search_index::{DocKind, FacetFields, Filter, Hit, Lookup, SearchQuery, SearchResults, Sort};
+use search_index::{DocKind, FacetFields, Filter, Hit, SearchQuery, SearchResults, Sort};
 
 use crate::{
     domain::{
@@ -206,12 +206,7 @@ fn decode_all(list: &Option<Vec<ID>>, kind: &str, field: &str) -> AppResult<Vec<
 }
 
 async fn run(ctx: &Context<'_>, q: SearchQuery) -> AppResult<SearchResults> {
-    let search = &services(ctx)?.search;
-    // A cached answer stays on this thread; a search that has to run goes to the blocking pool.
-    match search.index.lookup(&q).map_err(|e| AppError::Internal(anyhow::anyhow!("search: {e}")))? {
-        Lookup::Hit(results) => Ok(results),
-        Lookup::Miss(prepared) => search.query(move |index| index.run(prepared)).await,
-    }
+    services(ctx)?.search.search(&q).await
 }
 
 fn to_index_sort(s: SearchSort) -> Sort {
