@@ -126,9 +126,10 @@ pub struct Config {
     /// Deepest GraphQL selection accepted.
     #[arg(long, env = "GREENLINE_MAX_QUERY_DEPTH", default_value_t = 16, global = true)]
     pub max_query_depth: usize,
-    /// Largest GraphQL query complexity accepted.
-    #[arg(long, env = "GREENLINE_MAX_QUERY_COMPLEXITY", default_value_t = 2000, global = true)]
-    pub max_query_complexity: usize,
+    /// Largest cost of one GraphQL operation: every field costs 1, and a page of `first: N` costs N times
+    /// what it selects (a list without page arguments counts as 10 items).
+    #[arg(long, env = "GREENLINE_MAX_QUERY_COST", default_value_t = 10_000, global = true)]
+    pub max_query_cost: u64,
     /// Largest attachment accepted, in bytes.
     #[arg(long, env = "GREENLINE_MAX_UPLOAD_BYTES", default_value_t = 20 * 1024 * 1024, global = true)]
     pub max_upload_bytes: usize,
@@ -156,6 +157,23 @@ pub struct Config {
     /// Seconds a request may take before it is answered 408 (exports stream past it once started).
     #[arg(long, env = "GREENLINE_REQUEST_TIMEOUT_SECS", default_value_t = 30, global = true)]
     pub request_timeout_secs: u64,
+    /// Seconds a WebSocket may stay open without `connection_init` (then closed with 4408).
+    #[arg(long, env = "GREENLINE_WS_INIT_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    pub ws_init_timeout_secs: u64,
+    /// Subscriptions one WebSocket connection may run at once.
+    #[arg(long, env = "GREENLINE_WS_MAX_SUBSCRIPTIONS", default_value_t = 20, global = true)]
+    pub ws_max_subscriptions: usize,
+    /// Subscriptions one bearer token (or, without one, one address) may run at once, over all connections.
+    #[arg(long, env = "GREENLINE_WS_MAX_SUBSCRIPTIONS_PER_TOKEN", default_value_t = 50, global = true)]
+    pub ws_max_subscriptions_per_token: usize,
+    /// Messages per second one WebSocket connection may send, sustained (0: no limit); past it the
+    /// connection is closed with 4429.
+    #[arg(long, env = "GREENLINE_WS_MESSAGES_PER_SECOND", default_value_t = 10.0, global = true)]
+    pub ws_messages_per_second: f64,
+    /// How far back a subscription's `after` may reach, in events; a client further behind reloads through
+    /// queries first.
+    #[arg(long, env = "GREENLINE_WS_MAX_REPLAY", default_value_t = 1_000, global = true)]
+    pub ws_max_replay: i64,
     /// Distinct searches whose results are kept until the index next changes (0: no cache).
     #[arg(long, env = "GREENLINE_SEARCH_CACHE_ENTRIES", default_value_t = search_index::DEFAULT_CACHE_ENTRIES, global = true)]
     pub search_cache_entries: usize,

@@ -23,11 +23,17 @@ pub struct AppState {
     pub services: Services,
     pub schema: crate::graphql::GlSchema,
     pub documents: Arc<crate::http::graphql::Documents>,
+    /// Running subscriptions per token or address, for the WebSocket limits.
+    pub subscribers: Arc<crate::http::ws::Subscribers>,
 }
 
 impl AppState {
     pub fn new(services: Services) -> AppState {
         let schema = crate::graphql::build_schema(services.clone());
-        AppState { services, schema, documents: Default::default() }
+        let documents = crate::http::graphql::Documents::new(
+            crate::graphql::document_limits(&services.config),
+            crate::graphql::cost_model(),
+        );
+        AppState { services, schema, documents: Arc::new(documents), subscribers: Arc::default() }
     }
 }

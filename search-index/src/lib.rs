@@ -576,7 +576,10 @@ impl SearchIndex {
             clauses.push((Occur::Must, Box::new(AllQuery)));
         }
         let query = BooleanQuery::new(clauses);
-        let page = TopDocs::with_limit(q.limit.max(1)).and_offset(q.offset);
+        // No search has more hits than the index has documents: an offset past them is an empty page, and
+        // the collector never reserves room for the hits it skips beyond them.
+        let offset = q.offset.min(searcher.num_docs() as usize);
+        let page = TopDocs::with_limit(q.limit.max(1)).and_offset(offset);
         let facet_collector = q.facets.any().then_some(facets::FacetCollector(q.facets));
         let (hits, total, facets): (Vec<(Option<f32>, DocAddress)>, usize, Facets) = match q.sort {
             Sort::Relevance => {

@@ -417,3 +417,16 @@ fn viewers_who_see_the_same_documents_share_cached_results() {
     assert!(third.hits.iter().any(|h| h.id == 2));
     assert!(!first.hits.iter().any(|h| h.id == 2));
 }
+
+#[test]
+fn an_offset_past_every_hit_is_an_empty_page_not_an_allocation() {
+    let index = corpus();
+    // Ten billion skipped hits would need gigabytes of result slots if the offset were taken as given.
+    for offset in [6, 10_000_000_000, usize::MAX - 5] {
+        let page = index.search(&SearchQuery { offset, ..q("余热") }).unwrap();
+        assert!(page.hits.is_empty(), "offset {offset}");
+        assert_eq!(page.total, 3, "the total and facets are still those of the whole result");
+    }
+    let page = index.search(&SearchQuery { offset: 2, ..q("余热") }).unwrap();
+    assert_eq!(page.hits.len(), 1);
+}

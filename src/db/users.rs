@@ -28,6 +28,10 @@ impl UserRow {
     pub fn role(&self) -> Role {
         Role::parse(&self.role).unwrap_or(Role::Worker)
     }
+
+    pub fn person(&self) -> crate::domain::organisation::Person {
+        crate::domain::organisation::Person { id: self.id, role: self.role(), enterprise_id: self.enterprise_id }
+    }
 }
 
 /// What `greenline user add` (and the demo loader) asks for.

@@ -69,10 +69,18 @@ pub fn may_remove(s: Sight) -> bool {
     s.status == Status::Draft && (s.is_author || s.role == Some(Role::Admin))
 }
 
-/// Cleans a client-supplied file name: no paths, no control characters, at most 200 characters.
+/// Cleans a client-supplied file name: no paths, no control or text-direction characters (an override
+/// shows `gpj.exe` as `exe.jpg`), at most 255 bytes of UTF-8 (what file systems hold), cut on a
+/// character boundary.
 pub fn clean_file_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = base.chars().filter(|c| !c.is_control() && *c != '"').take(200).collect();
+    let mut cleaned = String::new();
+    for c in base.chars().filter(|c| !c.is_control() && !super::text::is_bidi_control(*c) && *c != '"') {
+        if cleaned.len() + c.len_utf8() > 255 {
+            break;
+        }
+        cleaned.push(c);
+    }
     let cleaned = cleaned.trim().to_owned();
     if cleaned.is_empty() {
         "attachment".into()
@@ -142,6 +150,10 @@ mod tests {
         assert_eq!(h, "attachment; filename=\"____ __.jpg\"; filename*=UTF-8''%E8%92%B8%E6%B1%BD%E9%98%80%E9%97%A8%20%E6%B3%84%E6%BC%8F.jpg");
         assert_eq!(clean_file_name("C:\\photos\\..\\阀门.jpg"), "阀门.jpg");
         assert_eq!(clean_file_name("\u{0}"), "attachment");
+        assert_eq!(clean_file_name("照片\u{202e}gpj.exe"), "照片gpj.exe");
+        let long = clean_file_name(&"阀".repeat(5000));
+        assert!(long.len() <= 255 && long.chars().all(|c| c == '阀'), "{} bytes", long.len());
+        assert_eq!(long.chars().count(), 85);
     }
 
     #[test]

@@ -108,7 +108,11 @@ pub fn group_key(r: &ImpactRow, by: GroupBy) -> Option<String> {
         GroupBy::Enterprise => r.enterprise_id.map(|i| i.to_string()),
         GroupBy::Industry => Some(r.industry.clone()),
         GroupBy::Studio => r.studio_id.map(|i| i.to_string()),
-        GroupBy::Team => r.team_id.map(|i| i.to_string()),
+        // A proposal under blind review is never attributed to its team: with a narrow filter, a team
+        // group would name the authors' team of the one proposal it isolates.
+        GroupBy::Team => {
+            r.team_id.filter(|_| !super::proposal::BLIND_STATUSES.contains(&r.status)).map(|i| i.to_string())
+        }
         GroupBy::Category => Some(r.category.clone()),
         GroupBy::Month => r.submitted_at.map(|d| d.format("%Y-%m").to_string()),
     }

@@ -8,6 +8,8 @@ pub mod organisation;
 pub mod proposal;
 pub mod recognition;
 pub mod savings;
+pub mod spreadsheet;
+pub mod text;
 
 /// Declares an enum that is stored as its SCREAMING_SNAKE_CASE name in the database and exposed as a
 /// GraphQL enum under the same names.

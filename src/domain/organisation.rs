@@ -30,9 +30,60 @@ crate::string_enum! {
     }
 }
 
+/// Someone on the platform, as far as seeing them goes.
+#[derive(Clone, Copy, Debug)]
+pub struct Person {
+    pub id: i64,
+    pub role: Role,
+    pub enterprise_id: Option<i64>,
+}
+
+/// How much of a person a viewer may see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PersonSight {
+    /// Their name and enterprise, where a proposal the viewer may see names them as its author. Not
+    /// reachable by id.
+    Named,
+    /// Also team and studio, and reachable by id: people of the same enterprise.
+    Colleague,
+    /// Also points, credits and the ledger: the person, their enterprise's admins, platform admins.
+    Steward,
+}
+
+pub fn person_sight(viewer: Option<Person>, person: Person) -> PersonSight {
+    let Some(v) = viewer else { return PersonSight::Named };
+    let same_enterprise = v.enterprise_id.is_some() && v.enterprise_id == person.enterprise_id;
+    if v.id == person.id || v.role == Role::Admin || (v.role == Role::EnterpriseAdmin && same_enterprise) {
+        PersonSight::Steward
+    } else if same_enterprise {
+        PersonSight::Colleague
+    } else {
+        PersonSight::Named
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn who_sees_how_much_of_a_person() {
+        let worker = Person { id: 1, role: Role::Worker, enterprise_id: Some(10) };
+        let p = |id, role, enterprise_id| Some(Person { id, role, enterprise_id });
+        assert_eq!(person_sight(None, worker), PersonSight::Named);
+        assert_eq!(person_sight(Some(worker), worker), PersonSight::Steward);
+        assert_eq!(person_sight(p(2, Role::Admin, None), worker), PersonSight::Steward);
+        assert_eq!(person_sight(p(2, Role::EnterpriseAdmin, Some(10)), worker), PersonSight::Steward);
+        assert_eq!(person_sight(p(2, Role::EnterpriseAdmin, Some(11)), worker), PersonSight::Named);
+        for role in [Role::Worker, Role::Reviewer, Role::StudioLead] {
+            assert_eq!(person_sight(p(2, role, Some(10)), worker), PersonSight::Colleague);
+            assert_eq!(person_sight(p(2, role, Some(11)), worker), PersonSight::Named);
+        }
+        assert_eq!(person_sight(p(2, Role::Association, None), worker), PersonSight::Named);
+        // No enterprise on either side is not "the same enterprise".
+        let loner = Person { id: 3, role: Role::Worker, enterprise_id: None };
+        assert_eq!(person_sight(p(2, Role::Worker, None), loner), PersonSight::Named);
+    }
 
     #[test]
     fn names_round_trip() {

@@ -42,8 +42,14 @@ pub fn validate_text(title: &str, body: &str, tags: &[String]) -> Result<(), (&'
     if tags.iter().any(|t| t.trim().is_empty() || t.chars().count() > TAG_MAX) {
         return Err(("tags", format!("each tag must be 1–{TAG_MAX} characters / 每个标签须为1到{TAG_MAX}个字符")));
     }
-    if title.chars().chain(body.chars()).any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-        return Err(("body", "control characters are not allowed / 不允许包含控制字符".into()));
+    if !super::text::one_line_ok(title) {
+        return Err(("title", super::text::refusal("title")));
+    }
+    if !super::text::multi_line_ok(body) {
+        return Err(("body", super::text::refusal("body")));
+    }
+    if !tags.iter().all(|t| super::text::one_line_ok(t)) {
+        return Err(("tags", super::text::refusal("tags")));
     }
     Ok(())
 }
@@ -88,9 +94,94 @@ pub fn authors_hidden(s: Sight) -> bool {
         && (s.role == Some(Role::Reviewer) || s.is_assigned_reviewer)
 }
 
+/// Studio leads and enterprise admins of the proposal's enterprise, and platform admins: those who run
+/// its review.
+pub fn manages(s: Sight) -> bool {
+    match s.role {
+        Some(Role::Admin) => true,
+        Some(Role::StudioLead | Role::EnterpriseAdmin) => s.same_enterprise,
+        _ => false,
+    }
+}
+
+/// Who acted on an event, as far as naming them goes.
+#[derive(Clone, Copy, Debug)]
+pub struct EventActor {
+    /// An author or co-author of the proposal.
+    pub is_author: bool,
+    /// The viewer themself.
+    pub is_viewer: bool,
+    /// The act is a reviewer's (an evaluation).
+    pub reviews: bool,
+}
+
+/// May the viewer be told who did this? Anonymous callers are told no names; reviewers are named only to
+/// those who run the review (never to authors or to the public); authors are hidden by blind review.
+pub fn actor_shown(s: Sight, a: EventActor) -> bool {
+    if a.is_viewer || s.role == Some(Role::Admin) {
+        return true;
+    }
+    if s.role.is_none() {
+        return false;
+    }
+    if a.reviews {
+        return manages(s);
+    }
+    !(a.is_author && authors_hidden(s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reviewers_are_named_only_to_those_who_run_the_review() {
+        let evaluation = EventActor { is_author: false, is_viewer: false, reviews: true };
+        for status in Status::ALL {
+            for role in [None, Some(Role::Worker), Some(Role::Reviewer), Some(Role::Association)] {
+                for is_author in [false, true] {
+                    let s =
+                        Sight { role, status: *status, is_author, is_assigned_reviewer: false, same_enterprise: true };
+                    assert!(!actor_shown(s, evaluation), "{role:?} {status:?} author={is_author}");
+                }
+            }
+            for role in [Role::StudioLead, Role::EnterpriseAdmin] {
+                let mut s = Sight {
+                    role: Some(role),
+                    status: *status,
+                    is_author: false,
+                    is_assigned_reviewer: false,
+                    same_enterprise: true,
+                };
+                assert!(actor_shown(s, evaluation));
+                s.same_enterprise = false;
+                assert!(!actor_shown(s, evaluation), "a lead of another enterprise");
+            }
+            let admin = Sight {
+                role: Some(Role::Admin),
+                status: *status,
+                is_author: false,
+                is_assigned_reviewer: false,
+                same_enterprise: false,
+            };
+            assert!(actor_shown(admin, evaluation));
+            // The reviewer sees their own act; an anonymous caller sees no actor at all.
+            let own = EventActor { is_viewer: true, ..evaluation };
+            assert!(actor_shown(Sight { role: Some(Role::Reviewer), ..admin }, own));
+            let author_act = EventActor { is_author: true, is_viewer: false, reviews: false };
+            assert!(!actor_shown(Sight { role: None, ..admin }, author_act));
+        }
+        // Blind review still hides authors from the reviewer.
+        let reviewer = Sight {
+            role: Some(Role::Reviewer),
+            status: Status::Evaluating,
+            is_author: false,
+            is_assigned_reviewer: true,
+            same_enterprise: true,
+        };
+        assert!(!actor_shown(reviewer, EventActor { is_author: true, is_viewer: false, reviews: false }));
+        assert!(actor_shown(reviewer, EventActor { is_author: false, is_viewer: false, reviews: false }));
+    }
 
     fn sight(role: Option<Role>, status: Status) -> Sight {
         Sight { role, status, is_author: false, is_assigned_reviewer: false, same_enterprise: false }

@@ -28,7 +28,7 @@ impl CursorType for OffsetCursor {
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .and_then(|t| t.strip_prefix("o:").and_then(|n| n.parse::<i64>().ok()))
-            .filter(|n| *n >= 0)
+            .filter(|n| (0..=MAX_OFFSET).contains(n))
             .map(OffsetCursor)
             .ok_or_else(|| AppError::invalid("after", "not a valid cursor / 无效的分页游标"))
     }
@@ -40,6 +40,9 @@ impl CursorType for OffsetCursor {
 
 pub const DEFAULT_PAGE: i64 = 20;
 pub const MAX_PAGE: i64 = 100;
+/// The largest position a cursor may name: far past any result, small enough that `offset + page` never
+/// overflows. A position past the last result is an empty page.
+pub const MAX_OFFSET: i64 = 1 << 40;
 
 /// The window `(offset, limit)` asked for by `first`/`after`.
 pub fn window(first: Option<i32>, after: Option<&str>) -> Result<(i64, i64), AppError> {
@@ -94,5 +97,11 @@ mod tests {
         assert!(OffsetCursor::decode_cursor("nope").is_err());
         assert_eq!(window(Some(5), Some(&c)).unwrap(), (8, 5));
         assert!(window(Some(1000), None).is_err());
+        // Huge and negative positions are not cursors; the largest one still adds up.
+        for text in ["o:9223372036854775807", "o:-1", "o:10000000000000000"] {
+            assert!(OffsetCursor::decode_cursor(&STANDARD.encode(text)).is_err(), "{text}");
+        }
+        let last = OffsetCursor(MAX_OFFSET).encode_cursor();
+        assert_eq!(window(Some(100), Some(&last)).unwrap(), (MAX_OFFSET + 1, 100));
     }
 }

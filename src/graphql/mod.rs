@@ -10,9 +10,11 @@ pub mod query;
 pub mod subscription;
 pub mod types;
 
+use std::sync::{Arc, OnceLock};
+
 use async_graphql::{Schema, SchemaBuilder};
 
-use crate::state::Services;
+use crate::{config::Config, state::Services};
 
 pub use guards::Viewer;
 
@@ -24,15 +26,26 @@ fn builder() -> SchemaBuilder<query::QueryRoot, mutation::MutationRoot, subscrip
 
 pub fn build_schema(services: Services) -> GlSchema {
     let config = services.config.clone();
+    let limits = document_limits(&config);
     builder()
         .data(services)
         .extension(phase::PhaseTracker)
-        .extension(limits::AliasLimit(config.max_aliases))
+        .extension(limits::DocumentGuard { limits: limits.clone(), model: cost_model() })
         .limit_depth(config.max_query_depth)
-        .limit_complexity(config.max_query_complexity)
-        .limit_recursive_depth(64)
-        .limit_directives(16)
+        .limit_recursive_depth(limits.max_nesting)
+        .limit_directives(limits.max_directives)
         .finish()
+}
+
+/// The bounds every document is held to, from the configuration.
+pub fn document_limits(config: &Config) -> limits::Limits {
+    limits::Limits { max_aliases: config.max_aliases, max_cost: config.max_query_cost, ..Default::default() }
+}
+
+/// The cost model of this binary's schema (read once from its SDL).
+pub fn cost_model() -> Arc<limits::CostModel> {
+    static MODEL: OnceLock<Arc<limits::CostModel>> = OnceLock::new();
+    MODEL.get_or_init(|| Arc::new(limits::CostModel::from_sdl(&sdl()))).clone()
 }
 
 /// The SDL that `schema/schema.graphql` must equal.

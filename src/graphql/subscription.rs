@@ -6,7 +6,8 @@ use futures_util::{Stream, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
 
 use crate::{
-    domain::proposal::{authors_hidden, can_view},
+    domain::proposal::{actor_shown, can_view, EventActor},
+    error::AppError,
     graphql::{
         guards::{services, viewer},
         ids,
@@ -14,9 +15,6 @@ use crate::{
     },
     journey,
 };
-
-/// At most this many past events are replayed on subscription.
-const MAX_REPLAY: i64 = 10_000;
 
 #[derive(Default)]
 pub struct SubscriptionRoot;
@@ -50,10 +48,25 @@ impl SubscriptionRoot {
         };
         // Subscribe before reading the backlog, so that nothing falls between the two.
         let live = BroadcastStream::new(services.events.subscribe());
-        let backlog = match after {
-            Some(a) => services.db.read(move |s| Box::pin(async move { s.events_after(a, MAX_REPLAY).await })).await?,
+        // How far back `after` may reach (GREENLINE_WS_MAX_REPLAY): a client further behind reloads first.
+        let max_replay = services.config.ws_max_replay.max(0);
+        let mut backlog = match after {
+            Some(a) => {
+                services.db.read(move |s| Box::pin(async move { s.events_after(a, max_replay + 1).await })).await?
+            }
             None => vec![],
         };
+        if backlog.len() as i64 > max_replay {
+            backlog.clear();
+            return Err(AppError::invalid(
+                "after",
+                format!(
+                    "more than {max_replay} events happened since sequence {}; reload with the proposals query, then subscribe from the newest sequence / 落后过多，请先刷新再订阅",
+                    after.unwrap_or(0)
+                ),
+            )
+            .into());
+        }
         let replayed_up_to = backlog.last().map(|e| e.id).or(after).unwrap_or(0);
         let live = live.filter_map(move |item| async move { item.ok().filter(|e| e.id > replayed_up_to) });
         let stream = futures_util::stream::iter(backlog).chain(live).filter_map(move |event| {
@@ -65,6 +78,7 @@ impl SubscriptionRoot {
                 }
                 let pid = event.proposal_id;
                 let actor = event.actor_id;
+                let reviews = event.kind == "EVALUATED";
                 let shown = services
                     .db
                     .read(move |s| {
@@ -73,8 +87,12 @@ impl SubscriptionRoot {
                             let authors = s.authors(pid).await?;
                             let p = journey::Loaded { row, authors };
                             let sight = journey::sight(s, user.as_ref(), &p).await?;
-                            let actor_is_author = journey::authored_by(&p.row, &p.authors, actor);
-                            Ok(can_view(sight).then_some(authors_hidden(sight) && actor_is_author))
+                            let who = EventActor {
+                                is_author: journey::authored_by(&p.row, &p.authors, actor),
+                                is_viewer: actor.is_some() && actor == user.as_ref().map(|u| u.id),
+                                reviews,
+                            };
+                            Ok(can_view(sight).then_some(!actor_shown(sight, who)))
                         })
                     })
                     .await

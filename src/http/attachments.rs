@@ -69,8 +69,9 @@ pub async fn download(State(state): State<AppState>, headers: HeaderMap, Path(id
     set(h, header::CONTENT_TYPE, a.content_type.clone());
     set(h, header::CONTENT_LENGTH, a.size_bytes.to_string());
     set(h, header::ETAG, etag);
-    let inline =
-        a.content_type.starts_with("image/") || a.content_type == "application/pdf" || a.content_type == "video/mp4";
+    // Only pictures open in the browser; a PDF (which may carry JavaScript) or a file whose bytes also
+    // parse as HTML is saved instead, and nothing served here may run script or reach the page's origin.
+    let inline = a.content_type.starts_with("image/") && a.content_type != "image/svg+xml";
     set(
         h,
         header::CONTENT_DISPOSITION,
@@ -78,5 +79,6 @@ pub async fn download(State(state): State<AppState>, headers: HeaderMap, Path(id
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'; img-src 'self'"));
     res
 }

@@ -17,7 +17,7 @@ use crate::{
         rows::{ExportRow, TechniqueExportRow},
         store::ProposalFilter,
     },
-    domain::{lifecycle::Status, organisation::Industry, proposal::Category},
+    domain::{lifecycle::Status, organisation::Industry, proposal::Category, spreadsheet::neutralise},
     graphql::ids,
     http::graphql::authenticate,
     state::AppState,
@@ -26,8 +26,9 @@ use crate::{
 const PAGE: i64 = 500;
 const BOM: &str = "\u{feff}";
 
-/// One CSV field, quoted when it must be (RFC 4180).
+/// One CSV field, quoted when it must be (RFC 4180), never a formula (see `domain::spreadsheet`).
 fn field(out: &mut String, v: &str) {
+    let v = &*neutralise(v);
     if v.contains([',', '"', '\n', '\r']) {
         out.push('"');
         out.push_str(&v.replace('"', "\"\""));

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use async_graphql::{
     http::GraphiQLSource,
-    parser::types::{DocumentOperations, ExecutableDocument, OperationType},
+    parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition, OperationType},
     Variables,
 };
 use axum::{
@@ -20,7 +20,11 @@ use serde_json::{json, Map, Value};
 
 use crate::{
     error::{AppError, ErrorCode},
-    graphql::{phase::ValidationFailed, Viewer},
+    graphql::{
+        limits::{scan, Checked, CostModel, Limits, Refusal},
+        phase::ValidationFailed,
+        Viewer,
+    },
     state::AppState,
 };
 
@@ -250,6 +254,35 @@ fn selected_operation(doc: &ExecutableDocument, name: Option<&str>) -> Option<(O
     }
 }
 
+fn selected_definition<'a>(doc: &'a ExecutableDocument, name: Option<&str>) -> Option<&'a OperationDefinition> {
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| &op.node),
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+/// A variable the request does not give: with a default, the executor uses it; nullable, it is null;
+/// required, the request is refused here (the executor would fail the field, not the request).
+fn fill_variables(op: &OperationDefinition, variables: &mut Variables) -> Result<(), String> {
+    for def in &op.variable_definitions {
+        let def = &def.node;
+        if variables.contains_key(&def.name.node) || def.default_value.is_some() {
+            continue;
+        }
+        if def.var_type.node.nullable {
+            variables.insert(def.name.node.clone(), async_graphql::Value::Null);
+        } else {
+            return Err(format!(
+                "variable ${} of type {} is required but was not given / 缺少必填变量${}",
+                def.name.node, def.var_type.node, def.name.node
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn operation_label(doc: &ExecutableDocument, requested: Option<&str>) -> String {
     if let Some(name) = requested {
         return name.chars().take(64).collect();
@@ -265,35 +298,61 @@ fn operation_label(doc: &ExecutableDocument, requested: Option<&str>) -> String 
     "anonymous".to_owned()
 }
 
-/// Parsed documents by their text. Clients send the same few documents with new variables, and parsing
-/// was 7 % of the server's work under load (done twice: here and again by the executor). Only documents
-/// that parsed are kept, only short ones, and only so many: a client sending new documents evicts old ones.
-pub struct Documents(std::sync::Mutex<lru::LruCache<String, ExecutableDocument>>);
+/// Parsed documents by their text, and the limits they are held to. Clients send the same few documents
+/// with new variables, and parsing was 7 % of the server's work under load (done twice: here and again by
+/// the executor). Only documents that parsed are kept, only short ones, and only so many: a client sending
+/// new documents evicts old ones. The limits are checked on every request (the cost depends on variables).
+pub struct Documents {
+    cache: std::sync::Mutex<lru::LruCache<String, ExecutableDocument>>,
+    pub limits: Limits,
+    model: std::sync::Arc<CostModel>,
+}
+
+/// Why a document is not run.
+enum Unfit {
+    Parse(async_graphql::parser::Error),
+    Refused(Refusal),
+}
 
 impl Documents {
     const ENTRIES: usize = 256;
     const MAX_LEN: usize = 8 * 1024;
 
+    pub fn new(limits: Limits, model: std::sync::Arc<CostModel>) -> Documents {
+        Documents {
+            cache: std::sync::Mutex::new(lru::LruCache::new(
+                std::num::NonZeroUsize::new(Self::ENTRIES).expect("non-zero"),
+            )),
+            limits,
+            model,
+        }
+    }
+
+    /// The text scanned (before any parsing), parsed or found, then checked against the limits.
+    fn prepare(
+        &self,
+        query: &str,
+        operation: Option<&str>,
+        variables: &Variables,
+    ) -> Result<ExecutableDocument, Unfit> {
+        scan(query, &self.limits).map_err(Unfit::Refused)?;
+        let doc = self.parse(query).map_err(Unfit::Parse)?;
+        self.limits.check(&doc, operation, true, variables, &self.model).map_err(Unfit::Refused)?;
+        Ok(doc)
+    }
+
     fn parse(&self, query: &str) -> async_graphql::parser::Result<ExecutableDocument> {
         let keep = query.len() <= Self::MAX_LEN;
         if keep {
-            if let Some(doc) = self.0.lock().unwrap_or_else(|p| p.into_inner()).get(query) {
+            if let Some(doc) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(query) {
                 return Ok(doc.clone());
             }
         }
         let doc = async_graphql::parser::parse_query(query)?;
         if keep {
-            self.0.lock().unwrap_or_else(|p| p.into_inner()).put(query.to_owned(), doc.clone());
+            self.cache.lock().unwrap_or_else(|p| p.into_inner()).put(query.to_owned(), doc.clone());
         }
         Ok(doc)
-    }
-}
-
-impl Default for Documents {
-    fn default() -> Self {
-        Documents(std::sync::Mutex::new(lru::LruCache::new(
-            std::num::NonZeroUsize::new(Self::ENTRIES).expect("non-zero"),
-        )))
     }
 }
 
@@ -301,16 +360,23 @@ impl Default for Documents {
 const MAX_FILES_PER_REQUEST: usize = 10;
 
 async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, method: Method, params: Params) -> Response {
-    let doc = match state.documents.parse(&params.query) {
+    // Under application/json a document the server will not run is still answered 200 (GraphQL over HTTP,
+    // legacy media type); under application/graphql-response+json it is a 400.
+    let refused_status = if media == MediaType::GraphqlResponseJson { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let mut variables = Variables::from_json(Value::Object(params.variables.unwrap_or_default()));
+    let doc = match state.documents.prepare(&params.query, params.operation_name.as_deref(), &variables) {
         Ok(doc) => doc,
-        Err(e) => {
-            let status = if media == MediaType::GraphqlResponseJson { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        Err(Unfit::Parse(e)) => {
             let locations: Vec<Value> = e.positions().map(|p| json!({"line": p.line, "column": p.column})).collect();
             return json_response(
-                status,
+                refused_status,
                 media,
                 &json!({ "errors": [{ "message": e.to_string(), "locations": locations, "extensions": { "code": "GRAPHQL_PARSE_FAILED" } }] }),
             );
+        }
+        Err(Unfit::Refused(r)) => {
+            let error = serde_json::to_value(r.to_server_error()).unwrap_or_else(|_| json!({"message": r.message()}));
+            return json_response(refused_status, media, &json!({ "errors": [error] }));
         }
     };
     let selected = selected_operation(&doc, params.operation_name.as_deref());
@@ -324,9 +390,17 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, method
         res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return res;
     }
+    if let Some(op) = selected_definition(&doc, params.operation_name.as_deref()) {
+        if let Err(message) = fill_variables(op, &mut variables) {
+            return json_response(
+                refused_status,
+                media,
+                &json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }] }),
+            );
+        }
+    }
     let label = operation_label(&doc, params.operation_name.as_deref());
-    let mut request = async_graphql::Request::new(params.query)
-        .variables(Variables::from_json(Value::Object(params.variables.unwrap_or_default())));
+    let mut request = async_graphql::Request::new(params.query).variables(variables).data(Checked);
     request.set_parsed_query(doc);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
@@ -375,8 +449,13 @@ async fn run(
             obj.remove("data");
         }
     }
-    tag_errors(&mut body, failed_validation);
-    let status = if failed_validation && media == MediaType::GraphqlResponseJson {
+    let request_error = tag_errors(&mut body, failed_validation);
+    if request_error {
+        if let Some(obj) = body.as_object_mut() {
+            obj.remove("data");
+        }
+    }
+    let status = if (failed_validation || request_error) && media == MediaType::GraphqlResponseJson {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
@@ -384,26 +463,50 @@ async fn run(
     json_response(status, media, &body)
 }
 
-/// Gives every error an `extensions.code`, so that clients always have something to branch on.
-fn tag_errors(body: &mut Value, failed_validation: bool) {
-    let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) else { return };
+/// The code of an error the executor raised without one. Before execution (no `path`) every error is the
+/// client's: the document or the variables do not fit. During execution, only the variable and input
+/// coercion messages are; anything else with a path is a fault of ours.
+fn untagged_code(message: &str, has_path: bool, failed_validation: bool) -> &'static str {
+    if failed_validation {
+        "GRAPHQL_VALIDATION_FAILED"
+    } else if message.starts_with("Invalid value")
+        || message.starts_with("Failed to parse")
+        || (message.starts_with("Variable ") && message.ends_with("is not defined."))
+    {
+        "BAD_USER_INPUT"
+    } else if message.starts_with("Unknown operation named")
+        || message.starts_with("Operation name required")
+        || message.starts_with("Subscriptions are not supported")
+    {
+        "BAD_REQUEST"
+    } else if !has_path {
+        "GRAPHQL_VALIDATION_FAILED"
+    } else {
+        "INTERNAL"
+    }
+}
+
+/// Gives every error an `extensions.code`, so that clients always have something to branch on. Returns
+/// whether the response is a request error: no data, and only client errors raised before execution
+/// (no `path`).
+fn tag_errors(body: &mut Value, failed_validation: bool) -> bool {
+    let no_data = body.get("data").is_none_or(Value::is_null);
+    let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) else { return false };
+    let mut all_client = true;
     for error in errors {
         let Some(obj) = error.as_object_mut() else { continue };
         let message = obj.get("message").and_then(Value::as_str).unwrap_or("").to_owned();
+        let has_path = obj.contains_key("path");
         let ext = obj.entry("extensions").or_insert_with(|| json!({}));
         if let Some(ext) = ext.as_object_mut() {
             if !ext.contains_key("code") {
-                let code = if failed_validation {
-                    "GRAPHQL_VALIDATION_FAILED"
-                } else if message.starts_with("Invalid value") || message.starts_with("Failed to parse") {
-                    "BAD_USER_INPUT"
-                } else {
-                    "INTERNAL"
-                };
-                ext.insert("code".into(), Value::String(code.into()));
+                ext.insert("code".into(), Value::String(untagged_code(&message, has_path, failed_validation).into()));
             }
+            let code = ext.get("code").and_then(Value::as_str).unwrap_or("");
+            all_client &= !has_path && !matches!(code, "INTERNAL" | "SERVICE_UNAVAILABLE");
         }
     }
+    no_data && all_client
 }
 
 #[cfg(test)]

@@ -17,8 +17,12 @@ use axum::{
 use crate::state::AppState;
 
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
-/// Operation names come from clients: past this many distinct names, new ones are counted as `other`.
-const MAX_OPERATION_LABELS: usize = 500;
+/// Operation names come from clients, so a name becomes a label only once it has been seen this many
+/// times, and only this many names ever do; the rest are counted as `other`.
+const LABEL_AFTER_SIGHTINGS: u32 = 5;
+const MAX_OPERATION_LABELS: usize = 50;
+/// Names being counted towards a label; when full, the count starts over.
+const MAX_CANDIDATES: usize = 1_000;
 
 #[derive(Default, Clone)]
 struct Histogram {
@@ -45,6 +49,31 @@ struct Inner {
     http_latency: BTreeMap<String, Histogram>,
     graphql: BTreeMap<(String, &'static str), u64>,
     graphql_latency: BTreeMap<String, Histogram>,
+    labels: std::collections::HashSet<String>,
+    candidates: std::collections::HashMap<String, u32>,
+}
+
+impl Inner {
+    /// The label an operation name is counted under.
+    fn label<'a>(&mut self, operation: &'a str) -> &'a str {
+        if operation == "anonymous" || self.labels.contains(operation) {
+            return operation;
+        }
+        if self.labels.len() >= MAX_OPERATION_LABELS {
+            return "other";
+        }
+        if self.candidates.len() >= MAX_CANDIDATES && !self.candidates.contains_key(operation) {
+            self.candidates.clear();
+        }
+        let seen = self.candidates.entry(operation.to_owned()).or_default();
+        *seen += 1;
+        if *seen >= LABEL_AFTER_SIGHTINGS {
+            self.candidates.remove(operation);
+            self.labels.insert(operation.to_owned());
+            return operation;
+        }
+        "other"
+    }
 }
 
 #[derive(Default)]
@@ -62,8 +91,7 @@ impl Metrics {
     /// One executed GraphQL operation; `outcome` is `ok` or `error`.
     pub fn record_graphql(&self, operation: &str, outcome: &'static str, elapsed: Duration) {
         let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let known = m.graphql_latency.contains_key(operation);
-        let name = if known || m.graphql_latency.len() < MAX_OPERATION_LABELS { operation } else { "other" };
+        let name = m.label(operation);
         *m.graphql.entry((name.to_owned(), outcome)).or_default() += 1;
         m.graphql_latency.entry(name.to_owned()).or_default().observe(elapsed.as_secs_f64());
     }
@@ -160,6 +188,10 @@ mod tests {
     #[test]
     fn renders_counts_and_cumulative_buckets() {
         let m = Metrics::default();
+        for _ in 0..LABEL_AFTER_SIGHTINGS - 1 {
+            m.record_graphql("Viewer", "ok", Duration::from_millis(30));
+        }
+        assert!(!m.render().contains("operation=\"Viewer\""), "not a label before it has been seen enough");
         m.record_graphql("Viewer", "ok", Duration::from_millis(3));
         m.record_graphql("Viewer", "ok", Duration::from_millis(30));
         m.record_http("/graphql", "POST", 200, Duration::from_millis(3));
@@ -172,5 +204,24 @@ mod tests {
             text.contains("greenline_graphql_operation_duration_seconds_bucket{operation=\"Viewer\",le=\"0.05\"} 2")
         );
         assert!(text.contains("greenline_http_requests_total{route=\"/graphql\",method=\"POST\",status=\"200\"} 1"));
+    }
+
+    #[test]
+    fn client_chosen_names_cannot_grow_the_labels() {
+        let m = Metrics::default();
+        m.record_graphql("anonymous", "ok", Duration::from_millis(1));
+        let before = m.render().len();
+        // Thousands of names, each a few times: at most MAX_OPERATION_LABELS of them ever become labels.
+        for i in 0..5_000 {
+            for _ in 0..(i % 7) {
+                m.record_graphql(&format!("Op{i}"), "error", Duration::from_millis(1));
+            }
+        }
+        let text = m.render();
+        let labels: std::collections::HashSet<&str> =
+            text.lines().filter_map(|l| l.split("operation=\"").nth(1)?.split('"').next()).collect();
+        assert!(labels.len() <= MAX_OPERATION_LABELS + 2, "{} labels", labels.len());
+        assert!(labels.contains("other") && labels.contains("anonymous"));
+        assert!(text.len() < before * (MAX_OPERATION_LABELS + 3), "{} bytes", text.len());
     }
 }

@@ -1,38 +1,309 @@
 //! `/graphql/ws`: GraphQL subscriptions over WebSocket (graphql-transport-ws, and the older graphql-ws).
 //! The bearer token travels in the `connection_init` payload as `{"Authorization": "Bearer …"}`.
+//!
+//! async-graphql runs the protocol; a [`Gate`] in front of it holds each connection to its limits:
+//! `connection_init` within the configured time (else close 4408), a message rate per connection (close
+//! 4429), subscribe messages charged to the same per-token and per-IP buckets as HTTP requests, a unique
+//! id per running subscription (close 4409), and at most so many subscriptions per connection and per
+//! token or address (an `error` message for the refused one; the connection stays).
 
-use async_graphql::{http::ALL_WEBSOCKET_PROTOCOLS, Data};
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
-use axum::{
-    extract::{State, WebSocketUpgrade},
-    response::Response,
+use std::{
+    collections::{HashMap, HashSet},
+    net::{IpAddr, SocketAddr},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
 };
+
+use async_graphql::{
+    http::{WebSocket as Protocol, WebSocketProtocols, WsMessage, ALL_WEBSOCKET_PROTOCOLS},
+    Data,
+};
+use axum::{
+    extract::{
+        ws::{CloseFrame, Message, WebSocket},
+        ConnectInfo, State, WebSocketUpgrade,
+    },
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Extension,
+};
+use futures_util::{future, SinkExt, StreamExt};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
 
 use crate::{graphql::Viewer, state::AppState};
 
-pub async fn ws(State(state): State<AppState>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
-    let schema = state.schema.clone();
-    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |stream| {
-        GraphQLWebSocket::new(stream, schema, protocol)
-            .on_connection_init(move |payload| async move {
-                let header =
-                    ["Authorization", "authorization"].iter().find_map(|k| payload.get(*k)).and_then(|v| v.as_str());
-                let viewer = match header {
-                    None => Viewer::default(),
-                    Some(h) => {
-                        let token = h.trim().strip_prefix("Bearer ").map(str::trim).unwrap_or("");
-                        match state.services.db.user_by_token(token).await {
-                            Ok(Some(user)) => Viewer { user: Some(user) },
-                            _ => {
-                                return Err(async_graphql::Error::new("UNAUTHENTICATED: the bearer token is not valid"))
+/// Running subscriptions per bearer token (by hash) or, for anonymous connections, per address — across
+/// every connection of this process.
+#[derive(Default)]
+pub struct Subscribers(Mutex<HashMap<String, usize>>);
+
+impl Subscribers {
+    fn try_add(&self, key: &str, max: usize) -> bool {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = m.entry(key.to_owned()).or_default();
+        if *n >= max {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    fn remove(&self, key: &str, count: usize) {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = m.get_mut(key) {
+            *n = n.saturating_sub(count);
+            if *n == 0 {
+                m.remove(key);
+            }
+        }
+    }
+}
+
+/// The limits of one connection, from the configuration.
+#[derive(Clone, Copy)]
+struct WsLimits {
+    init_timeout: Duration,
+    per_connection: usize,
+    per_token: usize,
+    messages_per_second: f64,
+    burst: f64,
+}
+
+/// What the gate decided about one client message.
+enum Verdict {
+    Pass,
+    /// Refuse this subscription with an `error` message; the connection stays.
+    Refuse(String, &'static str, String),
+    Close(u16, &'static str),
+}
+
+/// One connection's bookkeeping, shared by the incoming filter and the outgoing loop.
+struct Gate {
+    state: AppState,
+    limits: WsLimits,
+    ip: Option<IpAddr>,
+    /// The bearer token once `connection_init` named one (for the shared rate limit), and the key its
+    /// subscriptions are counted under.
+    token: Option<String>,
+    key: String,
+    initialised: bool,
+    running: HashSet<String>,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Gate {
+    fn inspect(&mut self, text: &[u8]) -> Verdict {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * self.limits.messages_per_second)
+            .min(self.limits.burst);
+        self.at = now;
+        if self.limits.messages_per_second > 0.0 {
+            if self.tokens < 1.0 {
+                return Verdict::Close(4429, "Too many messages / 消息过于频繁");
+            }
+            self.tokens -= 1.0;
+        }
+        let Ok(message) = serde_json::from_slice::<Value>(text) else { return Verdict::Pass };
+        let id = message.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
+        match message.get("type").and_then(Value::as_str) {
+            Some("connection_init") => {
+                if let Some(token) = init_token(&message) {
+                    self.token = Some(token.to_owned());
+                    self.key = format!("token:{}", hex::encode(&Sha256::digest(token.as_bytes())[..16]));
+                }
+                self.initialised = true;
+                Verdict::Pass
+            }
+            Some("subscribe" | "start") if self.initialised => {
+                if self.running.contains(&id) {
+                    return Verdict::Close(4409, "Subscriber for this id already exists");
+                }
+                if let Err(wait) = self.state.services.limiter.check(self.ip, self.token.as_deref()) {
+                    let secs = wait.as_secs_f64().ceil().max(1.0);
+                    return Verdict::Refuse(
+                        id,
+                        "RATE_LIMITED",
+                        format!("too many requests; try again in {secs} s / 请求过于频繁，请{secs}秒后再试"),
+                    );
+                }
+                if self.running.len() >= self.limits.per_connection {
+                    let max = self.limits.per_connection;
+                    return Verdict::Refuse(
+                        id,
+                        "TOO_MANY_SUBSCRIPTIONS",
+                        format!("at most {max} subscriptions per connection / 每个连接最多{max}个订阅"),
+                    );
+                }
+                if !self.state.subscribers.try_add(&self.key, self.limits.per_token) {
+                    let max = self.limits.per_token;
+                    return Verdict::Refuse(
+                        id,
+                        "TOO_MANY_SUBSCRIPTIONS",
+                        format!("at most {max} subscriptions per account / 每个账号最多{max}个订阅"),
+                    );
+                }
+                self.running.insert(id);
+                Verdict::Pass
+            }
+            Some("complete" | "stop") => {
+                self.ended(&id);
+                Verdict::Pass
+            }
+            _ => Verdict::Pass,
+        }
+    }
+
+    fn ended(&mut self, id: &str) {
+        if self.running.remove(id) {
+            self.state.subscribers.remove(&self.key, 1);
+        }
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        self.state.subscribers.remove(&self.key, self.running.len());
+    }
+}
+
+fn init_token(message: &Value) -> Option<&str> {
+    let payload = message.get("payload")?;
+    let header = ["Authorization", "authorization"].iter().find_map(|k| payload.get(*k))?.as_str()?;
+    header.trim().strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty())
+}
+
+pub async fn ws(
+    State(state): State<AppState>,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let ip = connect.map(|c| c.0 .0.ip());
+    let protocol = headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|list| list.split(',').find_map(|p| p.trim().parse::<WebSocketProtocols>().ok()));
+    let Some(protocol) = protocol else {
+        return (StatusCode::BAD_REQUEST, "Sec-WebSocket-Protocol must be graphql-transport-ws or graphql-ws")
+            .into_response();
+    };
+    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| serve(state, socket, protocol, ip))
+}
+
+async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols, ip: Option<IpAddr>) {
+    let c = &state.services.config;
+    let limits = WsLimits {
+        init_timeout: Duration::from_secs(c.ws_init_timeout_secs),
+        per_connection: c.ws_max_subscriptions,
+        per_token: c.ws_max_subscriptions_per_token,
+        messages_per_second: c.ws_messages_per_second,
+        burst: (c.ws_messages_per_second * c.rate_limit_burst_secs).max(10.0),
+    };
+    let gate = Arc::new(Mutex::new(Gate {
+        state: state.clone(),
+        limits,
+        ip,
+        token: None,
+        key: format!("ip:{}", ip.map(|i| i.to_string()).unwrap_or_default()),
+        initialised: false,
+        running: HashSet::new(),
+        tokens: limits.burst,
+        at: Instant::now(),
+    }));
+    let (mut sink, stream) = socket.split();
+    // Messages the gate sends itself: refusals, and the close that ends the connection.
+    let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
+
+    let inbound_gate = gate.clone();
+    let input = stream.take_while(|res| future::ready(res.is_ok())).filter_map(move |msg| {
+        let bytes = match msg {
+            Ok(Message::Text(t)) => Some(bytes::Bytes::copy_from_slice(t.as_bytes())),
+            Ok(Message::Binary(b)) => Some(b),
+            _ => None,
+        };
+        let pass = bytes.and_then(|b| {
+            let verdict = inbound_gate.lock().unwrap_or_else(|p| p.into_inner()).inspect(&b);
+            match verdict {
+                Verdict::Pass => Some(b),
+                Verdict::Refuse(id, code, message) => {
+                    let error = json!({"type": "error", "id": id,
+                            "payload": [{"message": message, "extensions": {"code": code}}]});
+                    let _ = tx.send(Message::Text(error.to_string().into()));
+                    None
+                }
+                Verdict::Close(code, reason) => {
+                    let _ = tx.send(Message::Close(Some(CloseFrame { code, reason: reason.into() })));
+                    None
+                }
+            }
+        });
+        future::ready(pass)
+    });
+
+    let auth_state = state.clone();
+    let outbound = Protocol::new(state.schema.clone(), input, protocol).on_connection_init(move |payload| async move {
+        let header = ["Authorization", "authorization"].iter().find_map(|k| payload.get(*k)).and_then(|v| v.as_str());
+        let viewer = match header {
+            None => Viewer::default(),
+            Some(h) => {
+                let token = h.trim().strip_prefix("Bearer ").map(str::trim).unwrap_or("");
+                match auth_state.services.tokens.user(&auth_state.services.db, token).await {
+                    Ok(Some(user)) => Viewer { user: Some(user) },
+                    _ => return Err(async_graphql::Error::new("UNAUTHENTICATED: the bearer token is not valid")),
+                }
+            }
+        };
+        let mut data = Data::default();
+        data.insert(viewer);
+        Ok(data)
+    });
+    futures_util::pin_mut!(outbound);
+
+    let init_deadline = tokio::time::sleep(limits.init_timeout);
+    futures_util::pin_mut!(init_deadline);
+    let mut deadline_passed = false;
+    loop {
+        let initialised = gate.lock().unwrap_or_else(|p| p.into_inner()).initialised;
+        tokio::select! {
+            message = outbound.next() => {
+                let Some(message) = message else { break };
+                let message = match message {
+                    WsMessage::Text(text) => {
+                        // A subscription that completed or failed no longer counts.
+                        if let Ok(v) = serde_json::from_str::<Value>(&text) {
+                            if matches!(v.get("type").and_then(Value::as_str), Some("complete" | "error")) {
+                                if let Some(id) = v.get("id").and_then(Value::as_str) {
+                                    gate.lock().unwrap_or_else(|p| p.into_inner()).ended(id);
+                                }
                             }
                         }
+                        Message::Text(text.into())
                     }
+                    WsMessage::Close(code, reason) => Message::Close(Some(CloseFrame { code, reason: reason.into() })),
                 };
-                let mut data = Data::default();
-                data.insert(viewer);
-                Ok(data)
-            })
-            .serve()
-    })
+                let closing = matches!(message, Message::Close(_));
+                if sink.send(message).await.is_err() || closing {
+                    break;
+                }
+            }
+            Some(message) = rx.recv() => {
+                let closing = matches!(message, Message::Close(_));
+                if sink.send(message).await.is_err() || closing {
+                    break;
+                }
+            }
+            _ = &mut init_deadline, if !initialised && !deadline_passed => {
+                deadline_passed = true;
+                if gate.lock().unwrap_or_else(|p| p.into_inner()).initialised {
+                    continue;
+                }
+                let close = CloseFrame { code: 4408, reason: "Connection initialisation timeout".into() };
+                let _ = sink.send(Message::Close(Some(close))).await;
+                break;
+            }
+        }
+    }
 }

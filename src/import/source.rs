@@ -249,7 +249,7 @@ impl Column {
 fn csv_fields(columns: &[Column], record: &csv::StringRecord) -> Map<String, Value> {
     let mut map = Map::new();
     for (column, cell) in columns.iter().zip(record.iter()) {
-        let cell = cell.trim();
+        let cell = crate::domain::spreadsheet::restore(cell.trim());
         if cell.is_empty() {
             continue;
         }

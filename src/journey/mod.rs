@@ -216,6 +216,9 @@ pub fn required_text(value: &str, field: &str, max: usize) -> AppResult<String> 
             format!("{field} must be 1–{max} characters / {field}须为1到{max}个字符"),
         ));
     }
+    if !crate::domain::text::multi_line_ok(v) {
+        return Err(AppError::invalid(field, crate::domain::text::refusal(field)));
+    }
     Ok(v.to_owned())
 }
 

@@ -49,6 +49,9 @@ pub async fn promote(
             Some(s) if s.chars().count() > max => {
                 Err(AppError::invalid(field, format!("{field} must be at most {max} characters / {field}最多{max}字")))
             }
+            Some(s) if !crate::domain::text::multi_line_ok(&s) => {
+                Err(AppError::invalid(field, crate::domain::text::refusal(field)))
+            }
             other => Ok(other),
         }
     };

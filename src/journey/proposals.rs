@@ -55,6 +55,9 @@ async fn create_loaded(
     let tags = clean_tags(f.tags.clone().unwrap_or_default());
     validate_text(&title, &body, &tags).map_err(|(field, msg)| AppError::invalid(field, msg))?;
     if let Some(ext) = &f.external_id {
+        if !crate::domain::text::one_line_ok(ext) {
+            return Err(AppError::invalid("externalId", crate::domain::text::refusal("externalId")));
+        }
         if ext.trim().is_empty() || ext.len() > 200 {
             return Err(AppError::invalid(
                 "externalId",
@@ -222,6 +225,9 @@ pub async fn withdraw(
     if reason.is_some_and(|r| r.chars().count() > 2000) {
         return Err(AppError::invalid("reason", "reason must be at most 2000 characters / 理由最多2000字"));
     }
+    if reason.is_some_and(|r| !crate::domain::text::multi_line_ok(r)) {
+        return Err(AppError::invalid("reason", crate::domain::text::refusal("reason")));
+    }
     transition(store, &p, user, Action::Withdraw, expected_version, "WITHDRAWN", reason, now).await?;
     reload(store, id).await
 }
@@ -265,6 +271,9 @@ async fn authors_for(
             }
             if name.chars().count() > 100 {
                 return Err(AppError::invalid("onBehalfOf", "name must be at most 100 characters / 姓名最多100个字符"));
+            }
+            if !crate::domain::text::one_line_ok(name) {
+                return Err(AppError::invalid("onBehalfOf", crate::domain::text::refusal("onBehalfOf")));
             }
             authors.push((None, name.to_owned()));
         }

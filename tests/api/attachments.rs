@@ -102,6 +102,39 @@ async fn draft(app: &TestApp, token: &str, title: &str) -> Value {
     d["createProposal"]["proposal"]["id"].clone()
 }
 
+storage_story!(downloads_never_run_in_the_page);
+async fn downloads_never_run_in_the_page(app: TestApp) {
+    let c = cast(&app).await;
+    let p = draft(&app, &c.worker, "蒸汽阀门泄漏").await;
+    // A PDF (it may carry JavaScript) and a JPEG whose bytes are also HTML are never rendered by the
+    // browser on our origin: the PDF is saved, and every download is sandboxed.
+    let mut pdf =
+        b"%PDF-1.7\n1 0 obj << /Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>\n".to_vec();
+    pdf.extend(vec![b' '; 2000]);
+    let mut polyglot = jpeg(9, 4_000);
+    polyglot.extend(b"<html><script>alert(document.cookie)</script></html>");
+    for (name, bytes, inline) in [("方案.pdf", pdf, false), ("照片.jpg", polyglot, true)] {
+        let a = upload_ok(&app, &c.worker, &p, name, bytes).await;
+        let r = app
+            .client
+            .get(format!("{}{}", app.url, a["url"].as_str().unwrap()))
+            .bearer_auth(&c.worker)
+            .send()
+            .await
+            .unwrap();
+        let h = r.headers();
+        let disposition = h["content-disposition"].to_str().unwrap();
+        assert_eq!(disposition.starts_with("inline"), inline, "{name}: {disposition}");
+        assert!(h["content-security-policy"].to_str().unwrap().starts_with("sandbox"), "{name}");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+    }
+    // File names lose text-direction overrides and are cut to 255 bytes.
+    let a = upload_ok(&app, &c.worker, &p, "报告\u{202e}gpj.exe", jpeg(3, 1_000)).await;
+    assert_eq!(a["fileName"], "报告gpj.exe");
+    let a = upload_ok(&app, &c.worker, &p, &format!("{}.jpg", "阀".repeat(5000)), jpeg(4, 1_000)).await;
+    assert!(a["fileName"].as_str().unwrap().len() <= 255, "{a}");
+}
+
 storage_story!(upload_download_and_limits);
 async fn upload_download_and_limits(app: TestApp) {
     let c = cast(&app).await;
@@ -133,6 +166,8 @@ async fn upload_download_and_limits(app: TestApp) {
         disposition.contains("filename*=UTF-8''%E8%92%B8%E6%B1%BD%E9%98%80%E9%97%A8%20%E6%B3%84%E6%BC%8F.jpg"),
         "{disposition}"
     );
+    assert!(disposition.starts_with("inline"), "a photo opens in place: {disposition}");
+    assert_eq!(h["content-security-policy"].to_str().unwrap().split(';').next(), Some("sandbox"));
     assert_eq!(r.bytes().await.unwrap().as_ref(), photo.as_slice());
 
     // The same file twice is stored once.

@@ -46,7 +46,11 @@ const MUTATIONS: &str = "
 
 /// Sensitive reads. `Y` sees it, `.` does not (null, or the proposal itself is not found). `authors`: the
 /// author's name (blind review hides it from reviewers); `evaluations`: both reviewers' scorecards (a
-/// reviewer sees only their own; the authors see all once decided).
+/// reviewer sees only their own; the authors see all once decided); `reviewerNamed`: an evaluation event
+/// names a reviewer other than the viewer (only those who run the review learn who evaluated);
+/// `authorPoints`: the author's points through `authors { user }` (points move at submission, so only
+/// the person and the stewards of their account see them); `authorById`: `node(id:)` of the author (people
+/// are not enumerable: only colleagues and platform admins find them by id).
 const FIELDS: &str = "
     #                              anon author worker other_worker reviewer lead other_lead ent_admin other_admin association admin
     draft.proposal                 .    Y      .      .            .        .    .          .         .           .           Y
@@ -57,6 +61,11 @@ const FIELDS: &str = "
     accepted.evaluations           .    Y      .      .            .        Y    .          Y         .           .           Y
     adopted.proposal               Y    Y      Y      Y            Y        Y    Y          Y         Y           Y           Y
     adopted.authors                Y    Y      Y      Y            Y        Y    Y          Y         Y           Y           Y
+    evaluating.reviewerNamed       .    .      .      .            .        Y    .          Y         .           .           Y
+    accepted.reviewerNamed         .    .      .      .            .        Y    .          Y         .           .           Y
+    adopted.reviewerNamed          .    .      .      .            .        Y    .          Y         .           .           Y
+    adopted.authorPoints           .    Y      .      .            .        .    .          Y         .           .           Y
+    adopted.authorById             .    Y      Y      .            Y        Y    .          Y         .           .           Y
 ";
 
 fn table(text: &str) -> Vec<(String, Vec<bool>)> {
@@ -73,6 +82,7 @@ fn table(text: &str) -> Vec<(String, Vec<bool>)> {
 
 struct People {
     tokens: Vec<Option<String>>,
+    author_id: Value,
     reviewer2: String,
     reviewer_ids: (Value, Value),
     enterprise_id: Value,
@@ -112,6 +122,7 @@ async fn people(app: &TestApp) -> People {
     let reviewer2_id = id(&reviewer2).await["id"].clone();
     People {
         tokens,
+        author_id: author["id"].clone(),
         reviewer2,
         reviewer_ids: (reviewer["id"].clone(), reviewer2_id),
         enterprise_id: author["enterprise"]["id"].clone(),
@@ -370,15 +381,27 @@ async fn every_sensitive_field_against_every_role(app: TestApp) {
             let d = app
                 .gql(
                     p.token(who),
-                    "query($id: ID!) { proposal(id: $id) { id authors { name } evaluations { comment } } }",
-                    json!({"id": f.id}),
+                    "query($id: ID!, $author: ID!) { viewer { id }
+                        proposal(id: $id) { id authors { name user { points } } evaluations { comment }
+                            events(first: 100) { nodes { kind actor { id } } } }
+                        author: node(id: $author) { id } }",
+                    json!({"id": f.id, "author": p.author_id}),
                 )
                 .await;
+            assert!(d.get("errors").is_none(), "{row} for {who}: {d}");
             let node = &d["data"]["proposal"];
+            let me = &d["data"]["viewer"]["id"];
             let seen = match field {
                 "proposal" => !node.is_null(),
                 "authors" => node["authors"].as_array().is_some_and(|a| a.iter().any(|x| x["name"] == "王师傅")),
                 "evaluations" => node["evaluations"].as_array().is_some_and(|e| e.len() == 2),
+                "reviewerNamed" => node["events"]["nodes"].as_array().is_some_and(|es| {
+                    es.iter().any(|e| e["kind"] == "EVALUATED" && !e["actor"].is_null() && e["actor"]["id"] != *me)
+                }),
+                "authorPoints" => node["authors"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x["user"]["points"].as_i64().is_some_and(|n| n > 0))),
+                "authorById" => !d["data"]["author"].is_null(),
                 other => panic!("unknown field {other}"),
             };
             assert_eq!(seen, ok, "{row} for {who}: {d}");

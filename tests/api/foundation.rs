@@ -16,7 +16,10 @@ async fn health_readiness_and_metrics(app: TestApp) {
     assert_eq!(body["checks"]["index"]["ok"], true);
     assert_eq!(body["checks"]["objectStorage"]["ok"], true);
 
-    app.ok(None, "query Anonymous { viewer { id } }", json!({})).await;
+    // An operation name becomes a label once it has been seen five times (clients choose names).
+    for _ in 0..5 {
+        app.ok(None, "query Anonymous { viewer { id } }", json!({})).await;
+    }
     let text = app.client.get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
     assert!(text.contains("greenline_graphql_operations_total{operation=\"Anonymous\",outcome=\"ok\"} 1"), "{text}");
     assert!(text.contains("greenline_graphql_operation_duration_seconds_count{operation=\"Anonymous\"} 1"), "{text}");
@@ -24,6 +27,12 @@ async fn health_readiness_and_metrics(app: TestApp) {
         text.contains("greenline_http_requests_total{route=\"/readyz\",method=\"GET\",status=\"200\"} 1"),
         "{text}"
     );
+}
+
+/// `viewer { enterprise { teams { enterprise … { id } } } }` with `pairs` times `teams { enterprise }`: a
+/// field depth of 3 + 2 × pairs, every field real.
+pub fn nested(pairs: usize) -> String {
+    format!("{{ viewer {{ enterprise {{ {}id{} }} }} }}", "teams { enterprise { ".repeat(pairs), " } }".repeat(pairs))
 }
 
 story!(tokens_resolve_the_viewer);
@@ -37,10 +46,13 @@ async fn tokens_resolve_the_viewer(app: TestApp) {
     assert_eq!(data["viewer"]["enterprise"]["industry"], "METALLURGY");
     assert_eq!(data["viewer"]["team"]["name"], "炼钢一班");
 
-    // node(id) fetches the same user by its global id.
+    // node(id) fetches the same user by its global id (for themselves; people are not enumerable by
+    // anonymous callers).
     let id = data["viewer"]["id"].clone();
-    let node = app.ok(None, "query($id: ID!) { node(id: $id) { id ... on User { name } } }", json!({"id": id})).await;
+    let q = "query($id: ID!) { node(id: $id) { id ... on User { name } } }";
+    let node = app.ok(Some(&token), q, json!({"id": id})).await;
     assert_eq!(node["node"]["name"], "张工");
+    assert!(app.ok(None, q, json!({"id": id})).await["node"].is_null());
 
     // Anonymous: no viewer, no error.
     let anon = app.ok(None, "{ viewer { id } }", json!({})).await;
@@ -143,11 +155,16 @@ async fn graphql_over_http_rules(app: TestApp) {
     let body: Value = r.json().await.unwrap();
     assert!(body.get("data").is_none());
     assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
-    // Too deep: refused by the depth limit.
-    let deep =
-        format!("{{ {}__typename{} }}", "viewer { enterprise { teams { enterprise { ".repeat(5), " } } } }".repeat(5));
-    let body = app.gql(None, &deep, json!({})).await;
+    // Too deep: refused by the depth limit (16), and only by it — every field exists, one level less runs,
+    // and the cost limit (which these nested lists would exceed) is lifted for the check.
+    let deep = TestApp::start_with(app.backend, |c| c.max_query_cost = u64::MAX).await.unwrap();
+    let token = deep.user("王师傅", Role::Worker, Some("宝山钢铁示范厂"), Some("炼钢一班"), None).await;
+    let body = deep.gql(Some(&token), &nested(7), json!({})).await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{body}");
+    assert_eq!(body["errors"][0]["message"], "Query is nested too deep.", "{body}");
+    let body = deep.gql(Some(&token), &nested(6), json!({})).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    assert!(body["data"]["viewer"]["enterprise"]["teams"][0]["enterprise"]["teams"].is_array(), "{body}");
     // A browser gets GraphiQL.
     let r = app.client.get(format!("{}/graphql", app.url)).header("accept", "text/html").send().await.unwrap();
     assert_eq!(r.status(), 200);

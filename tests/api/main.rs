@@ -5,6 +5,7 @@
 mod harness;
 
 mod attachments;
+mod attacks;
 mod authz;
 mod backup;
 mod crash;

@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, Object, Result, ID};
 
+use crate::domain::organisation::PersonSight;
 use crate::graphql::{
     guards::services,
     ids,
@@ -18,7 +19,9 @@ impl NodeQuery {
         let Some((kind, n)) = ids::decode_any(&id) else { return Ok(None) };
         let db = &services(ctx)?.db;
         Ok(match kind.as_str() {
-            "User" => db.user(n).await?.map(|u| Node::User(User(u))),
+            // People are not enumerable: by id, only those of the viewer's own enterprise (or anyone, for
+            // platform admins).
+            "User" => db.user(n).await?.map(User).filter(|u| u.sight(ctx) >= PersonSight::Colleague).map(Node::User),
             "Enterprise" => db.enterprise(n).await?.map(|e| Node::Enterprise(Enterprise(e))),
             "Team" => db.team(n).await?.map(|t| Node::Team(Team(t))),
             "Studio" => db.studio(n).await?.map(|s| Node::Studio(Studio(s))),

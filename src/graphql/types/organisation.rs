@@ -10,7 +10,7 @@ use crate::{
         rows::PointsRow,
         users::UserRow,
     },
-    domain::organisation::{Industry, Role},
+    domain::organisation::{person_sight, Industry, PersonSight, Role},
     graphql::{
         guards::{services, viewer},
         ids,
@@ -35,30 +35,43 @@ impl User {
         let Some(id) = self.0.enterprise_id else { return Ok(None) };
         Ok(services(ctx)?.db.enterprise(id).await?.map(Enterprise))
     }
+    /// Their team: for people of the same enterprise.
     async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
-        let Some(id) = self.0.team_id else { return Ok(None) };
+        let Some(id) = self.0.team_id.filter(|_| self.sight(ctx) >= PersonSight::Colleague) else { return Ok(None) };
         Ok(services(ctx)?.db.team(id).await?.map(Team))
     }
+    /// Their studio: for people of the same enterprise.
     async fn studio(&self, ctx: &Context<'_>) -> Result<Option<Studio>> {
-        let Some(id) = self.0.studio_id else { return Ok(None) };
+        let Some(id) = self.0.studio_id.filter(|_| self.sight(ctx) >= PersonSight::Colleague) else {
+            return Ok(None);
+        };
         Ok(services(ctx)?.db.studio(id).await?.map(Studio))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
-    /// Recognition points earned from proposals (shared among co-authors).
-    async fn points(&self, ctx: &Context<'_>) -> Result<i64> {
+    /// Recognition points earned from proposals (shared among co-authors). Null unless the viewer is the
+    /// person, an admin of their enterprise or a platform admin: points move at submission, so they would
+    /// tell a reviewer who just wrote a proposal under blind review.
+    async fn points(&self, ctx: &Context<'_>) -> Result<Option<i64>> {
+        if self.sight(ctx) < PersonSight::Steward {
+            return Ok(None);
+        }
         let id = self.0.id;
-        Ok(read!(ctx, |s| s.points_of(id).await).iter().map(|p| p.points).sum())
+        Ok(Some(read!(ctx, |s| s.points_of(id).await).iter().map(|p| p.points).sum()))
     }
-    /// Green-skill credits an enterprise can use in skill-level assessment (adoption 1, promotion 2, shared).
-    async fn green_skill_credits(&self, ctx: &Context<'_>) -> Result<f64> {
+    /// Green-skill credits an enterprise can use in skill-level assessment (adoption 1, promotion 2,
+    /// shared). Null for the same viewers as `points`.
+    async fn green_skill_credits(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
+        if self.sight(ctx) < PersonSight::Steward {
+            return Ok(None);
+        }
         let id = self.0.id;
-        Ok(read!(ctx, |s| s.points_of(id).await).iter().map(|p| p.credits).sum())
+        Ok(Some(read!(ctx, |s| s.points_of(id).await).iter().map(|p| p.credits).sum()))
     }
-    /// The points ledger, oldest first: only for the user themself and platform admins.
+    /// The points ledger, oldest first: for the person, their enterprise's admins and platform admins.
     async fn points_ledger(&self, ctx: &Context<'_>) -> Result<Vec<PointsEntry>> {
-        if !self.is_self_or_admin(ctx) {
+        if self.sight(ctx) < PersonSight::Steward {
             return Ok(vec![]);
         }
         let id = self.0.id;
@@ -75,6 +88,10 @@ impl User {
 }
 
 impl User {
+    pub fn sight(&self, ctx: &Context<'_>) -> PersonSight {
+        person_sight(viewer(ctx).user.as_ref().map(|u| u.person()), self.0.person())
+    }
+
     fn is_self_or_admin(&self, ctx: &Context<'_>) -> bool {
         viewer(ctx).user.as_ref().is_some_and(|v| v.id == self.0.id || v.role() == Role::Admin)
     }

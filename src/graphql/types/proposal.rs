@@ -19,8 +19,8 @@ use crate::{
     },
     domain::{
         lifecycle::Status,
-        organisation::{Industry, Role},
-        proposal::{authors_hidden, can_view, Category, Sight},
+        organisation::Industry,
+        proposal::{actor_shown, authors_hidden, can_view, Category, EventActor, Sight},
         savings::SavingsKind,
     },
     error::AppResult,
@@ -97,11 +97,7 @@ impl Proposal {
 
     /// Studio leads and enterprise admins of the proposal's enterprise, and platform admins.
     fn is_manager(&self) -> bool {
-        match self.sight.role {
-            Some(Role::Admin) => true,
-            Some(Role::StudioLead | Role::EnterpriseAdmin) => self.sight.same_enterprise,
-            _ => false,
-        }
+        crate::domain::proposal::manages(self.sight)
     }
 
     /// Authors see the breakdown once the proposal is decided (算法公示).
@@ -301,12 +297,15 @@ impl Proposal {
         let (offset, limit) = window(first, after.as_deref())?;
         let id = self.row.id;
         let (rows, total) = read!(ctx, |s| s.events(id, offset, limit).await);
-        let hidden = self.hidden();
         let items = rows
             .into_iter()
             .map(|e| {
-                let hide_actor = hidden && self.is_author_user(e.actor_id);
-                ProposalEvent { row: e, hide_actor }
+                let actor = EventActor {
+                    is_author: self.is_author_user(e.actor_id),
+                    is_viewer: e.actor_id.is_some() && e.actor_id == self.viewer_id,
+                    reviews: e.kind == "EVALUATED",
+                };
+                ProposalEvent { hide_actor: !actor_shown(self.sight, actor), row: e }
             })
             .collect();
         Ok(page(items, offset, total))
