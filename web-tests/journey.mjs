@@ -36,6 +36,7 @@ async function signIn(token) {
 try {
   // Worker: one step, with a photo from the camera.
   const worker = await signIn(process.env.WORKER);
+  assert.ok(!(await worker.locator('main').innerText()).includes('null'), 'the home screen prints no null');
   await shot(worker, 'home');
   await worker.goto(`${base}/#/submit`);
   await worker.getByLabel('标题').fill(TITLE);
@@ -112,6 +113,29 @@ try {
   await lead.locator('svg.chart rect').first().waitFor();
   assert.ok((await lead.locator('svg.chart').count()) >= 3, 'charts by month, enterprise and category');
   await shot(lead, 'impact');
+
+  // A co-author is invited, not named: the lead sees the invitation on the home screen and accepts.
+  const api = async (token, query, variables) => {
+    const r = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = await r.json();
+    assert.ok(!body.errors, JSON.stringify(body));
+    return body.data;
+  };
+  const leadId = (await api(process.env.LEAD, '{ viewer { id } }')).viewer.id;
+  await api(process.env.WORKER, 'mutation($input: CreateProposalInput!) { createProposal(input: $input) { userErrors { code } } }',
+    { input: { proposal: { title: '空压机余热供暖', body: '空压机余热回收用于冬季供暖。', coAuthorIds: [leadId] } } });
+  await lead.goto(`${base}/#/`);
+  const invitation = lead.locator('[data-screen=invitations]');
+  await invitation.getByText('空压机余热供暖').waitFor();
+  await shot(lead, 'invitation');
+  await invitation.getByRole('button', { name: '接受' }).click();
+  await lead.getByText('作者：王师傅、周劳模').waitFor();
+  await lead.getByText('合作者加入').waitFor();
+  await shot(lead, 'joined');
   console.log(`browser journey: ${step} screens in ${OUT}`);
   console.log('1 passed, 0 failed');
 } catch (e) {

@@ -12,7 +12,7 @@ const STATUS = {
 const EVENT = {
   CREATED: '创建草稿', UPDATED: '修改', SUBMITTED: '提交', REVIEWERS_ASSIGNED: '指派评审', EVALUATED: '完成一份评审',
   ACCEPTED: '采纳', RETURNED: '退回修改', REJECTED: '不采纳', WITHDRAWN: '撤回', PILOT_STARTED: '启动试点',
-  MILESTONE_UPDATED: '里程碑更新', MEASUREMENT_RECORDED: '记录测量', ADOPTED: '确认实施', PROMOTED: '推广到行业目录',
+  MILESTONE_UPDATED: '里程碑更新', MEASUREMENT_RECORDED: '记录测量', ADOPTED: '确认实施', PROMOTED: '推广到行业目录', COAUTHOR_JOINED: '合作者加入',
   ATTACHMENT_ADDED: '添加照片', ATTACHMENT_REMOVED: '删除附件', IMPORTED: '导入', IMPORT_UPDATED: '导入更新',
 };
 const CATEGORY = {
@@ -110,7 +110,8 @@ async function busy(button, fn) {
 }
 
 function page(title, ...children) {
-  main.replaceChildren(h('h1', {}, title), ...children);
+  // replaceChildren would print a null child as the text "null".
+  main.replaceChildren(h('h1', {}, title), ...children.filter((c) => c !== null && c !== undefined && c !== false));
   document.title = `${title} · 绿线`;
   main.focus();
 }
@@ -161,6 +162,28 @@ function home() {
     viewer ? null : h('p', { class: 'notice' }, h('a', { href: '#/login' }, '登录'), ' 后即可提交建议、查看进度与积分。'),
     h('div', { class: 'tiles' }, tiles.map(([href, text]) => h('a', { href }, text))),
   );
+  if (viewer) invitations().catch(fail);
+}
+
+// Invitations to co-author a proposal: nobody becomes an author without saying yes.
+async function invitations() {
+  const d = await gql('{ viewer { coAuthorInvitations { proposalId title invitedBy invitedAt } } }');
+  const open = d.viewer ? d.viewer.coAuthorInvitations : [];
+  if (!open.length) return;
+  const respond = async (inv, accept) => {
+    const r = await gql(`mutation($input: RespondToCoAuthorInvitationInput!) { respondToCoAuthorInvitation(input: $input) {
+      proposal { id } userErrors { message } } }`, { input: { proposalId: inv.proposalId, accept } });
+    const errors = r.respondToCoAuthorInvitation.userErrors;
+    if (errors.length) throw new Error(errors[0].message);
+    location.hash = accept ? `#/p/${encodeURIComponent(inv.proposalId)}` : '#/';
+    if (!accept) route();
+  };
+  main.append(h('section', { class: 'card', 'data-screen': 'invitations' }, h('h2', {}, '合作邀请'),
+    h('ul', {}, open.map((inv) => h('li', {},
+      h('strong', {}, inv.title), ' ', h('span', { class: 'meta' }, `${inv.invitedBy} 邀请您作为合作者 · ${new Date(inv.invitedAt).toLocaleDateString('zh-CN')}`),
+      h('div', {},
+        h('button', { onclick: () => respond(inv, true).catch(fail) }, '接受'), ' ',
+        h('button', { class: 'secondary', onclick: () => respond(inv, false).catch(fail) }, '谢绝')))))));
 }
 
 function login() {

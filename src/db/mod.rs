@@ -4,6 +4,7 @@
 //! [`with_db!`] macro expands each operation once per backend from the same source text. SQL uses `$1`
 //! placeholders, which both drivers accept. Migrations are kept per backend and applied at start.
 
+pub mod coauthors;
 pub mod organisations;
 pub mod rows;
 pub mod store;
@@ -79,8 +80,8 @@ macro_rules! migrations {
     };
 }
 
-const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite": 1 "0001_organisations_users", 2 "0002_proposal_journey", 3 "0003_attachments", 4 "0004_import", 5 "0005_author_lookup");
-const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres": 1 "0001_organisations_users", 2 "0002_proposal_journey", 3 "0003_attachments", 4 "0004_import", 5 "0005_author_lookup");
+const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite": 1 "0001_organisations_users", 2 "0002_proposal_journey", 3 "0003_attachments", 4 "0004_import", 5 "0005_author_lookup", 6 "0006_coauthor_invitations");
+const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres": 1 "0001_organisations_users", 2 "0002_proposal_journey", 3 "0003_attachments", 4 "0004_import", 5 "0005_author_lookup", 6 "0006_coauthor_invitations");
 
 /// The file of a SQLite URL (`sqlite://path`, `sqlite:path` or a bare path); `None` for PostgreSQL.
 pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {

@@ -194,7 +194,7 @@ fn proposal_count_sql(f: &ProposalFilter) -> String {
 }
 
 #[async_trait::async_trait]
-pub trait Store: Send {
+pub trait Store: super::coauthors::CoAuthorStore + Send {
     // --- reads -------------------------------------------------------------------------------------
     async fn user(&mut self, id: i64) -> AppResult<Option<UserRow>>;
     async fn enterprise(&mut self, id: i64) -> AppResult<Option<EnterpriseRow>>;

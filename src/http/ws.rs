@@ -77,6 +77,8 @@ enum Verdict {
     /// Refuse this subscription with an `error` message; the connection stays.
     Refuse(String, &'static str, String),
     Close(u16, &'static str),
+    /// The gate closed the connection: what still arrives is read and dropped.
+    Drop,
 }
 
 /// One connection's bookkeeping, shared by the incoming filter and the outgoing loop.
@@ -89,6 +91,7 @@ struct Gate {
     token: Option<String>,
     key: String,
     initialised: bool,
+    closed: bool,
     running: HashSet<String>,
     tokens: f64,
     at: Instant,
@@ -96,6 +99,17 @@ struct Gate {
 
 impl Gate {
     fn inspect(&mut self, text: &[u8]) -> Verdict {
+        let verdict = self.judge(text);
+        if let Verdict::Close(..) = verdict {
+            self.closed = true;
+        }
+        verdict
+    }
+
+    fn judge(&mut self, text: &[u8]) -> Verdict {
+        if self.closed {
+            return Verdict::Drop;
+        }
         let now = Instant::now();
         self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * self.limits.messages_per_second)
             .min(self.limits.burst);
@@ -209,6 +223,7 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
         token: None,
         key: format!("ip:{}", ip.map(|i| i.to_string()).unwrap_or_default()),
         initialised: false,
+        closed: false,
         running: HashSet::new(),
         tokens: limits.burst,
         at: Instant::now(),
@@ -238,6 +253,7 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
                     let _ = tx.send(Message::Close(Some(CloseFrame { code, reason: reason.into() })));
                     None
                 }
+                Verdict::Drop => None,
             }
         });
         future::ready(pass)
@@ -291,7 +307,16 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
             }
             Some(message) = rx.recv() => {
                 let closing = matches!(message, Message::Close(_));
-                if sink.send(message).await.is_err() || closing {
+                if sink.send(message).await.is_err() {
+                    break;
+                }
+                if closing {
+                    // The closing handshake: read (and drop) what the client still sends until it answers
+                    // the close, so that it reads the code instead of a reset connection.
+                    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                        while outbound.next().await.is_some() {}
+                    })
+                    .await;
                     break;
                 }
             }

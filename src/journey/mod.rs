@@ -3,6 +3,7 @@
 //! the one transaction that `Db::write` gives it. GraphQL mutations call these and nothing else.
 
 pub mod attachments;
+pub mod coauthors;
 pub mod pilot;
 pub mod promotion;
 pub mod proposals;

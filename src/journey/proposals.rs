@@ -72,7 +72,7 @@ async fn create_loaded(
             None => Industry::Other,
         },
     };
-    let authors =
+    let (authors, invitees) =
         authors_for(store, user, f.on_behalf_of.as_deref(), f.co_author_ids.as_deref().unwrap_or(&[])).await?;
     if let Some(s) = &f.expected_savings {
         validate_savings(s, "expectedSavings")?;
@@ -98,6 +98,7 @@ async fn create_loaded(
         )
         .await?;
     store.replace_authors(row.id, &authors).await?;
+    store.replace_invitations(row.id, user.id, &invitees, now).await?;
     if let Some(s) = f.expected_savings {
         let c = convert(store, s).await?;
         store.put_savings(row.id, SavingsKind::Expected, &c, Some(user.id), now).await?;
@@ -152,12 +153,17 @@ pub async fn update(
         .await?;
     if f.co_author_ids.is_some() || f.on_behalf_of.is_some() {
         let on_behalf = f.on_behalf_of.or_else(|| p.row.on_behalf_of.clone());
-        let co = match f.co_author_ids {
-            Some(ids) => ids,
-            None => p.authors.iter().skip(1).filter_map(|a| a.user_id).collect(),
-        };
-        let authors = authors_for(store, user, on_behalf.as_deref(), &co).await?;
+        let joined: Vec<i64> = p.authors.iter().skip(1).filter_map(|a| a.user_id).collect();
+        let open: Vec<i64> = store.invitees(id).await?.into_iter().map(|i| i.user_id).collect();
+        let wanted = f.co_author_ids.unwrap_or_else(|| joined.iter().chain(&open).copied().collect());
+        let (mut authors, invitees) = authors_for(store, user, on_behalf.as_deref(), &wanted).await?;
+        // Co-authors who accepted stay authors while they are still wanted; the rest are (still) invited.
+        for a in p.authors.iter().skip(1).filter(|a| a.user_id.is_some_and(|u| invitees.contains(&u))) {
+            authors.push((a.user_id, a.name.clone()));
+        }
+        let invitees: Vec<i64> = invitees.into_iter().filter(|u| !joined.contains(u)).collect();
         store.replace_authors(id, &authors).await?;
+        store.replace_invitations(id, user.id, &invitees, now).await?;
     }
     if let Some(s) = f.expected_savings {
         validate_savings(&s, "expectedSavings")?;
@@ -252,13 +258,14 @@ fn clean_tags(tags: Vec<String>) -> Vec<String> {
     out
 }
 
-/// The author list: the named worker (submitted on their behalf) or the user first, then co-authors.
+/// The primary author (the named worker submitted on their behalf, or the user), and the co-authors to
+/// invite: people of the user's own enterprise, who become authors when they accept.
 async fn authors_for(
     store: &mut dyn Store,
     user: &UserRow,
     on_behalf_of: Option<&str>,
     co_author_ids: &[i64],
-) -> AppResult<Vec<(Option<i64>, String)>> {
+) -> AppResult<(Vec<(Option<i64>, String)>, Vec<i64>)> {
     let mut authors = Vec::new();
     match on_behalf_of.map(str::trim) {
         Some("") => return Err(AppError::invalid("onBehalfOf", "give the worker's name / 请填写职工姓名")),
@@ -285,15 +292,22 @@ async fn authors_for(
             format!("at most {COAUTHORS_MAX} co-authors / 合作者最多{COAUTHORS_MAX}人"),
         ));
     }
+    let mut invitees = Vec::new();
     for &id in co_author_ids {
-        if authors.iter().any(|(uid, _)| *uid == Some(id)) {
+        if id == user.id || invitees.contains(&id) {
             continue;
         }
         let co = store
             .user(id)
             .await?
             .ok_or_else(|| AppError::invalid("coAuthorIds", "a co-author does not exist / 合作者不存在"))?;
-        authors.push((Some(co.id), co.name));
+        if user.enterprise_id.is_none() || co.enterprise_id != user.enterprise_id {
+            return Err(AppError::invalid(
+                "coAuthorIds",
+                "co-authors must work in your enterprise / 合作者须为本企业职工",
+            ));
+        }
+        invitees.push(co.id);
     }
-    Ok(authors)
+    Ok((authors, invitees))
 }

@@ -217,7 +217,7 @@ async fn csv_exports_carry_no_formulas(app: TestApp) {
             .ok(
                 Some(&worker),
                 SUBMIT,
-                json!({"input": {"proposal": {"title": format!("{f} 余热"), "body": format!("{f}\n转炉余热回收。"),
+                json!({"input": {"proposal": {"title": format!("{} 余热", f.trim_start()), "body": format!("{f}\n转炉余热回收。"),
                     "tags": [f.trim()], "category": "ENERGY_SAVING"}}}),
             )
             .await;
@@ -483,4 +483,65 @@ async fn control_characters_are_refused_with_the_right_field(app: TestApp) {
     // Line breaks and tabs in a body are text.
     let d = app.ok(Some(&worker), SUBMIT, json!({"input": {"proposal": base}})).await;
     assert_eq!(d["submitProposal"]["userErrors"], json!([]), "{d}");
+}
+
+const RESPOND: &str =
+    "mutation($input: RespondToCoAuthorInvitationInput!) { respondToCoAuthorInvitation(input: $input) {
+    proposal { id authors { name } } userErrors { code message } } }";
+
+story!(co_authors_are_invited_and_must_accept);
+async fn co_authors_are_invited_and_must_accept(app: TestApp) {
+    let c = crate::journey::cast(&app).await;
+    let outsider = app.user("外厂工人", Role::Worker, Some("河北另一钢厂"), None, None).await;
+    let outsider_id = app.ok(Some(&outsider), "{ viewer { id } }", json!({})).await["viewer"]["id"].clone();
+    let submit = |co: Vec<Value>| json!({"input": {"proposal": {"title": "余热回收", "body": "转炉余热回收发电。", "category": "ENERGY_SAVING", "coAuthorIds": co}}});
+    // Another enterprise's worker cannot be named.
+    let d = app.ok(Some(&c.worker), SUBMIT, submit(vec![outsider_id])).await;
+    assert_eq!(d["submitProposal"]["userErrors"][0]["code"], "VALIDATION_FAILED", "{d}");
+    assert_eq!(d["submitProposal"]["userErrors"][0]["field"], json!(["input", "coAuthorIds"]), "{d}");
+    // Naming a reviewer does not make them an author: no points, no conflict of interest, until they say yes.
+    let d = app.ok(Some(&c.worker), SUBMIT, submit(vec![c.reviewer1_id.clone(), c.coauthor_id.clone()])).await;
+    let p = &d["submitProposal"]["proposal"];
+    assert_eq!(
+        p["authors"],
+        json!([{"name": "王师傅", "user": {"id": app.ok(Some(&c.worker), "{ viewer { id } }", json!({})).await["viewer"]["id"]}}])
+    );
+    let id = p["id"].clone();
+    let points = |t: &str| {
+        let t = t.to_owned();
+        let app = &app;
+        async move { app.ok(Some(&t), "{ viewer { points } }", json!({})).await["viewer"]["points"].as_i64().unwrap() }
+    };
+    assert_eq!(points(&c.reviewer1).await, 0);
+    let d = app
+        .ok(
+            Some(&c.lead),
+            "mutation($input: AssignReviewersInput!) { assignReviewers(input: $input) { userErrors { code } } }",
+            json!({"input": {"proposalId": id, "expectedVersion": p["version"], "reviewerIds": [c.reviewer1_id]}}),
+        )
+        .await;
+    assert_eq!(d["assignReviewers"]["userErrors"], json!([]), "an invitation is no conflict of interest: {d}");
+    // The invited reviewer now reviews it, and cannot join its authors.
+    let d = app.ok(Some(&c.reviewer1), RESPOND, json!({"input": {"proposalId": id, "accept": true}})).await;
+    assert_eq!(d["respondToCoAuthorInvitation"]["userErrors"][0]["code"], "CONFLICT_OF_INTEREST", "{d}");
+    // Someone not invited gets NOT_FOUND; declining closes the invitation; a second answer finds none.
+    let d = app.ok(Some(&c.reviewer2), RESPOND, json!({"input": {"proposalId": id, "accept": true}})).await;
+    assert_eq!(d["respondToCoAuthorInvitation"]["userErrors"][0]["code"], "NOT_FOUND", "{d}");
+    let d = app.ok(Some(&c.coauthor), RESPOND, json!({"input": {"proposalId": id, "accept": false}})).await;
+    assert_eq!(d["respondToCoAuthorInvitation"], json!({"proposal": null, "userErrors": []}), "{d}");
+    let d = app.ok(Some(&c.coauthor), RESPOND, json!({"input": {"proposalId": id, "accept": true}})).await;
+    assert_eq!(d["respondToCoAuthorInvitation"]["userErrors"][0]["code"], "NOT_FOUND", "{d}");
+    let inv = app.ok(Some(&c.coauthor), "{ viewer { coAuthorInvitations { title } } }", json!({})).await;
+    assert_eq!(inv["viewer"]["coAuthorInvitations"], json!([]));
+    assert_eq!(points(&c.coauthor).await, 0);
+    // Nobody else sees someone's invitations.
+    let coauthor_id = c.coauthor_id.clone();
+    let d = app
+        .ok(
+            Some(&c.worker),
+            "query($id: ID!) { node(id: $id) { ... on User { coAuthorInvitations { title } } } }",
+            json!({"id": coauthor_id}),
+        )
+        .await;
+    assert_eq!(d["node"]["coAuthorInvitations"], json!([]));
 }

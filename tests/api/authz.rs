@@ -42,6 +42,7 @@ const MUTATIONS: &str = "
     recordAdoption       .    .      .      .            .        .    .          Y         .           Y           Y
     uploadAttachment     .    Y      .      .            .        Y    .          Y         .           .           Y
     removeAttachment     .    Y      .      .            .        .    .          .         .           .           Y
+    respondToCoAuthorInvitation .    .      Y      .            .        .    .          .         .           .           .
 ";
 
 /// Sensitive reads. `Y` sees it, `.` does not (null, or the proposal itself is not found). `authors`: the
@@ -292,6 +293,8 @@ fn case(name: &str, f: &Fixture, v: i64, p: &People) -> (Stage, Value) {
         ),
         "uploadAttachment" => (Stage::Accepted, Value::Null),
         "removeAttachment" => (Stage::Draft, json!({"attachmentId": f.attachment})),
+        // The fixture's author invited `worker` (see stage_for).
+        "respondToCoAuthorInvitation" => (Stage::Draft, json!({"proposalId": id, "accept": true})),
         other => panic!("no case for {other}"),
     }
 }
@@ -324,6 +327,18 @@ async fn stage_for(app: &TestApp, p: &People, name: &str) -> Fixture {
     }
     if name == "createProposal" {
         f.id = Value::Null;
+    }
+    if name == "respondToCoAuthorInvitation" {
+        let v = version(app, p, &f.id).await;
+        let worker = app.ok(p.token("worker"), "{ viewer { id } }", json!({})).await["viewer"]["id"].clone();
+        attempt(
+            app,
+            p.token("author"),
+            &mutation("updateProposal"),
+            json!({"proposalId": f.id, "expectedVersion": v, "proposal": {"coAuthorIds": [worker]}}),
+        )
+        .await
+        .unwrap();
     }
     f
 }
@@ -359,7 +374,7 @@ async fn every_mutation_against_every_role(app: TestApp) {
             checked += 1;
         }
     }
-    assert_eq!(checked, 15 * WHO.len(), "every mutation of the schema, every person");
+    assert_eq!(checked, table(MUTATIONS).len() * WHO.len(), "every mutation of the schema, every person");
 }
 
 story!(every_sensitive_field_against_every_role);
@@ -421,7 +436,9 @@ async fn every_sensitive_field_against_every_role(app: TestApp) {
 story!(every_list_count_matches_its_rows);
 /// A list's `totalCount` is counted in two parts (rows visible by their columns, plus rows visible only
 /// through the viewer's authorships and review assignments); for every person and every status filter it
-/// must equal the rows the list itself returns, and each of those rows must open with `proposal(id)`.
+/// must equal the rows the list itself returns, and each of those rows must open with `proposal(id)` —
+/// and, the other way, every proposal a person can open must be in their list (a filter that hides too
+/// much fails as surely as one that shows too much).
 async fn every_list_count_matches_its_rows(app: TestApp) {
     let p = people(&app).await;
     for stage in [Stage::Draft, Stage::Evaluated, Stage::Accepted, Stage::Adopted] {
@@ -438,6 +455,15 @@ async fn every_list_count_matches_its_rows(app: TestApp) {
         )
         .await;
     assert!(d["createProposal"]["userErrors"].as_array().unwrap().is_empty(), "{d}");
+    let shared = d["createProposal"]["proposal"]["id"].clone();
+    let d = app
+        .ok(
+            p.token("worker"),
+            "mutation($input: RespondToCoAuthorInvitationInput!) { respondToCoAuthorInvitation(input: $input) { userErrors { code } } }",
+            json!({"input": {"proposalId": shared, "accept": true}}),
+        )
+        .await;
+    assert_eq!(d["respondToCoAuthorInvitation"]["userErrors"], json!([]), "{d}");
     let statuses = [None, Some("DRAFT"), Some("SUBMITTED"), Some("EVALUATING"), Some("ACCEPTED"), Some("ADOPTED")];
     let mut drafts_seen_by_coauthor = 0;
     for who in WHO {
@@ -463,4 +489,23 @@ async fn every_list_count_matches_its_rows(app: TestApp) {
         }
     }
     assert_eq!(drafts_seen_by_coauthor, 1, "the co-author's list counts the shared draft");
+
+    // Both directions, over every proposal there is (the platform admin lists them all).
+    let list = "{ proposals(first: 100) { totalCount edges { node { id } } } }";
+    let ids = |d: &Value| -> Vec<Value> {
+        d["proposals"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].clone()).collect()
+    };
+    let all = ids(&app.ok(p.token("admin"), list, json!({})).await);
+    assert!(all.len() >= 5, "{all:?}");
+    for who in WHO {
+        let listed = ids(&app.ok(p.token(who), list, json!({})).await);
+        for id in &all {
+            let open = app.ok(p.token(who), "query($id: ID!) { proposal(id: $id) { id } }", json!({"id": id})).await;
+            assert_eq!(
+                !open["proposal"].is_null(),
+                listed.contains(id),
+                "{who}: proposal {id} opens but is not listed, or is listed but does not open"
+            );
+        }
+    }
 }

@@ -168,7 +168,25 @@ async fn the_whole_journey(app: TestApp) {
     let id = p["id"].clone();
     let all = app.ok(Some(&c.admin), "{ proposals { totalCount } }", json!({})).await;
     assert_eq!(all["proposals"]["totalCount"], 1, "the retry made no second proposal");
-    let mut version = p["version"].as_i64().unwrap();
+    // The co-author was invited, not made an author: they join by accepting.
+    assert_eq!(p["authors"].as_array().unwrap().len(), 1, "{p}");
+    let inv =
+        app.ok(Some(&c.coauthor), "{ viewer { coAuthorInvitations { proposalId title invitedBy } } }", json!({})).await;
+    assert_eq!(
+        inv["viewer"]["coAuthorInvitations"],
+        json!([{"proposalId": id, "title": "转炉余热回收蒸汽发电", "invitedBy": "王师傅"}])
+    );
+    let d = app
+        .ok(
+            Some(&c.coauthor),
+            "mutation($input: RespondToCoAuthorInvitationInput!) { respondToCoAuthorInvitation(input: $input) {
+                proposal { version authors { name } } userErrors { code } } }",
+            json!({"input": {"proposalId": id, "accept": true}}),
+        )
+        .await;
+    let joined = &d["respondToCoAuthorInvitation"]["proposal"];
+    assert_eq!(joined["authors"], json!([{"name": "王师傅"}, {"name": "李工"}]), "{d}");
+    let mut version = joined["version"].as_i64().unwrap();
 
     // A reviewer from the authors' own team is refused.
     let d = app
@@ -431,16 +449,20 @@ async fn the_whole_journey(app: TestApp) {
     assert!(close(&t["totals"]["tce"], tce + 100_000.0 * 0.1229 / 1000.0), "{t}");
     assert_eq!(t["sourceProposals"][0]["title"], "转炉余热回收蒸汽发电", "anyone can see the promoted proposal");
 
-    // Points: submission 10, acceptance 30, adoption 60, promotion 100, shared by the two authors.
-    for token in [&c.worker, &c.coauthor] {
+    // Points: submission 10 (the worker's alone: the co-author joined after it), then acceptance 30,
+    // adoption 60 and promotion 100, shared by the two authors.
+    for (token, points, reasons) in [
+        (&c.worker, 105, vec!["SUBMISSION", "ACCEPTANCE", "ADOPTION", "PROMOTION"]),
+        (&c.coauthor, 95, vec!["ACCEPTANCE", "ADOPTION", "PROMOTION"]),
+    ] {
         let me = app
             .ok(Some(token), "{ viewer { points greenSkillCredits pointsLedger { reason points } } }", json!({}))
             .await;
-        assert_eq!(me["viewer"]["points"], 100, "{me}");
+        assert_eq!(me["viewer"]["points"], points, "{me}");
         assert_eq!(me["viewer"]["greenSkillCredits"], 1.5);
-        let reasons: Vec<&str> =
+        let got: Vec<&str> =
             me["viewer"]["pointsLedger"].as_array().unwrap().iter().map(|e| e["reason"].as_str().unwrap()).collect();
-        assert_eq!(reasons, ["SUBMISSION", "ACCEPTANCE", "ADOPTION", "PROMOTION"]);
+        assert_eq!(got, reasons);
     }
     for token in [&c.reviewer1, &c.lead, &c.association] {
         let me = app.ok(Some(token), "{ viewer { points } }", json!({})).await;
@@ -464,6 +486,7 @@ async fn the_whole_journey(app: TestApp) {
     let expected = [
         ("CREATED", "DRAFT"),
         ("SUBMITTED", "SUBMITTED"),
+        ("COAUTHOR_JOINED", "SUBMITTED"),
         ("REVIEWERS_ASSIGNED", "EVALUATING"),
         ("EVALUATED", "EVALUATING"),
         ("EVALUATED", "EVALUATING"),
@@ -489,7 +512,7 @@ async fn the_whole_journey(app: TestApp) {
     assert_eq!(kinds, expected);
     let seqs: Vec<i64> = got.iter().map(|e| e["sequence"].as_i64().unwrap()).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order: {seqs:?}");
-    assert_eq!(got[5]["reason"], "节能效果显著，同意试点");
+    assert_eq!(got[6]["reason"], "节能效果显著，同意试点");
 }
 
 story!(concurrent_decisions_one_wins);

@@ -3,6 +3,7 @@
 //! one write transaction, and load the result as the viewer may see it.
 
 mod attachments;
+mod coauthors;
 mod pilot;
 mod promotion;
 mod proposals;
@@ -29,6 +30,7 @@ pub struct MutationRoot(
     pilot::PilotMutations,
     promotion::PromotionMutations,
     attachments::AttachmentMutations,
+    coauthors::CoAuthorMutations,
 );
 
 /// Runs `f` for the signed-in viewer in one write transaction, then wakes the event hub.

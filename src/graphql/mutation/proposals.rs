@@ -28,7 +28,8 @@ pub struct ProposalContentInput {
     pub industry: Option<Industry>,
     /// Process and equipment tags.
     pub tags: Option<Vec<String>>,
-    /// Users who co-wrote it.
+    /// Users of your enterprise who co-wrote it. They are invited, and become authors when they accept
+    /// (`respondToCoAuthorInvitation`); on update, the list replaces the earlier one.
     pub co_author_ids: Option<Vec<ID>>,
     /// The name of a worker of your own team, without an account, on whose behalf you submit.
     pub on_behalf_of: Option<String>,

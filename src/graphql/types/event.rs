@@ -22,7 +22,7 @@ impl ProposalEvent {
         ids::encode("Proposal", self.row.proposal_id)
     }
     /// CREATED, UPDATED, SUBMITTED, REVIEWERS_ASSIGNED, EVALUATED, ACCEPTED, RETURNED, REJECTED, WITHDRAWN,
-    /// PILOT_STARTED, MILESTONE_UPDATED, MEASUREMENT_RECORDED, ADOPTED or PROMOTED.
+    /// PILOT_STARTED, MILESTONE_UPDATED, MEASUREMENT_RECORDED, ADOPTED, PROMOTED or COAUTHOR_JOINED.
     async fn kind(&self) -> &str {
         &self.row.kind
     }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::evaluation::ReviewAssignment;
 use crate::{
     db::{
+        coauthors::InvitationRow,
         organisations::{EnterpriseRow, StudioRow, TeamRow},
         rows::PointsRow,
         users::UserRow,
@@ -77,6 +78,14 @@ impl User {
         let id = self.0.id;
         Ok(read!(ctx, |s| s.points_of(id).await).into_iter().map(PointsEntry).collect())
     }
+    /// Open invitations to co-author a proposal, oldest first: only for the user themself.
+    async fn co_author_invitations(&self, ctx: &Context<'_>) -> Result<Vec<CoAuthorInvitation>> {
+        if viewer(ctx).user.as_ref().is_none_or(|v| v.id != self.0.id) {
+            return Ok(vec![]);
+        }
+        let id = self.0.id;
+        Ok(read!(ctx, |s| s.invitations_of(id).await).into_iter().map(CoAuthorInvitation).collect())
+    }
     /// Proposals waiting for this reviewer's evaluation, earliest due first: only for the user themself.
     async fn review_queue(&self, ctx: &Context<'_>) -> Result<Vec<ReviewAssignment>> {
         if !self.is_self_or_admin(ctx) {
@@ -94,6 +103,29 @@ impl User {
 
     fn is_self_or_admin(&self, ctx: &Context<'_>) -> bool {
         viewer(ctx).user.as_ref().is_some_and(|v| v.id == self.0.id || v.role() == Role::Admin)
+    }
+}
+
+/// An invitation to co-author a proposal, with what the invitee needs to decide.
+pub struct CoAuthorInvitation(pub InvitationRow);
+
+#[Object]
+impl CoAuthorInvitation {
+    /// The proposal (its id; it opens once you have joined, or when it is open to you anyway).
+    async fn proposal_id(&self) -> ID {
+        ids::encode("Proposal", self.0.proposal_id)
+    }
+    /// Its title.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// Who invited you.
+    async fn invited_by(&self) -> &str {
+        &self.0.invited_by
+    }
+    /// When.
+    async fn invited_at(&self) -> DateTime<Utc> {
+        self.0.created_at
     }
 }
 
