@@ -82,6 +82,8 @@ pub enum Refusal {
     OperationNameRequired,
     CostExceeded { cost: u64, max: u64 },
     IntOutOfRange { argument: String },
+    PageSize { argument: String },
+    BadCursor { argument: String },
 }
 
 impl Refusal {
@@ -127,6 +129,10 @@ impl Refusal {
             Refusal::OperationNameRequired => {
                 "the document has several operations: say which one with operationName / 文档含多个操作，请指定operationName".into()
             }
+            Refusal::PageSize { argument } => {
+                format!("{argument} must be between 0 and {MAX_PAGE} / 每页数量须在0到{MAX_PAGE}之间")
+            }
+            Refusal::BadCursor { argument } => format!("{argument} is not a valid cursor / 无效的分页游标"),
             Refusal::IntOutOfRange { argument } => format!(
                 "{argument}: an Int is a 32-bit integer, from -2147483648 to 2147483647 / 整数超出范围"
             ),
@@ -400,9 +406,54 @@ impl Counter<'_> {
     }
 }
 
+/// An argument's value: the literal, or the variable's (the request's, else the operation's default).
+fn resolve(v: &Value, variables: &Variables, ops: &[&OperationDefinition]) -> Option<ConstValue> {
+    match v {
+        Value::Variable(name) => variables.get(name).cloned().or_else(|| {
+            ops.iter()
+                .flat_map(|op| op.variable_definitions.iter())
+                .find(|d| d.node.name.node == *name)
+                .and_then(|d| d.node.default_value.as_ref())
+                .map(|d| d.node.clone())
+        }),
+        other => other.clone().into_const(),
+    }
+}
+
+/// A connection's page arguments, checked before anything runs: a page size out of range or a cursor that
+/// is not one would otherwise fail the (non-null) connection field during execution, after other fields
+/// had run, and leave a half answer.
+fn check_page(f: &Field, variables: &Variables, ops: &[&OperationDefinition]) -> Result<(), Refusal> {
+    for (name, v) in &f.arguments {
+        let arg = name.node.as_str();
+        match (arg, resolve(&v.node, variables, ops)) {
+            ("first" | "last", Some(ConstValue::Number(n)))
+                if !n.as_i64().is_some_and(|n| (0..=MAX_PAGE).contains(&n)) =>
+            {
+                return Err(Refusal::PageSize { argument: arg.to_owned() })
+            }
+            ("after" | "before", Some(ConstValue::String(c))) => {
+                use async_graphql::connection::CursorType;
+                if super::connection::OffsetCursor::decode_cursor(&c).is_err() {
+                    return Err(Refusal::BadCursor { argument: arg.to_owned() });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// `Int` literals in arguments, checked against their declared types (lists and input objects included):
-/// the spec's Int is 32 bits, and a larger literal is a validation error, not a field error.
-fn check_ints(set: &SelectionSet, parent: &str, model: &CostModel) -> Result<(), Refusal> {
+/// the spec's Int is 32 bits, and a larger literal is a validation error, not a field error. And the page
+/// arguments of connections ([`check_page`]).
+fn check_arguments(
+    set: &SelectionSet,
+    parent: &str,
+    model: &CostModel,
+    variables: &Variables,
+    ops: &[&OperationDefinition],
+) -> Result<(), Refusal> {
     fn value(v: &Value, ty: &str, model: &CostModel, at: &str) -> Result<(), Refusal> {
         match v {
             Value::Number(n) if ty == "Int" && n.as_i64().and_then(|x| i32::try_from(x).ok()).is_none() => {
@@ -431,11 +482,14 @@ fn check_ints(set: &SelectionSet, parent: &str, model: &CostModel) -> Result<(),
                     }
                 }
                 let ty = model.fields.get(&key).map(|d| d.ty.as_str()).unwrap_or("");
-                check_ints(&f.node.selection_set.node, ty, model)?;
+                if model.fields.contains_key(&(ty.to_owned(), "edges".to_owned())) {
+                    check_page(&f.node, variables, ops)?;
+                }
+                check_arguments(&f.node.selection_set.node, ty, model, variables, ops)?;
             }
             Selection::InlineFragment(f) => {
                 let ty = f.node.type_condition.as_ref().map(|c| c.node.on.node.as_str()).unwrap_or(parent);
-                check_ints(&f.node.selection_set.node, ty, model)?;
+                check_arguments(&f.node.selection_set.node, ty, model, variables, ops)?;
             }
             Selection::FragmentSpread(_) => {}
         }
@@ -571,12 +625,13 @@ impl Limits {
             }
         }
         for f in doc.fragments.values() {
-            check_ints(&f.node.selection_set.node, f.node.type_condition.node.on.node.as_str(), model)?;
+            let on = f.node.type_condition.node.on.node.as_str();
+            check_arguments(&f.node.selection_set.node, on, model, variables, &counter.ops)?;
         }
         let mut costs = Vec::with_capacity(ops.len());
         for (name, op) in &ops {
             let root = &model.roots[op.node.ty as usize];
-            check_ints(&op.node.selection_set.node, root, model)?;
+            check_arguments(&op.node.selection_set.node, root, model, variables, &counter.ops)?;
             let t = counter.set(&op.node.selection_set.node, root, None);
             selections = selections.saturating_add(t.selections);
             costs.push((name.map(|n| n.as_str()), t.cost));

@@ -449,6 +449,11 @@ async fn run(
             obj.remove("data");
         }
     }
+    if left_out_non_null(&body) {
+        // async-graphql leaves a failed non-null field out of its object instead of nulling the nearest
+        // nullable parent; without the schema at hand, null the whole data: valid, if more than needed.
+        body["data"] = Value::Null;
+    }
     let request_error = tag_errors(&mut body, failed_validation);
     if request_error {
         if let Some(obj) = body.as_object_mut() {
@@ -461,6 +466,32 @@ async fn run(
         StatusCode::OK
     };
     json_response(status, media, &body)
+}
+
+/// Whether an error's path ends at a field missing from its object: a non-null field that failed, which
+/// the executor left out rather than nulling a nullable parent (GraphQL spec, "Handling Field Errors").
+fn left_out_non_null(body: &Value) -> bool {
+    let Some(errors) = body.get("errors").and_then(Value::as_array) else { return false };
+    errors.iter().filter_map(|e| e.get("path").and_then(Value::as_array)).any(|path| {
+        let mut at = body.get("data").unwrap_or(&Value::Null);
+        for (i, step) in path.iter().enumerate() {
+            let last = i + 1 == path.len();
+            let next = match (at, step) {
+                (Value::Object(o), Value::String(k)) => match o.get(k) {
+                    Some(v) => v,
+                    None => return last,
+                },
+                (Value::Array(a), Value::Number(n)) => match n.as_u64().and_then(|n| a.get(n as usize)) {
+                    Some(v) => v,
+                    None => return false,
+                },
+                // A null on the way: the error was already propagated to a nullable field.
+                _ => return false,
+            };
+            at = next;
+        }
+        false
+    })
 }
 
 /// The code of an error the executor raised without one. Before execution (no `path`) every error is the
@@ -521,6 +552,20 @@ mod tests {
         assert_eq!(negotiate(Some("*/*")), Some(MediaType::Json));
         assert_eq!(negotiate(Some("text/plain")), None);
         assert_eq!(negotiate(Some("application/json;q=0")), None);
+    }
+
+    #[test]
+    fn a_non_null_field_left_out_is_noticed() {
+        let left_out = json!({"data": {"a": {"b": 1}}, "errors": [{"message": "x", "path": ["a", "c"]}]});
+        assert!(left_out_non_null(&left_out));
+        let in_list = json!({"data": {"l": [{"x": 1}, {"y": 2}]}, "errors": [{"message": "x", "path": ["l", 1, "x"]}]});
+        assert!(left_out_non_null(&in_list));
+        let nulled = json!({"data": {"a": null}, "errors": [{"message": "x", "path": ["a", "c"]}]});
+        assert!(!left_out_non_null(&nulled), "a nullable parent took the null");
+        let nullable = json!({"data": {"a": {"c": null}}, "errors": [{"message": "x", "path": ["a", "c"]}]});
+        assert!(!left_out_non_null(&nullable));
+        let root = json!({"data": {"e": 1}, "errors": [{"message": "x", "path": ["p"]}]});
+        assert!(left_out_non_null(&root));
     }
 
     #[test]

@@ -158,6 +158,23 @@ async fn client_mistakes_are_client_errors_never_internal(app: TestApp) {
     still_serving(&app).await;
 }
 
+story!(non_null_fields_are_never_left_out);
+async fn non_null_fields_are_never_left_out(app: TestApp) {
+    // A page size out of range deep inside a list is refused before anything runs (it used to leave the
+    // non-null `events` out of each proposal).
+    let q = "query($n: Int) { techniques(first: 2) { edges { node { sourceProposals { id events(first: $n) { totalCount } } } } } }";
+    let (status, body) = post(&app, json!({"query": q, "variables": {"n": 1000}})).await;
+    assert_eq!((status, code(&body)), (400, "GRAPHQL_VALIDATION_FAILED"), "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("between 0 and 100"), "{body}");
+    // An error in a non-null root field during execution: data is null, not an object without the field.
+    let long = "余".repeat(20_001);
+    let (status, body) =
+        post(&app, json!({"query": "query($t: String!) { evaluationCriteria { version } similarProposals(text: $t) { score } }", "variables": {"t": long}})).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["data"].is_null(), "{body}");
+    assert_eq!(code(&body), "VALIDATION_FAILED", "{body}");
+}
+
 story!(search_cursors_far_past_the_end_are_empty_pages);
 async fn search_cursors_far_past_the_end_are_empty_pages(app: TestApp) {
     let token = app.user("王师傅", Role::Worker, Some("宝山钢铁示范厂"), None, None).await;
@@ -180,7 +197,8 @@ async fn search_cursors_far_past_the_end_are_empty_pages(app: TestApp) {
         assert_eq!(conn["edges"], json!([]), "{d}");
         for bad in ["o:9223372036854775807", "o:-5", "x:1"] {
             let d = app.gql(None, &query, json!({"a": STANDARD.encode(bad)})).await;
-            assert_eq!(code(&d), "VALIDATION_FAILED", "{bad}: {d}");
+            assert_eq!(code(&d), "GRAPHQL_VALIDATION_FAILED", "refused before it runs: {bad}: {d}");
+            assert!(d.get("data").is_none(), "{d}");
         }
     }
     still_serving(&app).await;

@@ -1,5 +1,6 @@
 //! Hostile input and limits: rate limits with `Retry-After`, alias and depth limits, and a fuzz run of
-//! malformed JSON, invalid UTF-8, huge strings, deep nesting, random GraphQL documents and multipart bodies
+//! malformed JSON, invalid UTF-8, huge strings, deep nesting (JSON and documents), fragment fan-out, costly
+//! pages of pages, random GraphQL documents, multipart bodies and WebSocket floods
 //! against the running server — never a 5xx, a panic or a hang; always a clear error.
 //!
 //! `GREENLINE_FUZZ_CASES` sets the number of fuzz cases (default 400 per backend; `scripts/fuzz` runs 10,000).
@@ -257,7 +258,41 @@ fn value(rng: &mut Rng, depth: usize) -> Value {
 /// One hostile request: (content type, body).
 fn case(rng: &mut Rng) -> (String, Vec<u8>) {
     let json_type = "application/json".to_owned();
-    match rng.below(9) {
+    match rng.below(12) {
+        // Documents nested thousands deep: in an argument, a default value or a variable type.
+        9 => {
+            let n = 1 + rng.below(12_000);
+            let (open, close) = (*rng.pick(&[("[", "]"), ("{a:", "}"), ("(", ")"), ("{ a ", "}")])).to_owned();
+            let inner = format!("{}1{}", open.repeat(n), close.repeat(n));
+            let doc = match rng.below(3) {
+                0 => format!("{{ {}(x: {inner}) }}", rng.pick(&["proposals", "nope", "viewer"])),
+                1 => format!("query($v: Int = {inner}) {{ __typename }}"),
+                _ => format!("query($v: {}Int{}) {{ __typename }}", "[".repeat(n), "]".repeat(n)),
+            };
+            (json_type, json!({"query": doc}).to_string().into_bytes())
+        }
+        // Fragment fan-out: each fragment spreads the previous one twice (2^n selections once spread).
+        10 => {
+            let n = 1 + rng.below(40);
+            let mut doc = format!("query {{ viewer {{ ...F{n} }} }} fragment F0 on User {{ name }}");
+            for k in 1..=n {
+                doc.push_str(&format!(" fragment F{k} on User {{ ...F{p} ...F{p} }}", p = k - 1));
+            }
+            (json_type, json!({"query": doc}).to_string().into_bytes())
+        }
+        // Cost: aliased pages of pages.
+        11 => {
+            let aliases = 1 + rng.below(60);
+            let (outer, inner) = (rng.below(200), rng.below(200));
+            let doc = format!(
+                "{{ {} }}",
+                (0..aliases)
+                    .map(|i| format!("a{i}: proposals(first: {outer}) {{ edges {{ node {{ id events(first: {inner}) {{ edges {{ node {{ kind }} }} }} }} }} }}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            (json_type, json!({"query": doc}).to_string().into_bytes())
+        }
         // Random bytes, often not UTF-8.
         0 => (json_type, rng.bytes(512)),
         // Valid JSON cut short, or with bytes flipped.
@@ -383,8 +418,52 @@ async fn hostile_input_never_gets_a_5xx_a_panic_or_a_hang(app: TestApp) {
         }
         *by_status.entry(status).or_insert(0u64) += 1;
     }
+    // WebSocket floods: subscribe storms, junk frames and replays from the start, on a few connections.
+    let ws_cases = (cases / 100).max(4);
+    for i in 0..ws_cases {
+        let mut rng = Rng(seed ^ (i + 7).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        ws_flood(&app, &token, &mut rng).await;
+    }
     // Still serving, and still sane.
     let d = app.ok(Some(&token), "{ viewer { name } }", json!({})).await;
     assert_eq!(d["viewer"]["name"], "王师傅");
-    eprintln!("fuzz ({:?}): {cases} cases, seed {seed}, by status {by_status:?}, 0 failures", app.backend);
+    eprintln!(
+        "fuzz ({:?}): {cases} cases and {ws_cases} WebSocket floods, seed {seed}, by status {by_status:?}, 0 failures",
+        app.backend
+    );
+}
+
+/// One hostile WebSocket connection: a burst of subscribes (some replaying from 0, some with ids reused),
+/// junk and oversized frames. The server may close it (4429, 4409, 4400…) but must answer and survive.
+async fn ws_flood(app: &TestApp, token: &str, rng: &mut Rng) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+    let url = format!("{}/graphql/ws", app.url.replace("http://", "ws://"));
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(req).await else { panic!("the WebSocket endpoint answers") };
+    let init = json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}});
+    let _ = ws.send(Message::text(init.to_string())).await;
+    for k in 0..rng.below(300) {
+        let msg = match rng.below(5) {
+            0 | 1 => json!({"id": format!("{}", if rng.below(4) == 0 { 0 } else { k }), "type": "subscribe",
+                "payload": {"query": "subscription($a: Int) { proposalEvents(after: $a) { sequence } }", "variables": {"a": 0}}})
+            .to_string(),
+            2 => String::from_utf8_lossy(&rng.bytes(200)).into_owned(),
+            3 => json!({"type": "subscribe", "id": "x", "payload": {"query": format!("subscription {{ {}proposalEvents{} }}", "[".repeat(5000), "]".repeat(5000))}}).to_string(),
+            _ => json!({"type": "ping"}).to_string(),
+        };
+        if ws.send(Message::text(msg)).await.is_err() {
+            break;
+        }
+    }
+    // Read until the server closes or goes quiet: it must not hang the test or die.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_millis(500), ws.next()).await {
+            Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => break,
+            Ok(Some(Ok(_))) => {}
+        }
+    }
+    assert_eq!(app.client.get(format!("{}/healthz", app.url)).send().await.unwrap().status(), 200);
 }
