@@ -230,7 +230,8 @@ pub async fn fill(db: &Db) -> AppResult<Filled> {
             };
             // Each proposal moves through the year: created on day d, later steps a few days apart.
             let day0 = start
-                + Duration::days((k as i64 * 9 + pi as i64 * 3) % 300)
+                // at most 240 days in: its last step (day 120) is still before today
+                + Duration::days((k as i64 * 9 + pi as i64 * 3) % 240)
                 + Duration::hours(rng.below(10) as i64 + 8);
             let at = move |n: i64| -> DateTime<Utc> { day0 + Duration::days(n) };
             proposals += 1;

@@ -22,6 +22,33 @@ async fn demo_fills_an_empty_database_with_every_state(app: TestApp) {
     let admin =
         stdout.lines().find(|l| l.starts_with("ADMIN")).and_then(|l| l.split_whitespace().last()).unwrap().to_owned();
 
+    // Nothing in the demo happens after today: no step, no adoption.
+    let now = chrono::Utc::now();
+    let d = app
+        .ok(
+            Some(&admin),
+            "{ proposals(first: 100, filter: {status: PROMOTED}) { edges { node { updatedAt adoptedAt promotedAt } } }
+               techniques(first: 100) { edges { node { adoptions { adoptedOn } } } } }",
+            json!({}),
+        )
+        .await;
+    let mut dates = 0;
+    for e in d["proposals"]["edges"].as_array().unwrap() {
+        for k in ["updatedAt", "adoptedAt", "promotedAt"] {
+            let t: chrono::DateTime<chrono::Utc> = e["node"][k].as_str().unwrap().parse().unwrap();
+            assert!(t <= now, "{k} {t} is after today");
+            dates += 1;
+        }
+    }
+    for e in d["techniques"]["edges"].as_array().unwrap() {
+        for a in e["node"]["adoptions"].as_array().unwrap() {
+            let day: chrono::NaiveDate = a["adoptedOn"].as_str().unwrap().parse().unwrap();
+            assert!(day <= now.date_naive(), "an adoption on {day}, after today");
+            dates += 1;
+        }
+    }
+    assert!(dates > 20, "{d}");
+
     // The server follows the feed: the demo's proposals arrive in its index too.
     let d = app
         .ok(Some(&admin), "{ proposals { totalCount } impactSummary(groupBy: INDUSTRY) { totals { proposals byStatus { status count } verifiedTce } groups { key } } techniques { totalCount edges { node { totals { adoptionCount } } } } }", json!({}))
