@@ -123,7 +123,9 @@ impl Gate {
         let Ok(message) = serde_json::from_slice::<Value>(text) else { return Verdict::Pass };
         let id = message.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
         match message.get("type").and_then(Value::as_str) {
-            Some("connection_init") => {
+            // Only the first: the protocol closes a connection that initialises twice, and the key its
+            // subscriptions are counted under must not change while they run.
+            Some("connection_init") if !self.initialised => {
                 if let Some(token) = init_token(&message) {
                     self.token = Some(token.to_owned());
                     self.key = format!("token:{}", hex::encode(&Sha256::digest(token.as_bytes())[..16]));

@@ -92,6 +92,12 @@ async fn upload_ok(app: &TestApp, token: &str, proposal_id: &Value, name: &str, 
     body["data"]["uploadAttachment"]["attachment"].clone()
 }
 
+/// GETs an attachment's `url` with the token.
+async fn download(app: &TestApp, token: &str, attachment: &Value) -> reqwest::Response {
+    let url = format!("{}{}", app.url, attachment["url"].as_str().unwrap());
+    app.client.get(url).bearer_auth(token).send().await.unwrap()
+}
+
 async fn objects(app: &TestApp) -> Vec<String> {
     let store = &app.state.services.storage.store;
     store.list(Some(&Path::from("attachments"))).map(|m| m.unwrap().location.to_string()).collect().await
@@ -115,13 +121,7 @@ async fn downloads_never_run_in_the_page(app: TestApp) {
     polyglot.extend(b"<html><script>alert(document.cookie)</script></html>");
     for (name, bytes, inline) in [("方案.pdf", pdf, false), ("照片.jpg", polyglot, true)] {
         let a = upload_ok(&app, &c.worker, &p, name, bytes).await;
-        let r = app
-            .client
-            .get(format!("{}{}", app.url, a["url"].as_str().unwrap()))
-            .bearer_auth(&c.worker)
-            .send()
-            .await
-            .unwrap();
+        let r = download(&app, &c.worker, &a).await;
         let h = r.headers();
         let disposition = h["content-disposition"].to_str().unwrap();
         assert_eq!(disposition.starts_with("inline"), inline, "{name}: {disposition}");
@@ -149,13 +149,7 @@ async fn upload_download_and_limits(app: TestApp) {
     assert_eq!(a["caption"], "现场照片");
 
     // Download: type, length, ETag and the Chinese name (RFC 5987).
-    let r = app
-        .client
-        .get(format!("{}{}", app.url, a["url"].as_str().unwrap()))
-        .bearer_auth(&c.worker)
-        .send()
-        .await
-        .unwrap();
+    let r = download(&app, &c.worker, &a).await;
     assert_eq!(r.status(), 200);
     let h = r.headers().clone();
     assert_eq!(h["content-type"], "image/jpeg");

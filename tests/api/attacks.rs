@@ -322,18 +322,16 @@ const EVENTS: &str = "subscription($after: Int) { proposalEvents(after: $after) 
 
 story!(websocket_connections_are_held_to_their_limits);
 async fn websocket_connections_are_held_to_their_limits(app: TestApp) {
-    let backend = app.backend;
-    app.stop().await;
-    let app = TestApp::start_with(backend, |c| {
-        c.ws_init_timeout_secs = 1;
-        c.ws_max_subscriptions = 3;
-        c.ws_max_subscriptions_per_token = 5;
-        c.ws_max_replay = 5;
-        c.ws_messages_per_second = 5.0;
-        c.rate_limit_burst_secs = 4.0;
-    })
-    .await
-    .unwrap();
+    let app = app
+        .restarted_with(|c| {
+            c.ws_init_timeout_secs = 1;
+            c.ws_max_subscriptions = 3;
+            c.ws_max_subscriptions_per_token = 5;
+            c.ws_max_replay = 5;
+            c.ws_messages_per_second = 5.0;
+            c.rate_limit_burst_secs = 4.0;
+        })
+        .await;
     let worker = app.user("王师傅", Role::Worker, Some("宝山钢铁示范厂"), None, None).await;
     for i in 0..7 {
         app.ok(

@@ -14,17 +14,15 @@ use crate::{story, TestApp};
 
 story!(rate_limits_answer_429_with_retry_after);
 async fn rate_limits_answer_429_with_retry_after(app: TestApp) {
-    let backend = app.backend;
-    app.stop().await;
-    let app = TestApp::start_with(backend, |c| {
-        // Two seconds per request after a burst of three: slow enough that a busy CI machine cannot refill a
-        // bucket between the requests below.
-        c.rate_limit_per_token = 0.5;
-        c.rate_limit_per_ip = 0.5;
-        c.rate_limit_burst_secs = 6.0;
-    })
-    .await
-    .unwrap();
+    let app = app
+        .restarted_with(|c| {
+            // Two seconds per request after a burst of three: slow enough that a busy CI machine cannot
+            // refill a bucket between the requests below.
+            c.rate_limit_per_token = 0.5;
+            c.rate_limit_per_ip = 0.5;
+            c.rate_limit_burst_secs = 6.0;
+        })
+        .await;
     let token = app.user("王师傅", Role::Worker, Some("宝山钢铁示范厂"), None, None).await;
     let post = |token: Option<String>| {
         let mut req = app.client.post(format!("{}/graphql", app.url)).json(&json!({"query": "{ viewer { name } }"}));

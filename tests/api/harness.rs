@@ -126,6 +126,13 @@ impl TestApp {
         Some(TestApp { url, backend, state, client, dir, shutdown: Some(shutdown), server: Some(server), _pg: pg })
     }
 
+    /// Stops this app and starts a fresh one on the same backend with other settings.
+    pub async fn restarted_with(self, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let backend = self.backend;
+        self.stop().await;
+        TestApp::start_with(backend, tweak).await.expect("the backend was available a moment ago")
+    }
+
     /// A second server on the same database, with an index of its own (several instances behind a balancer).
     pub async fn sibling(&self, index_dir: &str) -> Sibling {
         let mut config = (*self.state.services.config).clone();
