@@ -157,6 +157,11 @@ pub struct Config {
     /// Seconds a request may take before it is answered 408 (exports stream past it once started).
     #[arg(long, env = "GREENLINE_REQUEST_TIMEOUT_SECS", default_value_t = 30, global = true)]
     pub request_timeout_secs: u64,
+    /// Web origins allowed to call the API from a browser (CORS), comma-separated, e.g.
+    /// `https://portal.example.com,http://localhost:5173`; none by default. Listed origins may send
+    /// credentials.
+    #[arg(long, env = "GREENLINE_CORS_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_origins: Vec<String>,
     /// Seconds a WebSocket may stay open without `connection_init` (then closed with 4408).
     #[arg(long, env = "GREENLINE_WS_INIT_TIMEOUT_SECS", default_value_t = 10, global = true)]
     pub ws_init_timeout_secs: u64,

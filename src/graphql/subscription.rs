@@ -19,7 +19,7 @@ use crate::{
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
-#[Subscription]
+#[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// Events of one proposal — or, without `proposalId`, of every proposal the viewer may see — in the
     /// order they were recorded. Visibility and blind review are applied to each event.

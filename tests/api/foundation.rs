@@ -226,3 +226,71 @@ async fn the_page_is_served_from_the_binary(app: TestApp) {
         assert_eq!(app.client.get(format!("{}{asset}", app.url)).send().await.unwrap().status(), 200, "{asset}");
     }
 }
+
+story!(response_keys_follow_the_query_and_roots_have_their_standard_names);
+async fn response_keys_follow_the_query_and_roots_have_their_standard_names(app: TestApp) {
+    let r = app
+        .client
+        .post(format!("{}/graphql", app.url))
+        .json(&json!({"query": "{ zeta: __typename viewer { id } alpha: evaluationCriteria { weights: criteria { weight key } version } }"}))
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    let at = |k: &str| text.find(k).unwrap_or_else(|| panic!("{k} in {text}"));
+    assert!(at("\"zeta\"") < at("\"viewer\"") && at("\"viewer\"") < at("\"alpha\""), "{text}");
+    assert!(at("\"weights\"") < at("\"version\"") && at("\"weight\"") < at("\"key\""), "{text}");
+    assert!(text.contains("\"zeta\":\"Query\""), "{text}");
+    let d = app
+        .ok(None, "{ __schema { queryType { name } mutationType { name } subscriptionType { name } } }", json!({}))
+        .await;
+    assert_eq!(
+        d["__schema"],
+        json!({"queryType": {"name": "Query"}, "mutationType": {"name": "Mutation"}, "subscriptionType": {"name": "Subscription"}})
+    );
+}
+
+story!(browsers_on_listed_origins_may_call_the_api);
+async fn browsers_on_listed_origins_may_call_the_api(app: TestApp) {
+    // By default no origin is allowed: no CORS headers at all.
+    let r = app
+        .client
+        .post(format!("{}/graphql", app.url))
+        .header("origin", "https://portal.example.com")
+        .json(&json!({"query": "{ __typename }"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    let app = app
+        .restarted_with(|c| c.cors_origins = vec!["https://portal.example.com".into(), "http://localhost:5173".into()])
+        .await;
+    // A preflight from a listed origin is answered before routing and authentication.
+    let r = app
+        .client
+        .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.url))
+        .header("origin", "http://localhost:5173")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type, authorization")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(r.headers()["access-control-allow-origin"], "http://localhost:5173");
+    assert_eq!(r.headers()["access-control-allow-credentials"], "true");
+    let allowed = r.headers()["access-control-allow-headers"].to_str().unwrap().to_lowercase();
+    assert!(allowed.contains("authorization") && allowed.contains("content-type"), "{allowed}");
+    // The request itself carries the origin back; another origin gets nothing.
+    let post = |origin: &'static str| {
+        app.client
+            .post(format!("{}/graphql", app.url))
+            .header("origin", origin)
+            .json(&json!({"query": "{ __typename }"}))
+            .send()
+    };
+    let r = post("https://portal.example.com").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["access-control-allow-origin"], "https://portal.example.com");
+    let r = post("https://evil.example.com").await.unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+}

@@ -23,7 +23,9 @@ use crate::{
     },
 };
 
+/// Every action: one mutation each, taking an `input` and answering a payload with `userErrors`.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(
     proposals::ProposalMutations,
     review::ReviewMutations,

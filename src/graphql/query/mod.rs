@@ -9,7 +9,9 @@ mod viewer;
 
 use async_graphql::MergedObject;
 
+/// Every query: the viewer, any node by id, proposals, the catalogue, search and impact.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(
     viewer::ViewerQuery,
     node::NodeQuery,
