@@ -23,6 +23,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     RateLimited,
+    /// An infrastructure fault (the database or storage unreachable, restarted or overloaded): retry.
+    ServiceUnavailable,
     Internal,
 }
 
@@ -41,6 +43,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ErrorCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -54,6 +57,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RateLimited => 429,
+            ErrorCode::ServiceUnavailable => 503,
             ErrorCode::Internal => 500,
             _ => 400,
         }
@@ -67,6 +71,9 @@ pub enum AppError {
     User { code: ErrorCode, message: String, field: Option<String> },
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
+    /// An infrastructure fault the client should retry: logged with its detail, shown as a generic message.
+    #[error("service unavailable: {0:#}")]
+    Unavailable(anyhow::Error),
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -96,6 +103,7 @@ impl AppError {
         match self {
             AppError::User { code, .. } => *code,
             AppError::Internal(_) => ErrorCode::Internal,
+            AppError::Unavailable(_) => ErrorCode::ServiceUnavailable,
         }
     }
 
@@ -106,6 +114,10 @@ impl AppError {
             AppError::Internal(e) => {
                 tracing::error!(error = %format!("{e:#}"), "internal error");
                 "internal error; it has been logged / 服务器内部错误，已记录".to_owned()
+            }
+            AppError::Unavailable(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "service unavailable");
+                "the service is briefly unavailable; try again in a moment / 服务暂时不可用，请稍后重试".to_owned()
             }
         }
     }
@@ -121,7 +133,30 @@ impl From<sqlx::Error> for AppError {
                 return AppError::new(ErrorCode::NotFound, "a referenced record does not exist / 引用的记录不存在");
             }
         }
+        if is_transient(&e) {
+            return AppError::Unavailable(anyhow::Error::new(e));
+        }
         AppError::Internal(anyhow::Error::new(e))
+    }
+}
+
+/// Faults of the database's availability rather than of the request: no connection to be had, a connection
+/// that broke or was terminated, a server shutting down or out of connections, a serialisation failure or
+/// deadlock, SQLite busy. The client may retry them.
+fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // PostgreSQL: class 08 connection exception, 57P01-03 shutdown, 53300 too many connections,
+            // 40001 serialization failure, 40P01 deadlock. SQLite: 5 busy, 6 locked.
+            code.starts_with("08") || ["57P01", "57P02", "57P03", "53300", "40001", "40P01", "5", "6"].contains(&&*code)
+        }
+        _ => false,
     }
 }
 
@@ -130,7 +165,7 @@ impl From<AppError> for async_graphql::Error {
         let code = e.code();
         let field = match &e {
             AppError::User { field, .. } => field.clone(),
-            AppError::Internal(_) => None,
+            AppError::Internal(_) | AppError::Unavailable(_) => None,
         };
         async_graphql::Error::new(e.public_message()).extend_with(|_, ext| {
             ext.set("code", code.as_str());

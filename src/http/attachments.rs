@@ -17,7 +17,12 @@ use crate::{
 fn refuse(e: AppError) -> Response {
     let status = StatusCode::from_u16(e.code().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::json!({"error": {"code": e.code().as_str(), "message": e.public_message()}});
-    (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body.to_string()).into_response()
+    let mut res =
+        (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body.to_string()).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut().insert(header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+    }
+    res
 }
 
 pub async fn download(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {

@@ -60,6 +60,17 @@ pub struct ExportParams {
     enterprise: Option<String>,
 }
 
+/// 401 for a token that is not valid; 503 with `Retry-After` when the database could not tell.
+fn auth_failed(e: crate::error::AppError) -> Response {
+    use axum::http::StatusCode;
+    let status = StatusCode::from_u16(e.code().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = (status, e.public_message()).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut().insert(header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+    }
+    res
+}
+
 fn bad_request(message: &str) -> Response {
     let body = serde_json::json!({"error": {"code": "VALIDATION_FAILED", "message": message}});
     (axum::http::StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body.to_string())
@@ -187,7 +198,7 @@ fn proposal_line(r: ExportRow) -> Vec<String> {
 pub async fn proposals(State(state): State<AppState>, headers: HeaderMap, Query(p): Query<ExportParams>) -> Response {
     let viewer = match authenticate(&state, &headers).await {
         Ok(v) => v,
-        Err(e) => return (axum::http::StatusCode::UNAUTHORIZED, e.public_message()).into_response(),
+        Err(e) => return auth_failed(e),
     };
     let filter = (|| {
         Ok::<_, String>(ProposalFilter {
@@ -262,7 +273,7 @@ fn technique_line(r: TechniqueExportRow) -> Vec<String> {
 /// The catalogue is public, like the `techniques` query: no token needed, an invalid one is still refused.
 pub async fn techniques(State(state): State<AppState>, headers: HeaderMap, Query(p): Query<ExportParams>) -> Response {
     if let Err(e) = authenticate(&state, &headers).await {
-        return (axum::http::StatusCode::UNAUTHORIZED, e.public_message()).into_response();
+        return auth_failed(e);
     }
     if p.status.is_some() || p.category.is_some() || p.enterprise.is_some() {
         return bad_request("techniques are filtered by industry only");

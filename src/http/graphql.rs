@@ -425,10 +425,15 @@ async fn run(
 ) -> Response {
     let viewer = match authenticate(state, headers).await {
         Ok(v) => v,
-        Err(e) => {
+        // Only a token that is not valid is a 401: a database that cannot say is a fault, not a verdict.
+        Err(e) if e.code() == ErrorCode::Unauthenticated => {
             let mut res = request_error(StatusCode::UNAUTHORIZED, media, e.code().as_str(), &e.public_message());
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return res;
+        }
+        Err(e) => {
+            let status = StatusCode::from_u16(e.code().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return retry_later(request_error(status, media, e.code().as_str(), &e.public_message()));
         }
     };
     let validation = ValidationFailed::default();
@@ -460,12 +465,28 @@ async fn run(
             obj.remove("data");
         }
     }
+    // An infrastructure fault anywhere in the answer: 503 with Retry-After, so clients and balancers retry.
+    let unavailable = body
+        .get("errors")
+        .and_then(Value::as_array)
+        .is_some_and(|errors| errors.iter().any(|e| e["extensions"]["code"] == ErrorCode::ServiceUnavailable.as_str()));
+    if unavailable {
+        return retry_later(json_response(StatusCode::SERVICE_UNAVAILABLE, media, &body));
+    }
     let status = if (failed_validation || request_error) && media == MediaType::GraphqlResponseJson {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
     json_response(status, media, &body)
+}
+
+/// Adds `Retry-After: 1` to a 503.
+fn retry_later(mut res: Response) -> Response {
+    if res.status() == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    res
 }
 
 /// Whether an error's path ends at a field missing from its object: a non-null field that failed, which

@@ -561,3 +561,31 @@ async fn co_authors_are_invited_and_must_accept(app: TestApp) {
         .await;
     assert_eq!(d["node"]["coAuthorInvitations"], json!([]));
 }
+
+story!(a_database_that_went_away_is_a_503_to_retry_never_a_401_or_internal);
+async fn a_database_that_went_away_is_a_503_to_retry_never_a_401_or_internal(app: TestApp) {
+    let worker = app.user("王师傅", Role::Worker, Some("宝山钢铁示范厂"), None, None).await;
+    app.db().close().await;
+    let ask = |token: Option<&str>, query: &str| {
+        let mut req = app.client.post(format!("{}/graphql", app.url)).json(&json!({"query": query}));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    // The token was never looked up, so its check needs the database: that is a fault, not a verdict.
+    for (token, query) in [
+        (Some(worker.as_str()), "{ viewer { name } }"),
+        (None, "{ proposals { totalCount } }"),
+        (None, "{ evaluationCriteria { version } }"),
+    ] {
+        let r = ask(token, query).await.unwrap();
+        assert_eq!(r.status(), 503, "{query}");
+        assert_eq!(r.headers()["retry-after"], "1");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(code(&body), "SERVICE_UNAVAILABLE", "{body}");
+        assert!(!body.to_string().contains("pool"), "no internal detail: {body}");
+    }
+    let r = app.client.get(format!("{}/export/proposals.csv", app.url)).bearer_auth(&worker).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+}

@@ -49,11 +49,12 @@ where
     Ok(r)
 }
 
-/// Splits a result into the payload's value and its user errors; internal errors stay top-level errors.
+/// Splits a result into the payload's value and its user errors; internal errors and infrastructure faults
+/// stay top-level errors (the HTTP layer answers the latter with 503).
 pub fn settle<T>(result: AppResult<T>) -> async_graphql::Result<(Option<T>, Vec<UserError>)> {
     match result {
         Ok(v) => Ok((Some(v), vec![])),
-        Err(e @ AppError::Internal(_)) => Err(e.into()),
+        Err(e @ (AppError::Internal(_) | AppError::Unavailable(_))) => Err(e.into()),
         Err(e) => Ok((None, vec![UserError::from(e)])),
     }
 }
