@@ -1,5 +1,9 @@
 //! `/graphql/ws`: GraphQL subscriptions over WebSocket (graphql-transport-ws, and the older graphql-ws).
-//! The bearer token travels in the `connection_init` payload as `{"Authorization": "Bearer …"}`.
+//! The bearer token travels in the `connection_init` payload as `{"Authorization": "Bearer …"}` (either
+//! case, or inside `{"headers": {…}}`); anything else that looks like credentials is refused (4403), never
+//! taken as anonymous. async-graphql's generic close codes become the protocol's: 4400 for a message that
+//! is not one of it, 4401 for a subscribe before `connection_init`, 4403 for refused credentials, 1013
+//! (try again later) when the database could not check them.
 //!
 //! async-graphql runs the protocol; a [`Gate`] in front of it holds each connection to its limits:
 //! `connection_init` within the configured time (else close 4408), a message rate per connection (close
@@ -186,9 +190,51 @@ impl Drop for Gate {
 }
 
 fn init_token(message: &Value) -> Option<&str> {
-    let payload = message.get("payload")?;
-    let header = ["Authorization", "authorization"].iter().find_map(|k| payload.get(*k))?.as_str()?;
-    header.trim().strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty())
+    match credentials(message.get("payload")?) {
+        Credentials::Bearer(token) => Some(token),
+        _ => None,
+    }
+}
+
+/// What a `connection_init` payload says about who is connecting.
+#[derive(Debug, PartialEq)]
+enum Credentials<'a> {
+    Anonymous,
+    Bearer(&'a str),
+    /// Something that looks like credentials but is not a bearer token: refused, never made anonymous.
+    Malformed,
+}
+
+/// Reads the shapes clients send: `{"Authorization": "Bearer …"}` (either case), and the same inside
+/// `{"headers": {…}}`; the scheme is case-insensitive, as over HTTP.
+fn credentials(payload: &Value) -> Credentials<'_> {
+    fn authorization(v: &Value) -> Option<&Value> {
+        v.get("Authorization").or_else(|| v.get("authorization"))
+    }
+    let header = authorization(payload).or_else(|| payload.get("headers").and_then(authorization));
+    let text = match header {
+        None | Some(Value::Null) => return Credentials::Anonymous,
+        Some(Value::String(text)) => text.trim(),
+        Some(_) => return Credentials::Malformed,
+    };
+    match text.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Credentials::Bearer(token.trim())
+        }
+        _ => Credentials::Malformed,
+    }
+}
+
+/// graphql-transport-ws close codes for what async-graphql closes with generic ones: a refused
+/// `connection_init` is 4403 Forbidden, a subscribe before it 4401 Unauthorized, a message that is not one
+/// of the protocol's 4400.
+fn protocol_close(code: u16, reason: &str) -> u16 {
+    match code {
+        1002 if reason.starts_with("UNAUTHENTICATED") => 4403,
+        1002 => 4400,
+        1011 if reason.contains("handshake is not completed") => 4401,
+        other => other,
+    }
 }
 
 pub async fn ws(
@@ -263,15 +309,19 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
 
     let auth_state = state.clone();
     let outbound = Protocol::new(state.schema.clone(), input, protocol).on_connection_init(move |payload| async move {
-        let header = ["Authorization", "authorization"].iter().find_map(|k| payload.get(*k)).and_then(|v| v.as_str());
-        let viewer = match header {
-            None => Viewer::default(),
-            Some(h) => {
-                let token = h.trim().strip_prefix("Bearer ").map(str::trim).unwrap_or("");
-                match auth_state.services.tokens.user(&auth_state.services.db, token).await {
-                    Ok(Some(user)) => Viewer { user: Some(user) },
-                    _ => return Err(async_graphql::Error::new("UNAUTHENTICATED: the bearer token is not valid")),
+        let viewer = match credentials(&payload) {
+            Credentials::Anonymous => Viewer::default(),
+            Credentials::Bearer(token) => match auth_state.services.tokens.user(&auth_state.services.db, token).await {
+                Ok(Some(user)) => Viewer { user: Some(user) },
+                Ok(None) => return Err(async_graphql::Error::new("UNAUTHENTICATED: the bearer token is not valid")),
+                Err(e) => {
+                    return Err(async_graphql::Error::new(format!("SERVICE_UNAVAILABLE: {}", e.public_message())))
                 }
+            },
+            Credentials::Malformed => {
+                return Err(async_graphql::Error::new(
+                    "UNAUTHENTICATED: send {\"Authorization\": \"Bearer <token>\"} in connection_init",
+                ))
             }
         };
         let mut data = Data::default();
@@ -300,7 +350,10 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
                         }
                         Message::Text(text.into())
                     }
-                    WsMessage::Close(code, reason) => Message::Close(Some(CloseFrame { code, reason: reason.into() })),
+                    WsMessage::Close(code, reason) => {
+                        let code = if reason.starts_with("SERVICE_UNAVAILABLE") { 1013 } else { protocol_close(code, &reason) };
+                        Message::Close(Some(CloseFrame { code, reason: reason.chars().take(120).collect::<String>().into() }))
+                    }
                 };
                 let closing = matches!(message, Message::Close(_));
                 if sink.send(message).await.is_err() || closing {
@@ -332,5 +385,37 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
                 break;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_the_shapes_clients_send() {
+        let ok = |v: Value| credentials(&v) == Credentials::Bearer("t0k");
+        assert!(ok(json!({"Authorization": "Bearer t0k"})));
+        assert!(ok(json!({"authorization": "bearer t0k"})));
+        assert!(ok(json!({"headers": {"Authorization": "BEARER  t0k "}})));
+        assert!(ok(json!({"headers": {"authorization": "Bearer t0k"}})));
+        assert_eq!(credentials(&json!({})), Credentials::Anonymous);
+        assert_eq!(credentials(&json!({"headers": {}})), Credentials::Anonymous);
+        for bad in [
+            json!({"Authorization": "t0k"}),
+            json!({"Authorization": "Basic dTpw"}),
+            json!({"Authorization": 5}),
+            json!({"headers": {"Authorization": "Bearer "}}),
+        ] {
+            assert_eq!(credentials(&bad), Credentials::Malformed, "{bad}");
+        }
+    }
+
+    #[test]
+    fn close_codes_of_the_protocol() {
+        assert_eq!(protocol_close(1002, "UNAUTHENTICATED: the bearer token is not valid"), 4403);
+        assert_eq!(protocol_close(1002, "expected value at line 1"), 4400);
+        assert_eq!(protocol_close(1011, "The handshake is not completed."), 4401);
+        assert_eq!(protocol_close(4429, "Too many initialisation requests."), 4429);
     }
 }

@@ -589,3 +589,42 @@ async fn a_database_that_went_away_is_a_503_to_retry_never_a_401_or_internal(app
     let r = app.client.get(format!("{}/export/proposals.csv", app.url)).bearer_auth(&worker).send().await.unwrap();
     assert_eq!(r.status(), 503);
 }
+
+story!(websocket_credentials_in_every_common_shape_and_protocol_close_codes);
+async fn websocket_credentials_in_every_common_shape_and_protocol_close_codes(app: TestApp) {
+    let worker = app.user("王师傅", Role::Worker, Some("宝山钢铁示范厂"), None, None).await;
+    let open = || async {
+        let url = format!("{}/graphql/ws", app.url.replace("http://", "ws://"));
+        let mut req = url.into_client_request().unwrap();
+        req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+        tokio_tungstenite::connect_async(req).await.unwrap().0
+    };
+    let init = |payload: Value| json!({"type": "connection_init", "payload": payload});
+    // Accepted shapes, the scheme in any case.
+    for payload in [
+        json!({"Authorization": format!("Bearer {worker}")}),
+        json!({"authorization": format!("bearer {worker}")}),
+        json!({"headers": {"Authorization": format!("BEARER {worker}")}}),
+    ] {
+        let mut ws = open().await;
+        ws_send(&mut ws, init(payload.clone())).await;
+        assert_eq!(ws_next(&mut ws).await["type"], "connection_ack", "{payload}");
+    }
+    // A wrong token, or credentials in a shape that is not a bearer token: 4403, never anonymous.
+    for payload in [
+        json!({"Authorization": "Bearer nope"}),
+        json!({"Authorization": worker}),
+        json!({"headers": {"authorization": 42}}),
+    ] {
+        let mut ws = open().await;
+        ws_send(&mut ws, init(payload.clone())).await;
+        assert_eq!(ws_next(&mut ws).await, json!({"close": 4403}), "{payload}");
+    }
+    // Subscribing before connection_init: 4401; a message that is not the protocol's: 4400.
+    let mut ws = open().await;
+    ws_send(&mut ws, json!({"id": "1", "type": "subscribe", "payload": {"query": EVENTS}})).await;
+    assert_eq!(ws_next(&mut ws).await, json!({"close": 4401}));
+    let mut ws = open().await;
+    ws_send(&mut ws, json!({"type": "nonsense"})).await;
+    assert_eq!(ws_next(&mut ws).await, json!({"close": 4400}));
+}
