@@ -218,14 +218,18 @@ pub fn scan(text: &str, limits: &Limits) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// What the cost of a field depends on, read from the schema: its type, whether it is a list, and its page
-/// argument's default.
+/// What the checks need to know of a field, read from the schema: its type, whether it is a list or a
+/// connection, its page argument's default, and its arguments' types.
 #[derive(Clone, Debug)]
 struct FieldCost {
     ty: String,
     list: bool,
+    /// Its type has `edges`: a page of items.
+    connection: bool,
     /// `Some(default)` when the field takes `first` or `last`.
     page: Option<Option<i64>>,
+    /// Argument → named type, where an `Int` literal must fit in 32 bits.
+    args: HashMap<String, String>,
 }
 
 /// The schema as the cost check needs it: `(type, field) → FieldCost`, and the root type names.
@@ -237,10 +241,9 @@ struct FieldCost {
 /// `facets` once, and introspection lists, which describe the schema, whose size is fixed.
 #[derive(Clone, Debug, Default)]
 pub struct CostModel {
-    fields: HashMap<(String, String), FieldCost>,
-    /// `(type, field) → argument → named type`, and `input type → field → named type`: where an `Int`
-    /// literal must fit in 32 bits.
-    args: HashMap<(String, String), HashMap<String, String>>,
+    /// Type → field → what the checks need (looked up without allocating, on every request).
+    fields: HashMap<String, HashMap<String, FieldCost>>,
+    /// Input type → field → named type.
     inputs: HashMap<String, HashMap<String, String>>,
     roots: [String; 3],
 }
@@ -249,7 +252,6 @@ impl CostModel {
     pub fn from_sdl(sdl: &str) -> CostModel {
         let mut model = CostModel {
             fields: HashMap::new(),
-            args: HashMap::new(),
             inputs: HashMap::new(),
             roots: ["Query".into(), "Mutation".into(), "Subscription".into()],
         };
@@ -268,7 +270,16 @@ impl CostModel {
                 TypeSystemDefinition::Directive(_) => {}
             }
         }
+        let connections: std::collections::HashSet<String> =
+            model.fields.iter().filter(|(_, f)| f.contains_key("edges")).map(|(t, _)| t.clone()).collect();
+        for f in model.fields.values_mut().flat_map(|fs| fs.values_mut()) {
+            f.connection = connections.contains(&f.ty);
+        }
         model
+    }
+
+    fn field(&self, ty: &str, name: &str) -> Option<&FieldCost> {
+        self.fields.get(ty)?.get(name)
     }
 
     fn add_type(&mut self, t: &TypeDefinition) {
@@ -290,10 +301,11 @@ impl CostModel {
                 .iter()
                 .find(|a| matches!(a.node.name.node.as_str(), "first" | "last"))
                 .map(|a| a.node.default_value.as_ref().and_then(|d| int(&d.node)));
-            let key = (t.name.node.to_string(), f.name.node.to_string());
-            let args = f.arguments.iter().map(|a| (a.node.name.node.to_string(), named(&a.node.ty.node).0));
-            self.args.insert(key.clone(), args.collect());
-            self.fields.insert(key, FieldCost { ty, list, page });
+            let args = f.arguments.iter().map(|a| (a.node.name.node.to_string(), named(&a.node.ty.node).0)).collect();
+            self.fields
+                .entry(t.name.node.to_string())
+                .or_default()
+                .insert(f.name.node.to_string(), FieldCost { ty, list, connection: false, page, args });
         }
     }
 }
@@ -317,18 +329,6 @@ fn int(v: &ConstValue) -> Option<i64> {
         ConstValue::Number(n) => n.as_i64(),
         _ => None,
     }
-}
-
-/// A variable's value for a page argument: the request's, else the operation's default.
-fn variable_int(name: &Name, variables: &Variables, ops: &[&OperationDefinition]) -> Option<i64> {
-    if let Some(v) = variables.get(name) {
-        return int(v);
-    }
-    ops.iter()
-        .flat_map(|op| op.variable_definitions.iter())
-        .find(|d| d.node.name.node == *name)
-        .and_then(|d| d.node.default_value.as_ref())
-        .and_then(|d| int(&d.node))
 }
 
 /// Selections and cost of a set, spreads read from what was already counted for each fragment.
@@ -370,21 +370,19 @@ impl Counter<'_> {
 
     fn field(&self, f: &Field, parent: &str, page: Option<u64>) -> Tally {
         let name = f.name.node.as_str();
-        let def = self.model.fields.get(&(parent.to_owned(), name.to_owned()));
+        let def = self.model.field(parent, name);
         let child_ty = def.map(|d| d.ty.as_str()).unwrap_or("");
         let items_of_page = matches!(name, "edges" | "nodes");
         let (children, items) = match def {
             Some(FieldCost { page: Some(default), .. }) => {
-                let given =
-                    f.arguments.iter().find(|(n, _)| matches!(n.node.as_str(), "first" | "last")).and_then(|(_, v)| {
-                        match &v.node {
-                            Value::Number(n) => n.as_i64(),
-                            Value::Variable(var) => variable_int(var, self.variables, &self.ops),
-                            _ => None,
-                        }
-                    });
+                let given = f
+                    .arguments
+                    .iter()
+                    .find(|(n, _)| matches!(n.node.as_str(), "first" | "last"))
+                    .and_then(|(_, v)| resolve(&v.node, self.variables, &self.ops))
+                    .and_then(|v| int(&v));
                 let n = given.or(*default).unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE) as u64;
-                if self.model.fields.contains_key(&(child_ty.to_owned(), "edges".to_owned())) {
+                if def.is_some_and(|d| d.connection) {
                     // A connection: its edges and nodes are the page; totalCount, pageInfo and facets once.
                     (self.set(&f.selection_set.node, child_ty, Some(n)), 1)
                 } else {
@@ -473,18 +471,18 @@ fn check_arguments(
     for item in &set.items {
         match &item.node {
             Selection::Field(f) => {
-                let key = (parent.to_owned(), f.node.name.node.to_string());
-                if let Some(types) = model.args.get(&key) {
+                let def = model.field(parent, f.node.name.node.as_str());
+                if let Some(def) = def {
                     for (name, v) in &f.node.arguments {
-                        if let Some(t) = types.get(name.node.as_str()) {
+                        if let Some(t) = def.args.get(name.node.as_str()) {
                             value(&v.node, t, model, name.node.as_str())?;
                         }
                     }
+                    if def.connection {
+                        check_page(&f.node, variables, ops)?;
+                    }
                 }
-                let ty = model.fields.get(&key).map(|d| d.ty.as_str()).unwrap_or("");
-                if model.fields.contains_key(&(ty.to_owned(), "edges".to_owned())) {
-                    check_page(&f.node, variables, ops)?;
-                }
+                let ty = def.map(|d| d.ty.as_str()).unwrap_or("");
                 check_arguments(&f.node.selection_set.node, ty, model, variables, ops)?;
             }
             Selection::InlineFragment(f) => {
@@ -908,6 +906,8 @@ mod tests {
         // The walk reaches into input objects (a Float field does not refuse, so probe with the model).
         let model = model();
         assert_eq!(model.inputs["SavingsInput"]["electricityKwh"], "Float");
-        assert_eq!(model.args[&(model.roots[0].clone(), "proposals".to_owned())]["first"], "Int");
+        let proposals = model.field(&model.roots[0], "proposals").unwrap();
+        assert_eq!(proposals.args["first"], "Int");
+        assert!(proposals.connection && proposals.page == Some(None));
     }
 }

@@ -304,7 +304,7 @@ fn operation_label(doc: &ExecutableDocument, requested: Option<&str>) -> String 
 /// new documents evicts old ones. The limits are checked on every request (the cost depends on variables).
 pub struct Documents {
     cache: std::sync::Mutex<lru::LruCache<String, ExecutableDocument>>,
-    pub limits: Limits,
+    limits: Limits,
     model: std::sync::Arc<CostModel>,
 }
 
