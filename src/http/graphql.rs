@@ -245,15 +245,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     }
 }
 
-/// The operation a document would run, for the GET-mutation check and for metrics.
-fn selected_operation(doc: &ExecutableDocument, name: Option<&str>) -> Option<(OperationType, Option<String>)> {
-    match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Some((op.node.ty, None)),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| (op.node.ty, Some(name.to_owned()))),
-        (DocumentOperations::Multiple(_), None) => None,
-    }
-}
-
+/// The operation a document would run: for the GET-mutation check and for the variables it declares.
 fn selected_definition<'a>(doc: &'a ExecutableDocument, name: Option<&str>) -> Option<&'a OperationDefinition> {
     match (&doc.operations, name) {
         (DocumentOperations::Single(op), _) => Some(&op.node),
@@ -379,8 +371,8 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, method
             return json_response(refused_status, media, &json!({ "errors": [error] }));
         }
     };
-    let selected = selected_operation(&doc, params.operation_name.as_deref());
-    if method == Method::GET && selected.as_ref().is_some_and(|(ty, _)| *ty != OperationType::Query) {
+    let selected = selected_definition(&doc, params.operation_name.as_deref());
+    if method == Method::GET && selected.is_some_and(|op| op.ty != OperationType::Query) {
         let mut res = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
             media,
@@ -390,7 +382,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, method
         res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return res;
     }
-    if let Some(op) = selected_definition(&doc, params.operation_name.as_deref()) {
+    if let Some(op) = selected {
         if let Err(message) = fill_variables(op, &mut variables) {
             return json_response(
                 refused_status,
