@@ -26,10 +26,10 @@ pub trait CoAuthorStore: Send {
         user_ids: &[i64],
         now: DateTime<Utc>,
     ) -> AppResult<()>;
-    async fn invitation(&mut self, proposal_id: i64, user_id: i64) -> AppResult<Option<InvitationRow>>;
     async fn invitations_of(&mut self, user_id: i64) -> AppResult<Vec<InvitationRow>>;
     async fn invitees(&mut self, proposal_id: i64) -> AppResult<Vec<InvitationRow>>;
-    async fn delete_invitation(&mut self, proposal_id: i64, user_id: i64) -> AppResult<()>;
+    /// Closes an invitation; false when there was none.
+    async fn delete_invitation(&mut self, proposal_id: i64, user_id: i64) -> AppResult<bool>;
     /// Adds an author after the others.
     async fn append_author(&mut self, proposal_id: i64, user_id: i64, name: &str) -> AppResult<()>;
 }
@@ -69,14 +69,6 @@ macro_rules! coauthor_impl {
                 Ok(())
             }
 
-            async fn invitation(&mut self, proposal_id: i64, user_id: i64) -> AppResult<Option<InvitationRow>> {
-                Ok(sqlx::query_as(&format!("{INVITATION} where i.proposal_id = $1 and i.user_id = $2"))
-                    .bind(proposal_id)
-                    .bind(user_id)
-                    .fetch_optional(&mut **self)
-                    .await?)
-            }
-
             async fn invitations_of(&mut self, user_id: i64) -> AppResult<Vec<InvitationRow>> {
                 Ok(sqlx::query_as(&format!("{INVITATION} where i.user_id = $1 order by i.created_at, i.proposal_id"))
                     .bind(user_id)
@@ -91,13 +83,13 @@ macro_rules! coauthor_impl {
                     .await?)
             }
 
-            async fn delete_invitation(&mut self, proposal_id: i64, user_id: i64) -> AppResult<()> {
-                sqlx::query("delete from coauthor_invitations where proposal_id = $1 and user_id = $2")
+            async fn delete_invitation(&mut self, proposal_id: i64, user_id: i64) -> AppResult<bool> {
+                let done = sqlx::query("delete from coauthor_invitations where proposal_id = $1 and user_id = $2")
                     .bind(proposal_id)
                     .bind(user_id)
                     .execute(&mut **self)
                     .await?;
-                Ok(())
+                Ok(done.rows_affected() > 0)
             }
 
             async fn append_author(&mut self, proposal_id: i64, user_id: i64, name: &str) -> AppResult<()> {

@@ -50,14 +50,13 @@ impl SubscriptionRoot {
         let live = BroadcastStream::new(services.events.subscribe());
         // How far back `after` may reach (GREENLINE_WS_MAX_REPLAY): a client further behind reloads first.
         let max_replay = services.config.ws_max_replay.max(0);
-        let mut backlog = match after {
+        let backlog = match after {
             Some(a) => {
                 services.db.read(move |s| Box::pin(async move { s.events_after(a, max_replay + 1).await })).await?
             }
             None => vec![],
         };
         if backlog.len() as i64 > max_replay {
-            backlog.clear();
             return Err(AppError::invalid(
                 "after",
                 format!(

@@ -6,15 +6,10 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
-    db::{coauthors::InvitationRow, rows::ProposalRow, store::Store, users::UserRow},
+    db::{rows::ProposalRow, store::Store, users::UserRow},
     error::{AppError, AppResult, ErrorCode},
     journey::{proposals::reload, record},
 };
-
-/// The viewer's open invitations, oldest first.
-pub async fn invitations(store: &mut dyn Store, user: &UserRow) -> AppResult<Vec<InvitationRow>> {
-    store.invitations_of(user.id).await
-}
 
 /// Answers an invitation. Accepting adds the user as the last author, bumps the version and records a
 /// `COAUTHOR_JOINED` event; declining only closes the invitation. Either way it is gone afterwards.
@@ -25,10 +20,9 @@ pub async fn respond(
     accept: bool,
     now: DateTime<Utc>,
 ) -> AppResult<Option<ProposalRow>> {
-    if store.invitation(proposal_id, user.id).await?.is_none() {
+    if !store.delete_invitation(proposal_id, user.id).await? {
         return Err(AppError::not_found("invitation"));
     }
-    store.delete_invitation(proposal_id, user.id).await?;
     if !accept {
         return Ok(None);
     }
