@@ -299,7 +299,7 @@ async fn main() -> anyhow::Result<()> {
             access: vec!["public".into()],
         })?;
     }
-    index.commit(1)?;
+    index.commit(search_index::FeedPosition { txid: 0, seq: 1 })?;
     let index_secs = t.elapsed().as_secs_f64();
     let index_bytes = dir_size(&index_dir);
 

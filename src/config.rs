@@ -108,9 +108,21 @@ pub struct Config {
     /// `postgres://…` for PostgreSQL; a path or `sqlite://path` for SQLite.
     #[arg(long, env = "GREENLINE_DATABASE_URL", default_value = "sqlite://data/greenline.db", global = true)]
     pub database_url: String,
+    /// Connections this instance keeps to PostgreSQL at most (SQLite keeps 8). Over a fleet the sum must
+    /// stay under the server's `max_connections`, or go through a pooler such as PgBouncer.
+    #[arg(long, env = "GREENLINE_DATABASE_POOL_SIZE", default_value_t = 16, global = true)]
+    pub database_pool_size: u32,
+    /// A direct PostgreSQL connection for `LISTEN`, when `GREENLINE_DATABASE_URL` goes through a pooler in
+    /// transaction mode (which cannot pass notifications on); without either, instances poll.
+    #[arg(long, env = "GREENLINE_DATABASE_LISTEN_URL", global = true)]
+    pub database_listen_url: Option<String>,
     /// A local directory, or `s3://bucket/prefix` (with the standard `AWS_*` variables).
     #[arg(long, env = "GREENLINE_STORAGE", default_value = "data/objects", global = true)]
     pub storage: String,
+    /// Seconds one call to object storage may take; after a failure, uploads and downloads are refused
+    /// with 503 for two seconds instead of each waiting this long.
+    #[arg(long, env = "GREENLINE_STORAGE_TIMEOUT_SECS", default_value_t = 5, global = true)]
+    pub storage_timeout_secs: u64,
     /// Directory of the on-disk search index.
     #[arg(long, env = "GREENLINE_INDEX_DIR", default_value = "data/index", global = true)]
     pub index_dir: PathBuf,
@@ -199,6 +211,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("addr", &self.addr)
             .field("database_url", &redact_url(&self.database_url))
+            .field("database_listen_url", &self.database_listen_url.as_deref().map(redact_url))
             .field("storage", &self.storage)
             .field("index_dir", &self.index_dir)
             .field("min_evaluations", &self.min_evaluations)
@@ -227,6 +240,7 @@ mod tests {
         assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
         let mut c = Config::defaults();
         c.database_url = "postgres://u:secret@h/db".into();
+        c.database_listen_url = Some("postgres://u:secret@h:5432/db".into());
         assert!(!format!("{c:?}").contains("secret"));
     }
 }

@@ -2,19 +2,23 @@
 //! to the subscriptions of this process. Following the table (not in-process calls) means events written
 //! by another server or by the CLI reach subscribers too.
 
-use std::{
-    sync::{Arc, Weak},
-    time::{Duration, Instant},
-};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use tokio::sync::{broadcast, Notify};
 
-use crate::db::{rows::EventRow, Db};
+use crate::db::{
+    listen::Listening,
+    rows::{EventRow, FeedPosition},
+    Db,
+};
 
-/// How long a gap in event ids may stay open (a transaction that took its id but has not committed yet)
-/// before the pump gives up waiting for it (it was rolled back).
-const GAP_PATIENCE: Duration = Duration::from_secs(2);
+/// How long the pump may sleep without being woken (as for the search indexer: short when nothing wakes
+/// it, long when PostgreSQL notifies it of every commit, very short while events wait behind a
+/// transaction still in progress).
 const POLL: Duration = Duration::from_millis(250);
+const POLL_LISTENING: Duration = Duration::from_secs(5);
+const POLL_WAITING: Duration = Duration::from_millis(50);
 
 pub struct EventHub {
     sender: broadcast::Sender<EventRow>,
@@ -22,15 +26,15 @@ pub struct EventHub {
 }
 
 impl EventHub {
-    /// Starts following events written after this moment.
-    pub async fn start(db: Db) -> anyhow::Result<Arc<EventHub>> {
+    /// Starts following events that settle after this moment.
+    pub async fn start(db: Db, listening: Arc<Listening>) -> anyhow::Result<Arc<EventHub>> {
         let last = db
-            .read(|s| Box::pin(async move { s.last_event_id().await }))
+            .read(|s| Box::pin(async move { s.last_event_position().await }))
             .await
             .map_err(|e| anyhow::anyhow!(e.public_message()))?;
         let (sender, _) = broadcast::channel(1024);
         let hub = Arc::new(EventHub { sender, nudge: Notify::new() });
-        tokio::spawn(pump(db, Arc::downgrade(&hub), last));
+        tokio::spawn(pump(db, Arc::downgrade(&hub), last, listening));
         Ok(hub)
     }
 
@@ -38,40 +42,52 @@ impl EventHub {
         self.sender.subscribe()
     }
 
-    /// Called after a local commit: look now rather than at the next poll.
+    /// Called after a commit: look now rather than at the next poll.
     pub fn nudge(&self) {
         self.nudge.notify_one();
     }
 }
 
-async fn pump(db: Db, hub: Weak<EventHub>, mut last: i64) {
-    let mut gap_since: Option<Instant> = None;
+/// Broadcasts the settled events in feed order ([`FeedPosition`]): none skipped, none twice.
+async fn pump(db: Db, hub: Weak<EventHub>, mut last: FeedPosition, listening: Arc<Listening>) {
+    let mut waiting = false;
     loop {
         let Some(h) = hub.upgrade() else { return };
+        let patience = if waiting {
+            POLL_WAITING
+        } else if listening.get() {
+            POLL_LISTENING
+        } else {
+            POLL
+        };
         tokio::select! {
             _ = h.nudge.notified() => {}
-            _ = tokio::time::sleep(POLL) => {}
+            _ = tokio::time::sleep(patience) => {}
         }
         if db.is_closed() {
             return;
         }
-        let batch = match db.read(move |s| Box::pin(async move { s.events_after(last, 500).await })).await {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::warn!(error = %e.public_message(), "event pump could not read events");
-                continue;
-            }
-        };
-        for event in batch {
-            if event.id != last + 1 {
-                let since = *gap_since.get_or_insert_with(Instant::now);
-                if since.elapsed() < GAP_PATIENCE {
+        loop {
+            let batch = match db.read(move |s| Box::pin(async move { s.events_after(last, 500).await })).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(error = %e.public_message(), "event pump could not read events");
                     break;
                 }
+            };
+            let full = batch.len() == 500;
+            waiting = false;
+            for event in batch {
+                if !event.settled {
+                    waiting = true;
+                    break;
+                }
+                last = event.position();
+                let _ = h.sender.send(event);
             }
-            gap_since = None;
-            last = event.id;
-            let _ = h.sender.send(event);
+            if waiting || !full {
+                break;
+            }
         }
     }
 }

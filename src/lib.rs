@@ -39,12 +39,27 @@ pub fn app(state: AppState) -> Router {
 
 /// Opens the database (applying migrations), the object store and the search index named by `config`.
 pub async fn open(config: Config) -> anyhow::Result<AppState> {
-    let db = Db::connect(&config.database_url).await?;
-    let storage = Storage::from_config(&config.storage)?;
+    let db = Db::connect_sized(&config.database_url, config.database_pool_size).await?;
+    let storage =
+        Storage::from_config(&config.storage)?.with_timeout(Duration::from_secs(config.storage_timeout_secs.max(1)));
     let index = search_index::SearchIndex::open(&config.index_dir).context("opening the search index")?;
     index.set_cache_entries(config.search_cache_entries);
-    let search = search::Indexer::start(db.clone(), index).await?;
-    let events = events::EventHub::start(db.clone()).await?;
+    let listening = Arc::new(db::listen::Listening::default());
+    let search = search::Indexer::start(db.clone(), index, listening.clone()).await?;
+    let events = events::EventHub::start(db.clone(), listening.clone()).await?;
+    let tokens = Arc::new(db::users::TokenCache::new(listening.clone()));
+    {
+        let (search, events, tokens) = (Arc::downgrade(&search), Arc::downgrade(&events), Arc::downgrade(&tokens));
+        db::listen::start(&db, config.database_listen_url.clone(), listening, move |channel| match channel {
+            db::listen::CHANGES => {
+                search.upgrade().inspect(|s| s.nudge());
+                events.upgrade().inspect(|e| e.nudge());
+            }
+            _ => {
+                tokens.upgrade().inspect(|t| t.forget_all());
+            }
+        });
+    }
     storage::start_sweeper(
         db.clone(),
         storage.clone(),
@@ -67,7 +82,7 @@ pub async fn open(config: Config) -> anyhow::Result<AppState> {
         metrics: Arc::default(),
         events,
         limiter,
-        tokens: Arc::default(),
+        tokens,
     }))
 }
 

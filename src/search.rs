@@ -9,36 +9,46 @@
 use std::{
     collections::BTreeSet,
     sync::{Arc, Weak},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use search_index::{DocKind, IndexDoc, Lookup, SearchIndex, SearchQuery, SearchResults};
 use tokio::sync::Notify;
 
 use crate::{
-    db::{rows::TechniqueRow, store::ProposalIndexBatch, Db},
+    db::{listen::Listening, rows::TechniqueRow, store::ProposalIndexBatch, Db},
     domain::{lifecycle::Status, proposal::access_tokens},
     error::{AppError, AppResult},
 };
 
-const BATCH: i64 = 1000;
+/// Feed rows per round: their entities are read and indexed together, and the index commits once.
+const BATCH: i64 = 5000;
+/// Entities read per statement (one bound placeholder each).
+const READ: usize = 500;
+/// How long the follower may sleep without being woken: short when nothing wakes it (SQLite, or no
+/// LISTEN connection), long as a safety net when PostgreSQL notifies it of every commit.
 const POLL: Duration = Duration::from_millis(200);
+const POLL_LISTENING: Duration = Duration::from_secs(5);
+/// How soon to look again when rows wait behind a transaction still in progress.
+const POLL_WAITING: Duration = Duration::from_millis(50);
 /// The least time between two commits of the follower (well inside "searchable within one second").
 const COMMIT_GAP: Duration = Duration::from_millis(400);
-/// How long a hole in the feed (a transaction that took a number and rolled back) is waited for.
-const GAP_PATIENCE: Duration = Duration::from_secs(2);
 
 pub struct Indexer {
     pub index: Arc<SearchIndex>,
     db: Db,
     nudge: Notify,
     /// Serialises catch-up rounds: one writer of positions at a time.
-    round: tokio::sync::Mutex<GapState>,
+    round: tokio::sync::Mutex<()>,
 }
 
-#[derive(Default)]
-struct GapState {
-    since: Option<Instant>,
+/// What a catch-up did.
+#[derive(Debug, Default)]
+pub struct CatchUp {
+    /// Entities re-indexed.
+    pub applied: usize,
+    /// Whether feed rows wait behind a transaction still in progress.
+    pub waiting: bool,
 }
 
 fn internal(e: impl std::fmt::Display) -> AppError {
@@ -53,17 +63,18 @@ async fn blocking<R: Send + 'static>(
 }
 
 impl Indexer {
-    /// Opens the indexer over `index`, rebuilding first when the index is new or of another schema,
-    /// and starts following the change feed.
-    pub async fn start(db: Db, index: SearchIndex) -> anyhow::Result<Arc<Indexer>> {
+    /// Opens the indexer over `index`, rebuilding first when the index is new or of another schema, and
+    /// starts following the change feed. An index that is merely behind is caught up while the server
+    /// answers (`/readyz` and `/metrics` say how far behind it is).
+    pub async fn start(db: Db, index: SearchIndex, listening: Arc<Listening>) -> anyhow::Result<Arc<Indexer>> {
         let index = Arc::new(index);
         if index.needs_rebuild() {
             let n = rebuild(&db, &index, |_, _| {}).await.map_err(|e| anyhow::anyhow!(e.public_message()))?;
             tracing::info!(documents = n, "search index rebuilt from the database");
         }
         let indexer = Arc::new(Indexer { index, db, nudge: Notify::new(), round: Default::default() });
-        indexer.catch_up().await.map_err(|e| anyhow::anyhow!(e.public_message()))?;
-        tokio::spawn(follow(Arc::downgrade(&indexer)));
+        indexer.nudge();
+        tokio::spawn(follow(Arc::downgrade(&indexer), listening));
         Ok(indexer)
     }
 
@@ -85,97 +96,103 @@ impl Indexer {
         }
     }
 
-    /// Called after a local commit: index now rather than at the next poll.
+    /// Called after a commit (this process's, or another's by notification): index now rather than at
+    /// the next poll.
     pub fn nudge(&self) {
         self.nudge.notify_one();
     }
 
-    /// Applies the feed from the index's position up to now (or up to a hole that may still fill).
-    /// Returns the number of entities re-indexed.
-    pub async fn catch_up(&self) -> AppResult<usize> {
-        let mut gap = self.round.lock().await;
-        let mut done = 0;
+    /// How many change-feed rows the index has not applied yet (counted up to `cap`).
+    pub async fn behind(&self, cap: i64) -> AppResult<i64> {
+        let position = self.index.position();
+        self.db.read(move |s| Box::pin(async move { s.feed_lag(position, cap).await })).await
+    }
+
+    /// Applies the settled feed from the index's position on, [`BATCH`] rows per index commit.
+    pub async fn catch_up(&self) -> AppResult<CatchUp> {
+        let _round = self.round.lock().await;
+        let mut done = CatchUp::default();
         loop {
             let position = self.index.position();
             let rows = self.db.read(move |s| Box::pin(async move { s.feed_after(position, BATCH).await })).await?;
-            if rows.is_empty() {
-                return Ok(done);
-            }
-            let mut reached = position;
+            let settled = rows.iter().take_while(|r| r.settled).count();
+            done.waiting = settled < rows.len();
+            let Some(reached) = settled.checked_sub(1).map(|last| rows[last].position()) else { return Ok(done) };
             let mut proposals = BTreeSet::new();
             let mut techniques = BTreeSet::new();
-            for row in &rows {
-                if row.seq != reached + 1 {
-                    let since = *gap.since.get_or_insert_with(Instant::now);
-                    if since.elapsed() < GAP_PATIENCE {
-                        break;
-                    }
-                    tracing::warn!(from = reached, to = row.seq, "change feed hole given up on (rolled back)");
-                }
-                gap.since = None;
-                reached = row.seq;
+            for row in &rows[..settled] {
                 match row.entity.as_str() {
                     "proposal" => proposals.insert(row.entity_id),
                     "technique" => techniques.insert(row.entity_id),
                     _ => false,
                 };
             }
-            if reached == position {
-                return Ok(done);
-            }
-            for id in &proposals {
-                let id = *id;
+            let proposals: Vec<i64> = proposals.into_iter().collect();
+            for ids in proposals.chunks(READ) {
+                let wanted = ids.to_vec();
                 let batch =
-                    self.db.read(move |s| Box::pin(async move { s.proposal_index_batch(id - 1, id, 1).await })).await?;
+                    self.db.read(move |s| Box::pin(async move { s.proposal_index_docs(&wanted).await })).await?;
                 let docs = proposal_docs(batch);
+                let gone = missing(ids, docs.iter().map(|d| d.id));
                 let index = self.index.clone();
-                blocking(move || match docs.first() {
-                    Some(d) => index.upsert(d),
-                    None => {
-                        index.delete(DocKind::Proposal, id);
-                        Ok(())
-                    }
+                blocking(move || {
+                    docs.iter().try_for_each(|d| index.upsert(d))?;
+                    gone.iter().for_each(|id| index.delete(DocKind::Proposal, *id));
+                    Ok(())
                 })
                 .await?;
             }
-            for id in &techniques {
-                let id = *id;
-                let rows = self
-                    .db
-                    .read(move |s| Box::pin(async move { s.technique_index_batch(id - 1, id, 1).await }))
-                    .await?;
+            let techniques: Vec<i64> = techniques.into_iter().collect();
+            for ids in techniques.chunks(READ) {
+                let wanted = ids.to_vec();
+                let rows =
+                    self.db.read(move |s| Box::pin(async move { s.technique_index_docs(&wanted).await })).await?;
+                let gone = missing(ids, rows.iter().map(|(t, _)| t.id));
                 let index = self.index.clone();
-                blocking(move || match rows.first() {
-                    Some((t, tce)) => index.upsert(&technique_doc(t, *tce)),
-                    None => {
-                        index.delete(DocKind::Technique, id);
-                        Ok(())
-                    }
+                blocking(move || {
+                    rows.iter().try_for_each(|(t, tce)| index.upsert(&technique_doc(t, *tce)))?;
+                    gone.iter().for_each(|id| index.delete(DocKind::Technique, *id));
+                    Ok(())
                 })
                 .await?;
             }
-            done += proposals.len() + techniques.len();
+            done.applied += proposals.len() + techniques.len();
             let index = self.index.clone();
             blocking(move || index.commit(reached)).await?;
-            if (rows.len() as i64) < BATCH {
+            if done.waiting || (rows.len() as i64) < BATCH {
                 return Ok(done);
             }
         }
     }
 }
 
-async fn follow(indexer: Weak<Indexer>) {
+/// The ids of `wanted` that are not among `found`.
+fn missing(wanted: &[i64], found: impl Iterator<Item = i64>) -> Vec<i64> {
+    let found: std::collections::HashSet<i64> = found.collect();
+    wanted.iter().copied().filter(|id| !found.contains(id)).collect()
+}
+
+async fn follow(indexer: Weak<Indexer>, listening: Arc<Listening>) {
+    let mut waiting = false;
     loop {
         let Some(ix) = indexer.upgrade() else { return };
+        let patience = if waiting {
+            POLL_WAITING
+        } else if listening.get() {
+            POLL_LISTENING
+        } else {
+            POLL
+        };
         tokio::select! {
             _ = ix.nudge.notified() => {}
-            _ = tokio::time::sleep(POLL) => {}
+            _ = tokio::time::sleep(patience) => {}
         }
         if ix.db.is_closed() {
             return;
         }
-        if let Err(e) = ix.catch_up().await {
-            tracing::warn!(error = %e.public_message(), "search indexer could not catch up; retrying");
+        match ix.catch_up().await {
+            Ok(c) => waiting = c.waiting,
+            Err(e) => tracing::warn!(error = %e.public_message(), "search indexer could not catch up; retrying"),
         }
         drop(ix);
         // Changes arriving meanwhile wait a moment and go into one commit together: under a stream of
@@ -188,7 +205,7 @@ async fn follow(indexer: Weak<Indexer>) {
 /// Returns the number of documents written.
 pub async fn rebuild(db: &Db, index: &Arc<SearchIndex>, progress: impl Fn(u64, u64)) -> AppResult<u64> {
     // The feed position is read first: anything written during the rebuild is replayed afterwards.
-    let position = db.read(|s| Box::pin(async move { s.max_feed_seq().await })).await?;
+    let position = db.read(|s| Box::pin(async move { s.feed_end().await })).await?;
     let (proposals, techniques) = db
         .read(|s| {
             Box::pin(async move {

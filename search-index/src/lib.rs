@@ -159,7 +159,19 @@ pub struct SearchResults {
 #[derive(Serialize, Deserialize)]
 struct CommitPayload {
     schema_version: u32,
+    /// The feed row's sequence number.
     position: i64,
+    /// The feed row's transaction (0 before positions had one, and always on SQLite).
+    #[serde(default)]
+    txid: i64,
+}
+
+/// A place in the change feed: rows are applied in `(txid, seq)` order, the transaction that wrote them
+/// first. Comparing two positions compares `txid`, then `seq`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FeedPosition {
+    pub txid: i64,
+    pub seq: i64,
 }
 
 struct Fields {
@@ -329,9 +341,9 @@ impl SearchIndex {
         self.needs_rebuild
     }
 
-    /// The change-feed position the last commit reached (0 for a new index).
-    pub fn position(&self) -> i64 {
-        read_payload(&self.index).map(|p| p.position).unwrap_or(0)
+    /// The change-feed position the last commit reached (the start for a new index).
+    pub fn position(&self) -> FeedPosition {
+        read_payload(&self.index).map(|p| FeedPosition { txid: p.txid, seq: p.position }).unwrap_or_default()
     }
 
     pub fn num_docs(&self) -> u64 {
@@ -407,9 +419,13 @@ impl SearchIndex {
     }
 
     /// Makes everything written so far durable and searchable, recording the feed position it reaches.
-    pub fn commit(&self, position: i64) -> Result<()> {
-        let payload =
-            serde_json::to_string(&CommitPayload { schema_version: SCHEMA_VERSION, position }).expect("serialisable");
+    pub fn commit(&self, position: FeedPosition) -> Result<()> {
+        let payload = serde_json::to_string(&CommitPayload {
+            schema_version: SCHEMA_VERSION,
+            position: position.seq,
+            txid: position.txid,
+        })
+        .expect("serialisable");
         {
             let mut w = self.writer();
             let mut prepared = w.prepare_commit()?;

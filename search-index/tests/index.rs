@@ -1,7 +1,7 @@
 //! The index end to end: analysis, query semantics, filters, facets, highlights, pagination, access,
 //! duplicate hints, commit positions and schema versions.
 
-use search_index::{DocKind, Filter, IndexDoc, SearchIndex, SearchQuery, Sort};
+use search_index::{DocKind, FeedPosition, Filter, IndexDoc, SearchIndex, SearchQuery, Sort};
 
 fn doc(id: i64, title: &str, body: &str) -> IndexDoc {
     IndexDoc {
@@ -53,7 +53,7 @@ fn corpus() -> SearchIndex {
     for d in &docs {
         index.upsert(d).unwrap();
     }
-    index.commit(42).unwrap();
+    index.commit(FeedPosition { txid: 7, seq: 42 }).unwrap();
     index
 }
 
@@ -92,7 +92,7 @@ fn title_is_weighted_above_body() {
     let index = SearchIndex::in_memory().unwrap();
     index.upsert(&doc(1, "蒸汽管网保温", "其他内容，其他内容，疏水阀。")).unwrap();
     index.upsert(&doc(2, "其他改造", "蒸汽管网保温层老化。")).unwrap();
-    index.commit(1).unwrap();
+    index.commit(FeedPosition { txid: 0, seq: 1 }).unwrap();
     let r = index.search(&q("保温")).unwrap();
     assert_eq!(r.hits[0].id, 1, "{:?}", r.hits);
 }
@@ -108,7 +108,7 @@ fn filters_facets_sorting_and_pagination() {
         d.verified_tce = i as f64;
         index.upsert(&d).unwrap();
     }
-    index.commit(25).unwrap();
+    index.commit(FeedPosition { txid: 0, seq: 25 }).unwrap();
     let r = index.search(&q("余热")).unwrap();
     assert_eq!(r.total, 25);
     assert_eq!(r.facets.industry, [("METALLURGY".to_string(), 20), ("BUILDING_MATERIALS".to_string(), 5)]);
@@ -150,7 +150,7 @@ fn access_tokens_hide_documents_from_results_and_facets() {
     draft.status = "DRAFT".into();
     index.upsert(&draft).unwrap();
     index.upsert(&doc(2, "余热公开", "已采纳")).unwrap();
-    index.commit(2).unwrap();
+    index.commit(FeedPosition { txid: 0, seq: 2 }).unwrap();
     let mut other = q("余热");
     other.access = Some(vec!["public".into(), "author:8".into()]);
     let r = index.search(&other).unwrap();
@@ -187,7 +187,7 @@ fn deletes_and_replacements() {
     let mut changed = doc(2, "空压机改造", "不再提热");
     changed.id = 2;
     index.upsert(&changed).unwrap();
-    index.commit(43).unwrap();
+    index.commit(FeedPosition { txid: 0, seq: 43 }).unwrap();
     assert_eq!(ids(&index, &q("余热")), [5]);
     assert_eq!(index.num_docs(), 5);
 }
@@ -199,16 +199,21 @@ fn position_survives_reopening_and_a_new_schema_version_rebuilds() {
         let index = SearchIndex::open(dir.path()).unwrap();
         assert!(index.needs_rebuild(), "a new index must be filled");
         index.upsert(&doc(1, "余热", "余热")).unwrap();
-        index.commit(17).unwrap();
+        index.commit(FeedPosition { txid: 9, seq: 17 }).unwrap();
     }
     {
         let index = SearchIndex::open(dir.path()).unwrap();
         assert!(!index.needs_rebuild());
-        assert_eq!(index.position(), 17);
+        assert_eq!(index.position(), FeedPosition { txid: 9, seq: 17 });
         assert_eq!(index.num_docs(), 1);
     }
-    // Simulate an index written by another schema version: its payload says so.
+    // An index committed before positions had a transaction id resumes from the same row, as txid 0.
     let meta = dir.path().join("meta.json");
+    let text = std::fs::read_to_string(&meta).unwrap();
+    assert!(text.contains(",\\\"txid\\\":9"), "{text}");
+    std::fs::write(&meta, text.replace(",\\\"txid\\\":9", "")).unwrap();
+    assert_eq!(SearchIndex::open(dir.path()).unwrap().position(), FeedPosition { txid: 0, seq: 17 });
+    // Simulate an index written by another schema version: its payload says so.
     let text = std::fs::read_to_string(&meta).unwrap();
     std::fs::write(
         &meta,
@@ -218,7 +223,7 @@ fn position_survives_reopening_and_a_new_schema_version_rebuilds() {
     let index = SearchIndex::open(dir.path()).unwrap();
     assert!(index.needs_rebuild(), "another schema version is rebuilt");
     assert_eq!(index.num_docs(), 0);
-    assert_eq!(index.position(), 0);
+    assert_eq!(index.position(), FeedPosition::default());
 }
 
 #[test]
@@ -247,7 +252,7 @@ fn enterprise_facets_count_ids_far_apart() {
         index.upsert(&d).unwrap();
     }
     index.upsert(&doc(6, "无关", "余热")).unwrap();
-    index.commit(6).unwrap();
+    index.commit(FeedPosition { txid: 0, seq: 6 }).unwrap();
     let r = index.search(&q("余热")).unwrap();
     assert_eq!(r.facets.enterprise, [(5, 2), (70_000_000_000, 2), (-3, 1), (1, 1)]);
 }
@@ -265,7 +270,7 @@ fn the_result_cache_never_outlives_a_commit_nor_crosses_viewers() {
 
     // A commit makes a new generation: the next search sees the new document, not the cached answer.
     index.upsert(&doc(7, "烧结余热", "余热")).unwrap();
-    index.commit(43).unwrap();
+    index.commit(FeedPosition { txid: 0, seq: 43 }).unwrap();
     assert_eq!(index.search(&query).unwrap().total, 4);
     assert_eq!(ids(&index, &query), [1, 2, 5, 7]);
 
@@ -273,7 +278,7 @@ fn the_result_cache_never_outlives_a_commit_nor_crosses_viewers() {
     let mut draft = doc(8, "余热草稿", "余热");
     draft.access = vec!["author:9".into()];
     index.upsert(&draft).unwrap();
-    index.commit(44).unwrap();
+    index.commit(FeedPosition { txid: 0, seq: 44 }).unwrap();
     let mut author = q("余热");
     author.access = Some(vec!["public".into(), "author:9".into()]);
     let mut stranger = q("余热");
@@ -312,7 +317,7 @@ fn constraint_bitsets_follow_deletes_replacements_and_merges() {
             d.access = if i % 2 == 0 { vec!["public".into()] } else { vec!["ent:1".into()] };
             index.upsert(&d).unwrap();
         }
-        index.commit(round + 1).unwrap();
+        index.commit(FeedPosition { txid: 0, seq: round + 1 }).unwrap();
     }
     assert_eq!(total(&viewer(&["public"])), 150);
     assert_eq!(total(&viewer(&["public", "ent:1"])), 300);
@@ -324,7 +329,7 @@ fn constraint_bitsets_follow_deletes_replacements_and_merges() {
     let mut moved = doc(11, "余热回收", "余热锅炉");
     moved.access = vec!["author:7".into()];
     index.upsert(&moved).unwrap();
-    index.commit(4).unwrap();
+    index.commit(FeedPosition { txid: 0, seq: 4 }).unwrap();
     assert_eq!(total(&viewer(&["public"])), 145);
     assert_eq!(total(&viewer(&["public", "ent:1"])), 289);
     // A sparse token (one author's document) is read from its postings, beside the dense ones.
@@ -350,7 +355,7 @@ fn phrase_bitsets_follow_deletes_replacements_and_merges() {
             let body = if i % 5 == 0 { "回收余热用于供暖" } else { "转炉余热回收蒸汽发电" };
             index.upsert(&doc(id, "节能改造", body)).unwrap();
         }
-        index.commit(round + 1).unwrap();
+        index.commit(FeedPosition { txid: 0, seq: round + 1 }).unwrap();
     }
     assert_eq!(index.search(&all("余热回收")).unwrap().total, 120);
     assert_eq!(index.search(&all("回收余热")).unwrap().total, 30);
@@ -359,7 +364,7 @@ fn phrase_bitsets_follow_deletes_replacements_and_merges() {
     index.upsert(&doc(2, "节能改造", "回收余热用于供暖")).unwrap();
     index.upsert(&doc(5, "节能改造", "转炉余热回收")).unwrap();
     index.upsert(&doc(1000, "余热回收", "厂区照明改造")).unwrap();
-    index.commit(4).unwrap();
+    index.commit(FeedPosition { txid: 0, seq: 4 }).unwrap();
     let expect = |total_phrase: usize, total_reversed: usize| {
         assert_eq!(index.search(&all("余热回收")).unwrap().total, total_phrase);
         assert_eq!(index.search(&all("回收余热")).unwrap().total, total_reversed);
@@ -392,7 +397,7 @@ fn viewers_who_see_the_same_documents_share_cached_results() {
         };
         index.upsert(&d).unwrap();
     }
-    index.commit(1).unwrap();
+    index.commit(FeedPosition { txid: 0, seq: 1 }).unwrap();
     let viewer = |tokens: &[&str]| SearchQuery {
         access: Some(tokens.iter().map(|t| t.to_string()).collect()),
         limit: 500,

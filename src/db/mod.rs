@@ -5,6 +5,7 @@
 //! placeholders, which both drivers accept. Migrations are kept per backend and applied at start.
 
 pub mod coauthors;
+pub mod listen;
 pub mod organisations;
 pub mod rows;
 pub mod store;
@@ -80,8 +81,8 @@ macro_rules! migrations {
     };
 }
 
-const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite": 1 "0001_organisations_users", 2 "0002_proposal_journey", 3 "0003_attachments", 4 "0004_import", 5 "0005_author_lookup", 6 "0006_coauthor_invitations");
-const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres": 1 "0001_organisations_users", 2 "0002_proposal_journey", 3 "0003_attachments", 4 "0004_import", 5 "0005_author_lookup", 6 "0006_coauthor_invitations");
+const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite": 1 "0001_organisations_users", 2 "0002_proposal_journey", 3 "0003_attachments", 4 "0004_import", 5 "0005_author_lookup", 6 "0006_coauthor_invitations", 7 "0007_feed_by_transaction");
+const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres": 1 "0001_organisations_users", 2 "0002_proposal_journey", 3 "0003_attachments", 4 "0004_import", 5 "0005_author_lookup", 6 "0006_coauthor_invitations", 7 "0007_feed_by_transaction");
 
 /// The file of a SQLite URL (`sqlite://path`, `sqlite:path` or a bare path); `None` for PostgreSQL.
 pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
@@ -96,9 +97,14 @@ fn sqlite_path(url: &str) -> &str {
 impl Db {
     /// Connects to `url` (creating a SQLite file and its directory when missing) and applies pending migrations.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        Db::connect_sized(url, 16).await
+    }
+
+    /// As [`Db::connect`], with at most `pool_size` PostgreSQL connections.
+    pub async fn connect_sized(url: &str, pool_size: u32) -> anyhow::Result<Db> {
         let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
-                .max_connections(16)
+                .max_connections(pool_size.max(2))
                 .acquire_timeout(Duration::from_secs(10))
                 .connect(url)
                 .await
@@ -112,7 +118,10 @@ impl Db {
             let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
+                // Acknowledged means durable: each commit reaches the disk before it returns, so a
+                // power cut or an OS crash cannot take back a submission that was answered. (NORMAL in WAL
+                // mode survives a process kill only.) The cost is in BENCHMARKS.md.
+                .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(15))
                 // Pages read through a shared memory map rather than a read() and a copy per page, and a

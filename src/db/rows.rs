@@ -1,6 +1,7 @@
 //! Rows of the proposal journey's tables, as read from either backend.
 
 use chrono::{DateTime, NaiveDate, Utc};
+pub use search_index::FeedPosition;
 use sqlx::FromRow;
 
 use crate::domain::{
@@ -256,6 +257,19 @@ pub struct EventRow {
     pub from_version: i64,
     pub reason: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// With `id`, the event's place in feed order ([`FeedPosition`]).
+    pub txid: i64,
+    /// Whether no event can still appear before this one (only [`Store::events_after`] says; otherwise false).
+    ///
+    /// [`Store::events_after`]: super::store::Store::events_after
+    #[sqlx(default)]
+    pub settled: bool,
+}
+
+impl EventRow {
+    pub fn position(&self) -> FeedPosition {
+        FeedPosition { txid: self.txid, seq: self.id }
+    }
 }
 
 #[derive(FromRow, Clone, Debug)]
@@ -275,6 +289,15 @@ pub struct FeedRow {
     pub seq: i64,
     pub entity: String,
     pub entity_id: i64,
+    pub txid: i64,
+    /// Whether no row can still appear before this one: see [`Store::feed_after`](super::store::Store::feed_after).
+    pub settled: bool,
+}
+
+impl FeedRow {
+    pub fn position(&self) -> FeedPosition {
+        FeedPosition { txid: self.txid, seq: self.seq }
+    }
 }
 
 #[derive(FromRow, Clone, Debug)]

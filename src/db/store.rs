@@ -237,8 +237,13 @@ pub trait Store: super::coauthors::CoAuthorStore + Send {
     async fn milestones(&mut self, proposal_id: i64) -> AppResult<Vec<MilestoneRow>>;
     async fn measurements(&mut self, proposal_id: i64) -> AppResult<Vec<MeasurementRow>>;
     async fn events(&mut self, proposal_id: i64, offset: i64, limit: i64) -> AppResult<(Vec<EventRow>, i64)>;
-    async fn events_after(&mut self, after_id: i64, limit: i64) -> AppResult<Vec<EventRow>>;
-    async fn last_event_id(&mut self) -> AppResult<i64>;
+    /// Events after `after` in feed order ([`FeedPosition`]), each marked settled or not: a follower
+    /// takes the settled ones at the front and waits for the rest.
+    async fn events_after(&mut self, after: FeedPosition, limit: i64) -> AppResult<Vec<EventRow>>;
+    /// Where the event with this id (a subscription's `sequence`) stands in feed order.
+    async fn event_position(&mut self, id: i64) -> AppResult<Option<FeedPosition>>;
+    /// The last settled event's position: a follower starting there misses nothing that commits later.
+    async fn last_event_position(&mut self) -> AppResult<FeedPosition>;
     async fn technique(&mut self, id: i64) -> AppResult<Option<TechniqueRow>>;
     async fn techniques(
         &mut self,
@@ -286,12 +291,19 @@ pub trait Store: super::coauthors::CoAuthorStore + Send {
         now: DateTime<Utc>,
     ) -> AppResult<AttachmentRow>;
     async fn delete_attachment(&mut self, id: i64) -> AppResult<()>;
-    /// Serialises attachment writes and removals with one another (so that removing the last reference
-    /// to an object and adding a new one cannot interleave).
-    async fn lock_attachments(&mut self) -> AppResult<()>;
-    /// Change-feed rows after `position`, in order.
-    async fn feed_after(&mut self, position: i64, limit: i64) -> AppResult<Vec<FeedRow>>;
-    async fn max_feed_seq(&mut self) -> AppResult<i64>;
+    /// Serialises, until this transaction ends, what is done to the object at `key`: adding a reference
+    /// to it, and deciding to delete it because nothing references it. Other objects are not held up.
+    async fn lock_object(&mut self, key: &str) -> AppResult<()>;
+    /// Change-feed rows after `position`, in feed order, each marked settled or not.
+    async fn feed_after(&mut self, position: FeedPosition, limit: i64) -> AppResult<Vec<FeedRow>>;
+    /// The last settled feed row's position (the start when there is none).
+    async fn feed_end(&mut self) -> AppResult<FeedPosition>;
+    /// How many feed rows come after `position` (counted up to `cap`).
+    async fn feed_lag(&mut self, position: FeedPosition, cap: i64) -> AppResult<i64>;
+    /// These proposals (those that still exist), with what the index needs of them.
+    async fn proposal_index_docs(&mut self, ids: &[i64]) -> AppResult<ProposalIndexBatch>;
+    /// These techniques (those that still exist), with their adoptions' total tce.
+    async fn technique_index_docs(&mut self, ids: &[i64]) -> AppResult<Vec<(TechniqueRow, f64)>>;
     /// Proposals with `after_id < id <= upto_id` (at most `limit`), with what the index needs of them.
     async fn proposal_index_batch(&mut self, after_id: i64, upto_id: i64, limit: i64) -> AppResult<ProposalIndexBatch>;
     /// Techniques with `after_id < id <= upto_id` (at most `limit`), with their adoptions' total tce.
@@ -415,7 +427,7 @@ pub trait Store: super::coauthors::CoAuthorStore + Send {
 }
 
 macro_rules! store_impl {
-    ($ty:ty, $ordering_lock:expr, $keep_list_plans:expr) => {
+    ($ty:ty, $settled:literal, $object_lock:expr, $keep_list_plans:expr) => {
         #[async_trait::async_trait]
         impl Store for $ty {
             async fn user(&mut self, id: i64) -> AppResult<Option<UserRow>> {
@@ -598,13 +610,22 @@ macro_rules! store_impl {
                 Ok((rows, total))
             }
 
-            async fn events_after(&mut self, after_id: i64, limit: i64) -> AppResult<Vec<EventRow>> {
-                Ok(sqlx::query_as("select * from events where id > $1 order by id limit $2")
-                    .bind(after_id).bind(limit).fetch_all(&mut **self).await?)
+            async fn events_after(&mut self, after: FeedPosition, limit: i64) -> AppResult<Vec<EventRow>> {
+                Ok(sqlx::query_as(concat!("select *, ", $settled, " as settled from events
+                     where (txid, id) > ($1, $2) order by txid, id limit $3"))
+                    .bind(after.txid).bind(after.seq).bind(limit).fetch_all(&mut **self).await?)
             }
 
-            async fn last_event_id(&mut self) -> AppResult<i64> {
-                Ok(sqlx::query_scalar("select coalesce(max(id), 0) from events").fetch_one(&mut **self).await?)
+            async fn event_position(&mut self, id: i64) -> AppResult<Option<FeedPosition>> {
+                let found: Option<(i64, i64)> = sqlx::query_as("select txid, id from events where id = $1")
+                    .bind(id).fetch_optional(&mut **self).await?;
+                Ok(found.map(|(txid, seq)| FeedPosition { txid, seq }))
+            }
+
+            async fn last_event_position(&mut self) -> AppResult<FeedPosition> {
+                let found: Option<(i64, i64)> = sqlx::query_as(concat!("select txid, id from events where ", $settled,
+                    " order by txid desc, id desc limit 1")).fetch_optional(&mut **self).await?;
+                Ok(found.map(|(txid, seq)| FeedPosition { txid, seq }).unwrap_or_default())
             }
 
             async fn technique(&mut self, id: i64) -> AppResult<Option<TechniqueRow>> {
@@ -739,20 +760,63 @@ macro_rules! store_impl {
                 Ok(())
             }
 
-            async fn lock_attachments(&mut self) -> AppResult<()> {
-                if let Some(_) = $ordering_lock {
-                    sqlx::query("select pg_advisory_xact_lock(7251002)").execute(&mut **self).await?;
+            async fn lock_object(&mut self, key: &str) -> AppResult<()> {
+                if let Some(lock) = $object_lock {
+                    sqlx::query(lock).bind(key).execute(&mut **self).await?;
                 }
                 Ok(())
             }
 
-            async fn feed_after(&mut self, position: i64, limit: i64) -> AppResult<Vec<FeedRow>> {
-                Ok(sqlx::query_as("select seq, entity, entity_id from change_feed where seq > $1 order by seq limit $2")
-                    .bind(position).bind(limit).fetch_all(&mut **self).await?)
+            async fn feed_after(&mut self, position: FeedPosition, limit: i64) -> AppResult<Vec<FeedRow>> {
+                Ok(sqlx::query_as(concat!("select seq, entity, entity_id, txid, ", $settled, " as settled from change_feed
+                     where (txid, seq) > ($1, $2) order by txid, seq limit $3"))
+                    .bind(position.txid).bind(position.seq).bind(limit).fetch_all(&mut **self).await?)
             }
 
-            async fn max_feed_seq(&mut self) -> AppResult<i64> {
-                Ok(sqlx::query_scalar("select coalesce(max(seq), 0) from change_feed").fetch_one(&mut **self).await?)
+            async fn feed_end(&mut self) -> AppResult<FeedPosition> {
+                let found: Option<(i64, i64)> = sqlx::query_as(concat!("select txid, seq from change_feed where ", $settled,
+                    " order by txid desc, seq desc limit 1")).fetch_optional(&mut **self).await?;
+                Ok(found.map(|(txid, seq)| FeedPosition { txid, seq }).unwrap_or_default())
+            }
+
+            async fn feed_lag(&mut self, position: FeedPosition, cap: i64) -> AppResult<i64> {
+                Ok(sqlx::query_scalar("select count(*) from (select 1 from change_feed where (txid, seq) > ($1, $2) limit $3) behind")
+                    .bind(position.txid).bind(position.seq).bind(cap).fetch_one(&mut **self).await?)
+            }
+
+            async fn proposal_index_docs(&mut self, ids: &[i64]) -> AppResult<ProposalIndexBatch> {
+                if ids.is_empty() {
+                    return Ok(ProposalIndexBatch::default());
+                }
+                // Only placeholders are formatted into the SQL; the ids are bound.
+                let list = placeholders(1, ids.len());
+                let proposals: Vec<ProposalRow> = ids.iter().fold(
+                    sqlx::query_as(&format!("select * from proposals where id in ({list})")), |q, id| q.bind(*id))
+                    .fetch_all(&mut **self).await?;
+                let authors = ids.iter().fold(
+                    sqlx::query_as(&format!("select * from proposal_authors where proposal_id in ({list}) order by proposal_id, position")),
+                    |q, id| q.bind(*id)).fetch_all(&mut **self).await?;
+                let reviewers = ids.iter().fold(
+                    sqlx::query_as(&format!("select proposal_id, reviewer_id from review_assignments where proposal_id in ({list})")),
+                    |q, id| q.bind(*id)).fetch_all(&mut **self).await?;
+                let verified_tce = ids.iter().fold(
+                    sqlx::query_as(&format!("select proposal_id, tce from savings where kind = 'VERIFIED' and proposal_id in ({list})")),
+                    |q, id| q.bind(*id)).fetch_all(&mut **self).await?;
+                Ok(ProposalIndexBatch { proposals, authors, reviewers, verified_tce })
+            }
+
+            async fn technique_index_docs(&mut self, ids: &[i64]) -> AppResult<Vec<(TechniqueRow, f64)>> {
+                if ids.is_empty() {
+                    return Ok(vec![]);
+                }
+                let list = placeholders(1, ids.len());
+                let techniques: Vec<TechniqueRow> = ids.iter().fold(
+                    sqlx::query_as(&format!("select * from techniques where id in ({list})")), |q, id| q.bind(*id))
+                    .fetch_all(&mut **self).await?;
+                let totals: Vec<(i64, f64)> = ids.iter().fold(
+                    sqlx::query_as(&format!("select technique_id, coalesce(sum(tce), 0) from adoptions where technique_id in ({list}) group by technique_id")),
+                    |q, id| q.bind(*id)).fetch_all(&mut **self).await?;
+                Ok(with_adopted_tce(techniques, &totals))
             }
 
             async fn proposal_index_batch(&mut self, after_id: i64, upto_id: i64, limit: i64) -> AppResult<ProposalIndexBatch> {
@@ -775,13 +839,7 @@ macro_rules! store_impl {
                 let totals: Vec<(i64, f64)> = sqlx::query_as(
                     "select technique_id, coalesce(sum(tce), 0) from adoptions where technique_id > $1 and technique_id <= $2 group by technique_id",
                 ).bind(after_id).bind(last).fetch_all(&mut **self).await?;
-                Ok(techniques
-                    .into_iter()
-                    .map(|t| {
-                        let tce = totals.iter().find(|(id, _)| *id == t.id).map(|(_, v)| *v).unwrap_or(0.0);
-                        (t, tce)
-                    })
-                    .collect())
+                Ok(with_adopted_tce(techniques, &totals))
             }
 
             async fn replace_authors(&mut self, proposal_id: i64, authors: &[(Option<i64>, String)]) -> AppResult<()> {
@@ -975,9 +1033,6 @@ macro_rules! store_impl {
                         }
                         q.execute(&mut **self).await?;
                     }
-                    if let Some(lock) = $ordering_lock {
-                        sqlx::query(lock).execute(&mut **self).await?;
-                    }
                     let sql = format!(
                         "insert into events (proposal_id, to_status, reason, created_at, kind, from_version) values {}",
                         (0..chunk.len()).map(|r| format!("(${}, ${}, ${}, ${}, 'IMPORTED', 0)", 4 * r + 1, 4 * r + 2, 4 * r + 3, 4 * r + 4))
@@ -1053,9 +1108,6 @@ macro_rules! store_impl {
             }
 
             async fn insert_event(&mut self, e: &NewEvent<'_>) -> AppResult<EventRow> {
-                if let Some(lock) = $ordering_lock {
-                    sqlx::query(lock).execute(&mut **self).await?;
-                }
                 Ok(sqlx::query_as(
                     "insert into events (proposal_id, kind, actor_id, from_status, to_status, from_version, reason, created_at)
                      values ($1, $2, $3, $4, $5, $6, $7, $8) returning *",
@@ -1066,9 +1118,6 @@ macro_rules! store_impl {
             }
 
             async fn feed(&mut self, entity: &str, entity_id: i64, now: DateTime<Utc>) -> AppResult<()> {
-                if let Some(lock) = $ordering_lock {
-                    sqlx::query(lock).execute(&mut **self).await?;
-                }
                 sqlx::query("insert into change_feed (entity, entity_id, created_at) values ($1, $2, $3)")
                     .bind(entity).bind(entity_id).bind(now).execute(&mut **self).await?;
                 Ok(())
@@ -1086,16 +1135,44 @@ macro_rules! store_impl {
     };
 }
 
-/// Event and change-feed ids must become visible in id order, or a follower that reads "after N" could
-/// pass over a row committed late. SQLite has one writer at a time; on PostgreSQL writers that append to
-/// the feed or the event log take this transaction-scoped lock first, so they commit in id order.
-const PG_ORDERING_LOCK: Option<&str> = Some("select pg_advisory_xact_lock(7251001)");
+// The order of the change feed and the event log: rows are read in `(txid, seq)` order, and a row is
+// *settled* when its transaction is older than every transaction still in progress — it has committed
+// (or rolled back, and is not there), and no row can later appear before it. Followers take the settled
+// rows and wait for the rest, so concurrent writers commit in parallel and no follower skips or repeats
+// a row (`pg_snapshot_xmin`: PostgreSQL's snapshot functions). SQLite has one writer at a time: its rows
+// commit in seq order with txid 0, and every row it shows is settled. (The condition is a literal in
+// each `store_impl!` below, because SQL text is assembled with `concat!`.)
+
+/// A transaction-scoped lock per object key (PostgreSQL; SQLite writers hold the one write lock anyway).
+const PG_OBJECT_LOCK: Option<&str> = Some("select pg_advisory_xact_lock(7251002, hashtext($1))");
 
 /// Whether statements on the visibility rule stay prepared: see [`proposal_list_where`].
 const SQLITE_KEEPS_LIST_PLANS: bool = true;
 const PG_KEEPS_LIST_PLANS: bool = false;
 
-store_impl!(sqlx::Transaction<'static, sqlx::Sqlite>, None::<&str>, SQLITE_KEEPS_LIST_PLANS);
-store_impl!(sqlx::Transaction<'static, sqlx::Postgres>, PG_ORDERING_LOCK, PG_KEEPS_LIST_PLANS);
-store_impl!(PoolConnection<sqlx::Sqlite>, None::<&str>, SQLITE_KEEPS_LIST_PLANS);
-store_impl!(PoolConnection<sqlx::Postgres>, PG_ORDERING_LOCK, PG_KEEPS_LIST_PLANS);
+store_impl!(sqlx::Transaction<'static, sqlx::Sqlite>, "1 = 1", None::<&str>, SQLITE_KEEPS_LIST_PLANS);
+store_impl!(
+    sqlx::Transaction<'static, sqlx::Postgres>,
+    "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+    PG_OBJECT_LOCK,
+    PG_KEEPS_LIST_PLANS
+);
+store_impl!(PoolConnection<sqlx::Sqlite>, "1 = 1", None::<&str>, SQLITE_KEEPS_LIST_PLANS);
+store_impl!(
+    PoolConnection<sqlx::Postgres>,
+    "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+    PG_OBJECT_LOCK,
+    PG_KEEPS_LIST_PLANS
+);
+
+/// Each technique with the total tce of its adoptions (`totals`: technique id, sum).
+fn with_adopted_tce(techniques: Vec<TechniqueRow>, totals: &[(i64, f64)]) -> Vec<(TechniqueRow, f64)> {
+    let totals: std::collections::HashMap<i64, f64> = totals.iter().copied().collect();
+    techniques
+        .into_iter()
+        .map(|t| {
+            let tce = totals.get(&t.id).copied().unwrap_or(0.0);
+            (t, tce)
+        })
+        .collect()
+}

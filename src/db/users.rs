@@ -58,38 +58,63 @@ pub fn hash_token(token: &str) -> String {
 
 /// Who a bearer token belongs to, remembered for a short while: every request names its token, and asking
 /// the database each time was one more statement (and thread hand-off) per request. Only tokens that
-/// were found are remembered, by their hash. Users and tokens are never changed in place; should revoking
-/// a token ever exist, it must empty this cache too (or it takes effect only after `TTL`).
+/// were found are remembered, by their hash. When users or tokens change, every instance forgets them
+/// all at once ([`TokenCache::forget_all`], on a PostgreSQL notification: src/db/listen.rs); where no
+/// notification can arrive, an entry is kept for a second only, so a revocation takes effect within one.
 pub struct TokenCache {
     entries: std::sync::Mutex<std::collections::HashMap<String, (UserRow, std::time::Instant)>>,
+    listening: std::sync::Arc<super::listen::Listening>,
+    /// Counts [`TokenCache::forget_all`]: open WebSocket connections check their token again when it moves.
+    generation: tokio::sync::watch::Sender<u64>,
 }
 
 impl TokenCache {
-    const TTL: std::time::Duration = std::time::Duration::from_secs(60);
+    const TTL_NOTIFIED: std::time::Duration = std::time::Duration::from_secs(60);
+    const TTL: std::time::Duration = std::time::Duration::from_secs(1);
     const MAX_ENTRIES: usize = 10_000;
 
-    pub fn new() -> TokenCache {
-        TokenCache { entries: Default::default() }
+    pub fn new(listening: std::sync::Arc<super::listen::Listening>) -> TokenCache {
+        TokenCache { entries: Default::default(), listening, generation: tokio::sync::watch::channel(0).0 }
     }
 
-    /// The user `token` belongs to, from memory when it was looked up less than `TTL` ago.
+    fn ttl(&self) -> std::time::Duration {
+        if self.listening.get() {
+            Self::TTL_NOTIFIED
+        } else {
+            Self::TTL
+        }
+    }
+
+    /// The user `token` belongs to, from memory when it was looked up recently.
     pub async fn user(&self, db: &Db, token: &str) -> AppResult<Option<UserRow>> {
         let hash = hash_token(token);
+        let ttl = self.ttl();
         if let Some((user, at)) = self.lock().get(&hash) {
-            if at.elapsed() < Self::TTL {
+            if at.elapsed() < ttl {
                 return Ok(Some(user.clone()));
             }
         }
         let Some(user) = db.user_by_hash(&hash).await? else { return Ok(None) };
         let mut entries = self.lock();
         if entries.len() >= Self::MAX_ENTRIES {
-            entries.retain(|_, (_, at)| at.elapsed() < Self::TTL);
+            entries.retain(|_, (_, at)| at.elapsed() < ttl);
             if entries.len() >= Self::MAX_ENTRIES {
                 entries.clear();
             }
         }
         entries.insert(hash, (user.clone(), std::time::Instant::now()));
         Ok(Some(user))
+    }
+
+    /// Forgets every remembered token: a user or a token changed somewhere.
+    pub fn forget_all(&self) {
+        self.lock().clear();
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    /// Changes each time [`TokenCache::forget_all`] runs.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.generation.subscribe()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (UserRow, std::time::Instant)>> {
@@ -99,7 +124,7 @@ impl TokenCache {
 
 impl Default for TokenCache {
     fn default() -> Self {
-        Self::new()
+        Self::new(Default::default())
     }
 }
 

@@ -24,8 +24,10 @@ impl SubscriptionRoot {
     /// Events of one proposal — or, without `proposalId`, of every proposal the viewer may see — in the
     /// order they were recorded. Visibility and blind review are applied to each event.
     ///
-    /// With `after` (a `sequence` seen before, or 0), the events recorded since then are replayed first,
-    /// so a client that reconnects misses nothing.
+    /// With `after` (the last `sequence` received, or 0), the events recorded since then are replayed
+    /// first, so a client that reconnects misses nothing. Events arrive in the order their transactions
+    /// settled, which is not always the order of their `sequence` numbers: resume from the last one
+    /// received, not from the highest.
     async fn proposal_events(
         &self,
         ctx: &Context<'_>,
@@ -50,11 +52,35 @@ impl SubscriptionRoot {
         let live = BroadcastStream::new(services.events.subscribe());
         // How far back `after` may reach (GREENLINE_WS_MAX_REPLAY): a client further behind reloads first.
         let max_replay = services.config.ws_max_replay.max(0);
-        let backlog = match after {
-            Some(a) => {
-                services.db.read(move |s| Box::pin(async move { s.events_after(a, max_replay + 1).await })).await?
+        let loaded = match after {
+            Some(a) => Some(
+                services
+                    .db
+                    .read(move |s| {
+                        Box::pin(async move {
+                            let from = match a {
+                                0 => Default::default(),
+                                a => s.event_position(a).await?.ok_or_else(|| {
+                                    AppError::invalid(
+                                        "after",
+                                        format!("no event has sequence {a} / 没有序号为{a}的事件"),
+                                    )
+                                })?,
+                            };
+                            Ok((from, s.events_after(from, max_replay + 1).await?))
+                        })
+                    })
+                    .await?,
+            ),
+            None => None,
+        };
+        // Events still waiting behind a transaction in progress come live, in order, once they settle.
+        let (replayed_up_to, backlog) = match loaded {
+            Some((from, events)) => {
+                let settled: Vec<_> = events.into_iter().take_while(|e| e.settled).collect();
+                (Some(settled.last().map(|e| e.position()).unwrap_or(from)), settled)
             }
-            None => vec![],
+            None => (None, vec![]),
         };
         if backlog.len() as i64 > max_replay {
             return Err(AppError::invalid(
@@ -66,8 +92,9 @@ impl SubscriptionRoot {
             )
             .into());
         }
-        let replayed_up_to = backlog.last().map(|e| e.id).or(after).unwrap_or(0);
-        let live = live.filter_map(move |item| async move { item.ok().filter(|e| e.id > replayed_up_to) });
+        let live = live.filter_map(move |item| async move {
+            item.ok().filter(|e| replayed_up_to.is_none_or(|replayed| e.position() > replayed))
+        });
         let stream = futures_util::stream::iter(backlog).chain(live).filter_map(move |event| {
             let services = services.clone();
             let user = user.clone();

@@ -1,17 +1,15 @@
 //! `GET /attachments/{id}`: streams a file to anyone allowed to see its proposal, with its type, length,
 //! `ETag` (the content's SHA-256) and the original file name in `Content-Disposition` (RFC 6266/5987).
 
+use crate::{
+    domain::attachment::content_disposition, error::AppError, graphql::ids, http::graphql::authenticate, journey,
+    state::AppState,
+};
 use axum::{
     body::Body,
     extract::{Path, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
-};
-use object_store::ObjectStoreExt;
-
-use crate::{
-    domain::attachment::content_disposition, error::AppError, graphql::ids, http::graphql::authenticate, journey,
-    state::AppState,
 };
 
 fn refuse(e: AppError) -> Response {
@@ -60,9 +58,12 @@ pub async fn download(State(state): State<AppState>, headers: HeaderMap, Path(id
     {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
-    let object = match state.services.storage.store.get(&object_store::path::Path::from(a.object_key.clone())).await {
-        Ok(o) => o,
-        Err(e) => return refuse(AppError::Internal(anyhow::anyhow!("reading attachment {}: {e}", a.object_key))),
+    let object = match state.services.storage.get(&a.object_key).await {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            return refuse(AppError::Internal(anyhow::anyhow!("attachment object {} is missing", a.object_key)))
+        }
+        Err(e) => return refuse(e),
     };
     let mut res = Response::new(Body::from_stream(object.into_stream()));
     let h = res.headers_mut();

@@ -178,6 +178,23 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
          greenline_search_cache_entries {}\n",
         cache.hits, cache.misses, cache.entries
     );
+    let behind = tokio::time::timeout(std::time::Duration::from_secs(1), state.services.search.behind(1_000_000)).await;
+    if let Ok(Ok(n)) = behind {
+        let _ = write!(
+            text,
+            "# HELP greenline_search_index_behind Change-feed rows this instance's index has not applied yet.\n\
+             # TYPE greenline_search_index_behind gauge\n\
+             greenline_search_index_behind {n}\n"
+        );
+    }
+    let _ = write!(
+        text,
+        "# HELP greenline_object_storage_up Whether the last call to object storage succeeded (0 for {} s after a failure).\n\
+         # TYPE greenline_object_storage_up gauge\n\
+         greenline_object_storage_up {}\n",
+        crate::storage::Storage::RESPITE.as_secs(),
+        u8::from(state.services.storage.trouble().is_none())
+    );
     ([("content-type", "text/plain; version=0.0.4; charset=utf-8")], text)
 }
 

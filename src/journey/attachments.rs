@@ -1,9 +1,13 @@
-//! Attachments: the object is written inside the transaction that inserts its row (so no row ever points
-//! at a missing object), keyed by the SHA-256 of its content (identical files are stored once). Removing
-//! the last row that references an object deletes the object in the same serialised step.
+//! Attachments, keyed by the SHA-256 of their content (identical files are stored once).
+//!
+//! The object is written before any transaction starts ([`store_object`]), so a slow or frozen store
+//! never holds a database connection or a lock. Then one transaction takes the lock of that object only
+//! ([`Store::lock_object`]), inserts the row and makes sure the object is still there — a collector that
+//! found it unreferenced may have deleted it in between, holding the same lock — writing it again if not.
+//! Removing the last row that references an object lets [`collect`] delete it, under the same lock: so
+//! no row ever points at a missing object, and uploads of different files never wait for one another.
 
 use chrono::{DateTime, Utc};
-use object_store::{path::Path, ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
 
 use super::{load_visible, record, sight};
@@ -46,6 +50,13 @@ pub fn inspect(file_name: &str, bytes: bytes::Bytes, max_bytes: usize) -> AppRes
     Ok(Incoming { file_name: clean_file_name(file_name), content_type, sha256, bytes })
 }
 
+/// Writes the file's object, outside any transaction. An object no row comes to reference (the upload
+/// was refused, or failed before committing) is left to the sweeper.
+pub async fn store_object(storage: &Storage, file: &Incoming) -> AppResult<()> {
+    storage.put(&object_key(&file.sha256), file.bytes.clone()).await
+}
+
+/// Records an attachment whose object [`store_object`] wrote.
 #[allow(clippy::too_many_arguments)]
 pub async fn upload(
     store: &mut dyn Store,
@@ -57,21 +68,9 @@ pub async fn upload(
     max_attachments: usize,
     now: DateTime<Utc>,
 ) -> AppResult<AttachmentRow> {
-    if caption.chars().count() > 500 {
-        return Err(AppError::invalid("caption", "the caption is longer than 500 characters / 说明最多500字"));
-    }
-    store.lock_attachments().await?;
-    let p = load_visible(store, Some(user), proposal_id).await?;
-    if !may_attach(sight(store, Some(user), &p).await?) {
-        return Err(AppError::forbidden("attach files to this proposal"));
-    }
-    if store.attachments(proposal_id).await?.len() >= max_attachments {
-        return Err(AppError::invalid(
-            "proposalId",
-            format!("a proposal has at most {max_attachments} attachments / 每条建议最多{max_attachments}个附件"),
-        ));
-    }
+    let p = may_upload(store, user, proposal_id, caption, max_attachments).await?;
     let key = object_key(&file.sha256);
+    store.lock_object(&key).await?;
     let row = store
         .insert_attachment(
             proposal_id,
@@ -85,14 +84,37 @@ pub async fn upload(
             now,
         )
         .await?;
-    // The object is written before the row commits; a failed commit leaves at most an orphan for the sweeper.
-    storage
-        .store
-        .put(&Path::from(key), PutPayload::from_bytes(file.bytes))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("storing an attachment: {e}")))?;
+    // Holding the object's lock, no collector can delete it now; one may have before.
+    if storage.head(&key).await?.is_none() {
+        storage.put(&key, file.bytes.clone()).await?;
+    }
     record(store, &p.row, "ATTACHMENT_ADDED", user, p.status(), Some(&file.file_name), now).await?;
     Ok(row)
+}
+
+/// Whether `user` may attach a file with this caption to the proposal now: checked before the object is
+/// written (so that a refused upload stores nothing) and again in the transaction that records it.
+pub async fn may_upload(
+    store: &mut dyn Store,
+    user: &UserRow,
+    proposal_id: i64,
+    caption: &str,
+    max_attachments: usize,
+) -> AppResult<super::Loaded> {
+    if caption.chars().count() > 500 {
+        return Err(AppError::invalid("caption", "the caption is longer than 500 characters / 说明最多500字"));
+    }
+    let p = load_visible(store, Some(user), proposal_id).await?;
+    if !may_attach(sight(store, Some(user), &p).await?) {
+        return Err(AppError::forbidden("attach files to this proposal"));
+    }
+    if store.attachments(proposal_id).await?.len() >= max_attachments {
+        return Err(AppError::invalid(
+            "proposalId",
+            format!("a proposal has at most {max_attachments} attachments / 每条建议最多{max_attachments}个附件"),
+        ));
+    }
+    Ok(p)
 }
 
 /// Removes an attachment from a draft. Returns the proposal and the object key, which the caller hands
@@ -103,7 +125,6 @@ pub async fn remove(
     attachment_id: i64,
     now: DateTime<Utc>,
 ) -> AppResult<(i64, String)> {
-    store.lock_attachments().await?;
     let a = store.attachment(attachment_id).await?.ok_or_else(|| AppError::not_found("attachment"))?;
     let p = load_visible(store, Some(user), a.proposal_id).await?;
     if !may_remove(sight(store, Some(user), &p).await?) {
@@ -118,15 +139,13 @@ pub async fn remove(
 }
 
 /// Deletes the object at `key` if no attachment references it. Run in a transaction of its own, holding
-/// the attachment lock, and writing nothing: an upload of the same content either committed before (and
-/// the object stays) or waits and writes the object again after.
+/// the object's lock, and writing nothing: an upload of the same content either committed before (and the
+/// object stays) or waits, then finds the object gone and writes it again.
 pub async fn collect(store: &mut dyn Store, storage: &Storage, key: &str) -> AppResult<bool> {
-    store.lock_attachments().await?;
+    store.lock_object(key).await?;
     if store.object_references(key).await? > 0 {
         return Ok(false);
     }
-    match storage.store.delete(&Path::from(key)).await {
-        Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(true),
-        Err(e) => Err(AppError::Internal(anyhow::anyhow!("deleting an attachment object: {e}"))),
-    }
+    storage.delete(key).await?;
+    Ok(true)
 }

@@ -253,6 +253,39 @@ async fn launch(
     (url, state, tx, server)
 }
 
+/// `greenline serve` in a process of its own, on the app's database with its own index, the settings of
+/// the app's config and `env` on top; killed when dropped.
+pub struct Child {
+    pub url: String,
+    _process: tokio::process::Child,
+}
+
+impl Child {
+    pub async fn serve(app: &TestApp, name: &str, env: &[(&str, String)]) -> Child {
+        let config = &app.state.services.config;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_greenline"));
+        cmd.arg("serve")
+            .env("GREENLINE_ADDR", format!("127.0.0.1:{port}"))
+            .env("GREENLINE_DATABASE_URL", &config.database_url)
+            .env("GREENLINE_STORAGE", &config.storage)
+            .env("GREENLINE_INDEX_DIR", app.path(&format!("{name}-index")))
+            .env("GREENLINE_RATE_LIMIT_PER_TOKEN", "0")
+            .env("GREENLINE_RATE_LIMIT_PER_IP", "0")
+            .env("RUST_LOG", "error")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let process = cmd.spawn().unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        wait_healthy(&app.client, &url).await;
+        Child { url, _process: process }
+    }
+}
+
 /// Polls `/healthz` until it answers (each poll is a real request; no fixed sleep).
 pub async fn wait_healthy(client: &reqwest::Client, url: &str) {
     for _ in 0..600 {

@@ -10,6 +10,7 @@ mod authz;
 mod backup;
 mod crash;
 mod demo;
+mod fleet;
 mod foundation;
 mod hardening;
 mod import;

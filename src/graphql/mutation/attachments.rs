@@ -6,7 +6,7 @@ use super::{act, decode_proposal_id, proposal_payload, settle};
 use crate::{
     error::{AppError, AppResult, ErrorCode, UserError},
     graphql::{
-        guards::services,
+        guards::{services, viewer},
         ids,
         types::{attachment::Attachment, Proposal},
     },
@@ -70,9 +70,27 @@ impl AttachmentMutations {
             let name = input.file.value(ctx).map(|v| v.filename).unwrap_or_default();
             Ok((id, inspect(&name, bytes.into(), max_bytes)?))
         })();
+        let caption = input.caption.unwrap_or_default();
+        // Checked, then the object written outside any transaction, then recorded (src/journey/attachments.rs).
+        let incoming = match (incoming, viewer(ctx).require()) {
+            (Ok((id, file)), Ok(user)) => {
+                let (user, text) = (user.clone(), caption.clone());
+                let allowed =
+                    s.db.read(move |st| {
+                        Box::pin(async move {
+                            journey::attachments::may_upload(st, &user, id, &text, max_files).await.map(|_| ())
+                        })
+                    })
+                    .await;
+                match allowed {
+                    Ok(()) => journey::attachments::store_object(&storage, &file).await.map(|()| (id, file)),
+                    Err(e) => Err(e),
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
         let result = match incoming {
             Ok((id, file)) => {
-                let caption = input.caption.unwrap_or_default();
                 act(ctx, move |tx, user, now| {
                     Box::pin(async move {
                         let a = journey::attachments::upload(tx, &storage, &user, id, file, &caption, max_files, now)

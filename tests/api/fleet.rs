@@ -1,0 +1,232 @@
+//! Many instances and real faults (#17): the change feed takes no global lock and followers never skip or
+//! repeat a row; a frozen object store costs uploads only, quickly and with a clear 503; a token changed
+//! in the database stops working on every instance at once.
+
+use std::{
+    collections::BTreeSet,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use greenline::{
+    db::{rows::FeedPosition, Db},
+    domain::organisation::Role,
+    error::AppError,
+};
+use serde_json::{json, Value};
+
+use crate::{story, Backend, TestApp};
+
+/// Feed rows of entity "probe": the indexer reads past them.
+async fn settled_after(db: &Db, from: FeedPosition) -> Vec<(i64, bool)> {
+    db.read(move |s| Box::pin(async move { s.feed_after(from, 1000).await }))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.entity == "probe")
+        .map(|r| (r.entity_id, r.settled))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_writers_append_to_the_feed_at_once_and_followers_wait_for_the_older() {
+    let Some(app) = TestApp::start(Backend::Postgres).await else { return };
+    let Db::Postgres(pool) = app.db() else { unreachable!() };
+    let start = app.db().read(|s| Box::pin(async move { s.feed_end().await })).await.unwrap();
+    let now = chrono::Utc::now();
+    use greenline::db::store::Store;
+
+    // A appends and stays open; B appends and commits meanwhile. Under a global lock B would wait for A.
+    let mut a = pool.begin().await.unwrap();
+    a.feed("probe", 1, now).await.unwrap();
+    let mut b = pool.begin().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        b.feed("probe", 2, now).await.unwrap();
+        b.commit().await.unwrap();
+    })
+    .await
+    .expect("a writer must not wait for another writer's transaction");
+    // B's row is visible but not settled: A, older, may still add a row before it.
+    assert_eq!(settled_after(app.db(), start).await, vec![(2, false)]);
+    a.commit().await.unwrap();
+    // Both settled, the older transaction's row first though it committed last.
+    assert_eq!(settled_after(app.db(), start).await, vec![(1, true), (2, true)]);
+
+    // A transaction that rolls back leaves nothing behind, and does not hold up the others for long.
+    let end = app.db().read(|s| Box::pin(async move { s.feed_end().await })).await.unwrap();
+    let mut c = pool.begin().await.unwrap();
+    c.feed("probe", 3, now).await.unwrap();
+    let mut d = pool.begin().await.unwrap();
+    d.feed("probe", 4, now).await.unwrap();
+    d.commit().await.unwrap();
+    assert_eq!(settled_after(app.db(), end).await, vec![(4, false)]);
+    c.rollback().await.unwrap();
+    assert_eq!(settled_after(app.db(), end).await, vec![(4, true)]);
+}
+
+/// Writers append in transactions that overlap, sleep and commit or roll back at random, while a follower
+/// reads the settled rows from its position: at the end it has read exactly the committed rows, once each.
+async fn a_follower_reads_every_committed_row_once(app: TestApp) {
+    let db = app.db().clone();
+    let start = db.read(|s| Box::pin(async move { s.feed_end().await })).await.unwrap();
+    let next_id = Arc::new(AtomicUsize::new(1));
+    let writers: Vec<_> = (0..8u64)
+        .map(|w| {
+            let (db, next_id) = (db.clone(), next_id.clone());
+            tokio::spawn(async move {
+                let mut committed = vec![];
+                let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ (w + 1);
+                let mut roll = move || {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed
+                };
+                for _ in 0..30 {
+                    let rows: Vec<i64> =
+                        (0..1 + roll() % 3).map(|_| next_id.fetch_add(1, Ordering::Relaxed) as i64).collect();
+                    let (pause, keep) = (Duration::from_millis(roll() % 6), roll() % 4 != 0);
+                    let written = rows.clone();
+                    let r = db
+                        .write(move |tx| {
+                            Box::pin(async move {
+                                for id in &written {
+                                    tx.feed("probe", *id, chrono::Utc::now()).await?;
+                                    tokio::time::sleep(pause).await;
+                                }
+                                if keep {
+                                    Ok(())
+                                } else {
+                                    Err(AppError::invalid("probe", "rolled back on purpose"))
+                                }
+                            })
+                        })
+                        .await;
+                    if r.is_ok() {
+                        committed.extend(rows);
+                    }
+                }
+                committed
+            })
+        })
+        .collect();
+    let follower = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let mut position = start;
+            let mut seen = vec![];
+            let mut quiet_rounds = 0;
+            // Reads until the writers are done and a few rounds find nothing new.
+            while quiet_rounds < 20 {
+                let rows = db.read(move |s| Box::pin(async move { s.feed_after(position, 7).await })).await.unwrap();
+                let settled: Vec<_> = rows.iter().take_while(|r| r.settled).collect();
+                quiet_rounds = if settled.is_empty() { quiet_rounds + 1 } else { 0 };
+                for r in settled {
+                    position = r.position();
+                    seen.push(r.entity_id);
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            seen
+        })
+    };
+    let mut committed = BTreeSet::new();
+    for w in writers {
+        committed.extend(w.await.unwrap());
+    }
+    let seen = follower.await.unwrap();
+    let distinct: BTreeSet<i64> = seen.iter().copied().collect();
+    assert_eq!(distinct.len(), seen.len(), "no row is read twice");
+    assert_eq!(distinct, committed, "every committed row is read, and no rolled-back one");
+    assert!(committed.len() > 100, "the writers committed {} rows", committed.len());
+}
+story!(a_follower_reads_every_committed_row_once);
+
+/// A TCP server that accepts connections and never answers: an object store that froze.
+async fn frozen_server() -> (u16, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = vec![];
+        while let Ok((socket, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            held.push(socket);
+        }
+    });
+    (port, accepted)
+}
+
+const CREATE: &str = "mutation($t: String!) { createProposal(input: {proposal: {title: $t, body: \"冷却水泵加装变频器，按出水温度调速，预计年节电12万千瓦时。\", category: ENERGY_SAVING}}) { proposal { id version } userErrors { code message } } }";
+
+/// With the object store frozen, uploads fail with 503 and `Retry-After` — the first after the storage
+/// deadline, the next at once without calling the store — while `/readyz` stays ready (reporting the
+/// store) and searches and submissions work.
+async fn a_frozen_object_store_costs_uploads_only(app: TestApp) {
+    let (port, accepted) = frozen_server().await;
+    let worker = app.user("王师傅", Role::Worker, Some("海螺水泥"), Some("BUILDING_MATERIALS"), None).await;
+    let server = crate::harness::Child::serve(
+        &app,
+        "frozen-s3",
+        &[
+            ("GREENLINE_STORAGE", "s3://frozen/objects".to_owned()),
+            ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}")),
+            ("AWS_ACCESS_KEY_ID", "greenline-test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "greenline-test".to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("GREENLINE_STORAGE_TIMEOUT_SECS", "3".to_owned()),
+        ],
+    )
+    .await;
+    let gql = |q: &'static str, v: Value| {
+        let (client, url, token) = (app.client.clone(), server.url.clone(), worker.clone());
+        async move { crate::harness::gql_at(&client, &url, Some(&token), q, v).await }
+    };
+    let created = gql(CREATE, json!({"t": "循环水泵变频改造"})).await;
+    let id = created["data"]["createProposal"]["proposal"]["id"].clone();
+    assert!(id.is_string(), "{created}");
+
+    let upload = || {
+        crate::attachments::upload_to(
+            &app.client,
+            &server.url,
+            Some(&worker),
+            &id,
+            "现场.jpg",
+            crate::attachments::jpeg(1, 2048),
+        )
+    };
+    let first = upload().await;
+    assert_eq!(first.status(), 503);
+    assert_eq!(first.headers()["retry-after"], "1");
+    let body: Value = first.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE", "{body}");
+    let calls = accepted.load(Ordering::SeqCst);
+    assert!(calls >= 1, "the first upload tried the store");
+    let second = upload().await;
+    assert_eq!(second.status(), 503);
+    assert_eq!(accepted.load(Ordering::SeqCst), calls, "while the store counts as down, uploads do not wait for it");
+
+    let r = app.client.get(format!("{}/readyz", server.url)).send().await.unwrap();
+    assert_eq!(r.status(), 200, "object storage does not make an instance unready");
+    let ready: Value = r.json().await.unwrap();
+    assert_eq!(ready["checks"]["objectStorage"]["ok"], false, "{ready}");
+    assert_eq!(ready["checks"]["database"]["ok"], true, "{ready}");
+    let metrics = app.client.get(format!("{}/metrics", server.url)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("greenline_object_storage_up 0"), "{metrics}");
+
+    // Meanwhile the rest works on this instance.
+    let submitted = gql(
+        "mutation($id: ID!, $v: Int!) { submitProposal(input: {proposalId: $id, expectedVersion: $v}) { proposal { status } userErrors { code message } } }",
+        json!({"id": id, "v": created["data"]["createProposal"]["proposal"]["version"]}),
+    )
+    .await;
+    assert_eq!(submitted["data"]["submitProposal"]["proposal"]["status"], "SUBMITTED", "{submitted}");
+    let found = gql("{ searchProposals(query: \"水泵\", first: 5) { totalCount } }", json!({})).await;
+    assert!(found["data"]["searchProposals"]["totalCount"].is_number(), "{found}");
+}
+story!(a_frozen_object_store_costs_uploads_only);
