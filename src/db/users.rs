@@ -13,7 +13,7 @@ use crate::{
     with_db,
 };
 
-#[derive(FromRow, Clone, Debug)]
+#[derive(FromRow, Clone, Debug, PartialEq)]
 pub struct UserRow {
     pub id: i64,
     pub name: String,
@@ -77,8 +77,13 @@ impl TokenCache {
         TokenCache { entries: Default::default(), listening, generation: tokio::sync::watch::channel(0).0 }
     }
 
+    /// Whether changes to people arrive as notifications (else entries are kept for a second only).
+    pub fn notified(&self) -> bool {
+        self.listening.get()
+    }
+
     fn ttl(&self) -> std::time::Duration {
-        if self.listening.get() {
+        if self.notified() {
             Self::TTL_NOTIFIED
         } else {
             Self::TTL

@@ -36,7 +36,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use crate::{graphql::Viewer, state::AppState};
+use crate::{db::users::UserRow, graphql::Viewer, state::AppState};
 
 /// Running subscriptions per bearer token (by hash) or, for anonymous connections, per address — across
 /// every connection of this process.
@@ -308,11 +308,18 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
     });
 
     let auth_state = state.clone();
+    // Who `connection_init` signed in, checked again whenever people change (a revoked token or a changed
+    // role closes the connection).
+    let signed_in: Arc<Mutex<Option<(String, UserRow)>>> = Arc::default();
+    let remember = signed_in.clone();
     let outbound = Protocol::new(state.schema.clone(), input, protocol).on_connection_init(move |payload| async move {
         let viewer = match credentials(&payload) {
             Credentials::Anonymous => Viewer::default(),
             Credentials::Bearer(token) => match auth_state.services.tokens.user(&auth_state.services.db, token).await {
-                Ok(Some(user)) => Viewer { user: Some(user) },
+                Ok(Some(user)) => {
+                    *remember.lock().unwrap_or_else(|p| p.into_inner()) = Some((token.to_owned(), user.clone()));
+                    Viewer { user: Some(user) }
+                }
                 Ok(None) => return Err(async_graphql::Error::new("UNAUTHENTICATED: the bearer token is not valid")),
                 Err(e) => {
                     return Err(async_graphql::Error::new(format!("SERVICE_UNAVAILABLE: {}", e.public_message())))
@@ -333,6 +340,9 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
     let init_deadline = tokio::time::sleep(limits.init_timeout);
     futures_util::pin_mut!(init_deadline);
     let mut deadline_passed = false;
+    let mut people = state.services.tokens.changes();
+    let mut recheck = tokio::time::interval(Duration::from_secs(1));
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let initialised = gate.lock().unwrap_or_else(|p| p.into_inner()).initialised;
         tokio::select! {
@@ -372,6 +382,21 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
                         while outbound.next().await.is_some() {}
                     })
                     .await;
+                    break;
+                }
+            }
+            // People changed (notified), or a second passed where no notification can arrive.
+            _ = async {
+                tokio::select! {
+                    _ = people.changed() => {}
+                    _ = recheck.tick(), if !state.services.tokens.notified() => {}
+                }
+            } => {
+                let Some((token, user)) = signed_in.lock().unwrap_or_else(|p| p.into_inner()).clone() else { continue };
+                let now = state.services.tokens.user(&state.services.db, &token).await;
+                if matches!(&now, Ok(found) if found.as_ref() != Some(&user)) {
+                    let reason = "Forbidden: the token was revoked or its user changed; reconnect / 登录已失效，请重新连接";
+                    let _ = sink.send(Message::Close(Some(CloseFrame { code: 4403, reason: reason.into() }))).await;
                     break;
                 }
             }

@@ -261,7 +261,15 @@ async fn ws_connect(
     app: &TestApp,
     token: Option<&str>,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let url = format!("{}/graphql/ws", app.url.replace("http://", "ws://"));
+    ws_connect_at(&app.url, token).await
+}
+
+/// A graphql-transport-ws connection to the server at `base`, initialised with `token`.
+pub async fn ws_connect_at(
+    base: &str,
+    token: Option<&str>,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let url = format!("{}/graphql/ws", base.replace("http://", "ws://"));
     let mut req = url.into_client_request().unwrap();
     req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("websocket connects");
@@ -272,7 +280,7 @@ async fn ws_connect(
     ws
 }
 
-async fn ws_send<S: SinkExt<Message> + Unpin>(ws: &mut S, v: Value)
+pub async fn ws_send<S: SinkExt<Message> + Unpin>(ws: &mut S, v: Value)
 where
     S::Error: std::fmt::Debug,
 {
@@ -280,7 +288,7 @@ where
 }
 
 /// The next message about subscription `id` (others are skipped), or the close.
-async fn ws_about<S: StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin>(
+pub async fn ws_about<S: StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin>(
     ws: &mut S,
     id: &str,
 ) -> Value {
@@ -294,7 +302,7 @@ async fn ws_about<S: StreamExt<Item = Result<Message, tokio_tungstenite::tungste
 
 /// Waits until the server has read everything sent before: a connection's messages pass in order, so its
 /// answer to a ping comes after them.
-async fn ws_sync<S>(ws: &mut S)
+pub async fn ws_sync<S>(ws: &mut S)
 where
     S: StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + SinkExt<Message> + Unpin,
     <S as futures_util::Sink<Message>>::Error: std::fmt::Debug,
@@ -304,7 +312,7 @@ where
 }
 
 /// The next text message as JSON, or `{"close": code}` when the server closes.
-async fn ws_next<S: StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin>(
+pub async fn ws_next<S: StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin>(
     ws: &mut S,
 ) -> Value {
     loop {

@@ -168,7 +168,7 @@ const CREATE: &str = "mutation($t: String!) { createProposal(input: {proposal: {
 /// store) and searches and submissions work.
 async fn a_frozen_object_store_costs_uploads_only(app: TestApp) {
     let (port, accepted) = frozen_server().await;
-    let worker = app.user("王师傅", Role::Worker, Some("海螺水泥"), Some("BUILDING_MATERIALS"), None).await;
+    let worker = app.user("王师傅", Role::Worker, Some("海螺水泥"), None, None).await;
     let server = crate::harness::Child::serve(
         &app,
         "frozen-s3",
@@ -230,3 +230,47 @@ async fn a_frozen_object_store_costs_uploads_only(app: TestApp) {
     assert!(found["data"]["searchProposals"]["totalCount"].is_number(), "{found}");
 }
 story!(a_frozen_object_store_costs_uploads_only);
+
+/// A token deleted in the database stops working on every instance — for requests and for open
+/// subscriptions — without waiting for a cache to expire (it kept working for 60 s).
+async fn a_revoked_token_stops_working_everywhere_at_once(app: TestApp) {
+    use crate::attacks::{ws_about, ws_connect_at, ws_send, ws_sync};
+    let second = app.sibling("second-instance").await;
+    let worker = app.user("李师傅", Role::Worker, Some("宝山钢铁示范厂"), None, None).await;
+    for url in [&app.url, &second.url] {
+        let d = crate::harness::gql_at(&app.client, url, Some(&worker), "{ viewer { name } }", json!({})).await;
+        assert_eq!(d["data"]["viewer"]["name"], "李师傅", "{d}");
+    }
+    let mut ws = ws_connect_at(&second.url, Some(&worker)).await;
+    ws_send(
+        &mut ws,
+        json!({"id": "e", "type": "subscribe", "payload": {"query": "subscription { proposalEvents { sequence } }"}}),
+    )
+    .await;
+    ws_sync(&mut ws).await;
+
+    let hash = greenline::db::users::hash_token(&worker);
+    greenline::with_db!(app.db(), pool => {
+        sqlx::query("delete from api_tokens where token_hash = $1").bind(&hash).execute(pool).await.unwrap();
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    for url in [&app.url, &second.url] {
+        loop {
+            let r = app
+                .client
+                .post(format!("{url}/graphql"))
+                .bearer_auth(&worker)
+                .json(&json!({"query": "{ viewer { name } }"}))
+                .send()
+                .await
+                .unwrap();
+            if r.status() == 401 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{url} still accepts the revoked token");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!(ws_about(&mut ws, "e").await, json!({"close": 4403}), "the open subscription ends too");
+}
+story!(a_revoked_token_stops_working_everywhere_at_once);
