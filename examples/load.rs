@@ -2,7 +2,10 @@
 //! time for `DURATION` seconds, in the mix of a working day — 80% searches, 15% reads, 5% submissions —
 //! and printing throughput and p50/p99 latency per operation. `scripts/load` seeds a server and runs it.
 //!
-//!   cargo run --release --example load -- URL TOKENS_FILE [DURATION_SECS] [CONCURRENCY] [PROPOSALS]
+//!   cargo run --release --example load -- URL[,URL…] TOKENS_FILE [DURATION_SECS] [CONCURRENCY] [PROPOSALS]
+//!
+//! With several URLs (instances of one fleet) the clients are spread over them in turn. `LOAD_SUBMIT_PERCENT`
+//! changes the share of submissions (100: submissions only; searches and reads keep their 80:15 ratio).
 //!
 //! Searches draw their words from a Zipf-like distribution over Chinese energy terms (a few are common, most
 //! are rare), with an industry filter on a third and a second page on a fifth of them. Reads open a random
@@ -130,7 +133,13 @@ async fn main() {
         eprintln!("usage: load URL TOKENS_FILE [DURATION_SECS] [CONCURRENCY] [PROPOSALS]");
         std::process::exit(2);
     }
-    let url = args[1].trim_end_matches('/').to_owned();
+    let urls: Vec<String> = args[1].split(',').map(|u| u.trim_end_matches('/').to_owned()).collect();
+    let url = urls.join(",");
+    let submit_percent: u64 =
+        std::env::var("LOAD_SUBMIT_PERCENT").ok().and_then(|v| v.parse().ok()).unwrap_or(5).min(100);
+    // Searches take 80/95 of the rest, reads 15/95.
+    let search_below = (100 - submit_percent) * 80 / 95;
+    let read_below = 100 - submit_percent;
     let tokens: Vec<String> = std::fs::read_to_string(&args[2])
         .expect("tokens file")
         .lines()
@@ -145,7 +154,7 @@ async fn main() {
     let deadline = start + duration;
     let mut tasks = Vec::new();
     for c in 0..concurrency {
-        let (client, url, token) = (client.clone(), url.clone(), tokens[c % tokens.len()].clone());
+        let (client, url, token) = (client.clone(), urls[c % urls.len()].clone(), tokens[c % tokens.len()].clone());
         tasks.push(tokio::spawn(async move {
             let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((c as u64 + 1) * 0x2545_F491_4F6C_DD1D));
             let mut samples: Vec<(Op, u32, bool)> = Vec::new();
@@ -153,7 +162,7 @@ async fn main() {
             while Instant::now() < deadline {
                 let roll = rng.below(100);
                 let t = Instant::now();
-                let (op, result) = if roll < 80 {
+                let (op, result) = if roll < search_below {
                     let q = TERMS[rng.zipf(TERMS.len())];
                     let filter = if rng.below(3) == 0 { json!({"industries": [INDUSTRIES[rng.below(3)]]}) } else { json!(null) };
                     let mut r = call(&client, &url, &token, SEARCH, json!({"q": q, "filter": filter})).await;
@@ -166,7 +175,7 @@ async fn main() {
                         }
                     }
                     (Op::Search, r)
-                } else if roll < 95 {
+                } else if roll < read_below {
                     if rng.below(2) == 0 {
                         let id = STANDARD.encode(format!("Proposal:{}", 1 + rng.below(proposals)));
                         (Op::Open, call(&client, &url, &token, OPEN, json!({"id": id})).await)

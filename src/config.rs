@@ -154,6 +154,13 @@ pub struct Config {
     /// An unreferenced object younger than this (seconds) is left alone: its upload may still be committing.
     #[arg(long, env = "GREENLINE_ORPHAN_GRACE_SECS", default_value_t = 3600, global = true)]
     pub orphan_grace_secs: u64,
+    /// `redis://[:password@]host[:port][/db]`: rate limits shared by every instance that names the same
+    /// Redis (per process without it, or while it does not answer).
+    #[arg(long, env = "GREENLINE_REDIS_URL", global = true)]
+    pub redis_url: Option<String>,
+    /// What this deployment's keys in Redis start with (several deployments may share one Redis).
+    #[arg(long, env = "GREENLINE_REDIS_PREFIX", default_value = "greenline", global = true)]
+    pub redis_prefix: String,
     /// Requests per second one bearer token may make, sustained (0: no limit).
     #[arg(long, env = "GREENLINE_RATE_LIMIT_PER_TOKEN", default_value_t = 20.0, global = true)]
     pub rate_limit_per_token: f64,
@@ -212,6 +219,7 @@ impl std::fmt::Debug for Config {
             .field("addr", &self.addr)
             .field("database_url", &redact_url(&self.database_url))
             .field("database_listen_url", &self.database_listen_url.as_deref().map(redact_url))
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("storage", &self.storage)
             .field("index_dir", &self.index_dir)
             .field("min_evaluations", &self.min_evaluations)
@@ -241,6 +249,7 @@ mod tests {
         let mut c = Config::defaults();
         c.database_url = "postgres://u:secret@h/db".into();
         c.database_listen_url = Some("postgres://u:secret@h:5432/db".into());
+        c.redis_url = Some("redis://:secret@h:6379".into());
         assert!(!format!("{c:?}").contains("secret"));
     }
 }

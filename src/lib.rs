@@ -14,6 +14,7 @@ pub mod graphql;
 pub mod http;
 pub mod import;
 pub mod journey;
+pub mod redis;
 pub mod search;
 pub mod state;
 pub mod storage;
@@ -70,10 +71,12 @@ pub async fn open(config: Config) -> anyhow::Result<AppState> {
         per_second,
         burst: (per_second * config.rate_limit_burst_secs).max(1.0),
     };
-    let limiter = Arc::new(crate::http::ratelimit::Limiter::new(
-        rate(config.rate_limit_per_token),
-        rate(config.rate_limit_per_ip),
-    ));
+    let mut limiter =
+        crate::http::ratelimit::Limiter::new(rate(config.rate_limit_per_token), rate(config.rate_limit_per_ip));
+    if let Some(url) = &config.redis_url {
+        limiter = limiter.shared(redis::Redis::from_url(url)?, &config.redis_prefix);
+    }
+    let limiter = Arc::new(limiter);
     Ok(AppState::new(Services {
         config: Arc::new(config),
         db,

@@ -1,5 +1,7 @@
-//! Rate limiting per bearer token and per client IP: token buckets in memory, one process's view (behind a
-//! load balancer each instance limits on its own, which bounds the total at instances × rate).
+//! Rate limiting per bearer token and per client IP: token buckets. With `GREENLINE_REDIS_URL` the buckets
+//! live in Redis and every instance of a fleet draws from the same ones (one script per request, which
+//! takes from the IP's bucket and the token's or from neither); without it, or while Redis does not answer,
+//! each process keeps its own in memory (behind a load balancer that bounds the total at instances × rate).
 //!
 //! A request over either limit is answered `429` with `Retry-After` (whole seconds) and the `RATE_LIMITED`
 //! code, before any work is done. Tokens are never kept: buckets are keyed by a SHA-256 prefix of the token.
@@ -45,14 +47,53 @@ pub struct Limiter {
     per_token: Rate,
     per_ip: Rate,
     buckets: Mutex<HashMap<Key, Bucket>>,
+    shared: Option<Shared>,
 }
+
+/// The buckets in Redis: keys `PREFIX:rl:ip:<address>` and `PREFIX:rl:token:<hash prefix>`, each a hash
+/// of `tokens` and `at` (Redis's clock, ms) that expires once it would be full again.
+struct Shared {
+    redis: crate::redis::Redis,
+    prefix: String,
+    /// When the last "Redis does not answer" was logged (at most one line a minute).
+    complained: Mutex<Option<Instant>>,
+}
+
+/// Takes one request from each bucket in KEYS (ARGV: rate and burst per key), in order; stops at the first
+/// that is empty without taking from the ones before it. Returns 0, or the milliseconds until there is room.
+const TAKE: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local left = {}
+for i, key in ipairs(KEYS) do
+  local rate, burst = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  local b = redis.call('HMGET', key, 'tokens', 'at')
+  local tokens = math.min(burst, (tonumber(b[1]) or burst) + math.max(0, now - (tonumber(b[2]) or now)) / 1000 * rate)
+  if tokens < 1 then
+    return math.ceil((1 - tokens) / rate * 1000)
+  end
+  left[i] = tokens - 1
+end
+for i, key in ipairs(KEYS) do
+  local rate, burst = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  redis.call('HSET', key, 'tokens', tostring(left[i]), 'at', tostring(now))
+  redis.call('PEXPIRE', key, math.ceil(burst / rate * 1000) + 1000)
+end
+return 0
+"#;
 
 /// Buckets kept before idle (full) ones are dropped.
 const MAX_BUCKETS: usize = 100_000;
 
 impl Limiter {
     pub fn new(per_token: Rate, per_ip: Rate) -> Limiter {
-        Limiter { per_token, per_ip, buckets: Mutex::new(HashMap::new()) }
+        Limiter { per_token, per_ip, buckets: Mutex::new(HashMap::new()), shared: None }
+    }
+
+    /// Keeps the buckets in Redis, under keys starting with `prefix`.
+    pub fn shared(mut self, redis: crate::redis::Redis, prefix: &str) -> Limiter {
+        self.shared = Some(Shared { redis, prefix: prefix.to_owned(), complained: Mutex::new(None) });
+        self
     }
 
     /// Takes one request from the bucket of `key`; `Err(wait)` when it is empty.
@@ -76,16 +117,49 @@ impl Limiter {
         }
     }
 
-    /// Checks the IP first, then the token; both must have room.
-    pub fn check(&self, ip: Option<IpAddr>, token: Option<&str>) -> Result<(), Duration> {
+    /// Checks the IP first, then the token; both must have room. In Redis when configured (falling back
+    /// to this process's buckets while it does not answer), else in memory.
+    pub async fn check(&self, ip: Option<IpAddr>, token: Option<&str>) -> Result<(), Duration> {
+        let token = token.map(token_key);
+        if let Some(shared) = &self.shared {
+            let mut keys = vec![];
+            let mut args = vec![];
+            for (key, rate) in [(ip.map(Key::Ip), self.per_ip), (token.map(Key::Token), self.per_token)] {
+                if let Some(key) = key.filter(|_| rate.per_second > 0.0) {
+                    keys.push(match key {
+                        Key::Ip(ip) => format!("{}:rl:ip:{ip}", shared.prefix),
+                        Key::Token(k) => format!("{}:rl:token:{}", shared.prefix, hex::encode(k)),
+                    });
+                    args.extend([rate.per_second.to_string(), rate.burst.to_string()]);
+                }
+            }
+            if keys.is_empty() {
+                return Ok(());
+            }
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            match shared.redis.eval(TAKE, &keys, &args).await {
+                Ok(crate::redis::Reply::Int(0)) => return Ok(()),
+                Ok(crate::redis::Reply::Int(ms)) if ms > 0 => return Err(Duration::from_millis(ms as u64)),
+                other => {
+                    let mut last = shared.complained.lock().unwrap_or_else(|p| p.into_inner());
+                    if last.is_none_or(|at| at.elapsed() > Duration::from_secs(60)) {
+                        *last = Some(Instant::now());
+                        tracing::warn!(redis = %shared.redis.description, answer = ?other.map_err(|e| e.to_string()),
+                            "shared rate limits unavailable; limiting per process meanwhile");
+                    }
+                }
+            }
+        }
+        self.check_here(ip, token)
+    }
+
+    /// This process's buckets.
+    fn check_here(&self, ip: Option<IpAddr>, token: Option<[u8; 16]>) -> Result<(), Duration> {
         let now = Instant::now();
         if let Some(ip) = ip {
             self.take(Key::Ip(ip), self.per_ip, now)?;
         }
-        if let Some(token) = token {
-            let digest = Sha256::digest(token.as_bytes());
-            let mut k = [0u8; 16];
-            k.copy_from_slice(&digest[..16]);
+        if let Some(k) = token {
             self.take(Key::Token(k), self.per_token, now)?;
         }
         Ok(())
@@ -104,10 +178,18 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
-    match state.services.limiter.check(ip, token) {
+    match state.services.limiter.check(ip, token).await {
         Ok(()) => next.run(req).await,
         Err(wait) => too_many(wait),
     }
+}
+
+/// A bucket's name for a token: the first 16 bytes of its SHA-256 (the token itself is never kept).
+fn token_key(token: &str) -> [u8; 16] {
+    let digest = Sha256::digest(token.as_bytes());
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&digest[..16]);
+    k
 }
 
 fn too_many(wait: Duration) -> Response {
@@ -142,7 +224,7 @@ mod tests {
         assert!(l.take(Key::Token([2; 16]), rate, t0).is_ok(), "another token has its own bucket");
         // A rate of 0 means no limit.
         for _ in 0..1000 {
-            assert!(l.check(Some("127.0.0.1".parse().unwrap()), None).is_ok());
+            assert!(l.check_here(Some("127.0.0.1".parse().unwrap()), None).is_ok());
         }
     }
 }

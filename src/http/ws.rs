@@ -102,15 +102,17 @@ struct Gate {
 }
 
 impl Gate {
-    fn inspect(&mut self, text: &[u8]) -> Verdict {
-        let verdict = self.judge(text);
+    /// `charge`: what the rate limits said of this message when it is a `subscribe` (asked beforehand,
+    /// because the shared limits are asked over the network).
+    fn inspect(&mut self, text: &[u8], charge: Option<Result<(), Duration>>) -> Verdict {
+        let verdict = self.judge(text, charge);
         if let Verdict::Close(..) = verdict {
             self.closed = true;
         }
         verdict
     }
 
-    fn judge(&mut self, text: &[u8]) -> Verdict {
+    fn judge(&mut self, text: &[u8], charge: Option<Result<(), Duration>>) -> Verdict {
         if self.closed {
             return Verdict::Drop;
         }
@@ -141,7 +143,7 @@ impl Gate {
                 if self.running.contains(&id) {
                     return Verdict::Close(4409, "Subscriber for this id already exists");
                 }
-                if let Err(wait) = self.state.services.limiter.check(self.ip, self.token.as_deref()) {
+                if let Some(Err(wait)) = charge {
                     let secs = wait.as_secs_f64().ceil().max(1.0);
                     return Verdict::Refuse(
                         id,
@@ -187,6 +189,13 @@ impl Drop for Gate {
     fn drop(&mut self) {
         self.state.subscribers.remove(&self.key, self.running.len());
     }
+}
+
+/// Whether a message asks for a subscription (`subscribe`, or `start` in the legacy protocol).
+fn subscribes(text: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(text)
+        .ok()
+        .is_some_and(|m| matches!(m.get("type").and_then(Value::as_str), Some("subscribe" | "start")))
 }
 
 fn init_token(message: &Value) -> Option<&str> {
@@ -287,8 +296,21 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
             Ok(Message::Binary(b)) => Some(b),
             _ => None,
         };
-        let pass = bytes.and_then(|b| {
-            let verdict = inbound_gate.lock().unwrap_or_else(|p| p.into_inner()).inspect(&b);
+        let (gate, tx) = (inbound_gate.clone(), tx.clone());
+        async move {
+            let b = bytes?;
+            // A subscribe is charged to the HTTP rate limits first (outside the gate's lock).
+            let charge = match subscribes(&b) {
+                true => {
+                    let (state, ip, token) = {
+                        let g = gate.lock().unwrap_or_else(|p| p.into_inner());
+                        (g.state.clone(), g.ip, g.token.clone())
+                    };
+                    Some(state.services.limiter.check(ip, token.as_deref()).await)
+                }
+                false => None,
+            };
+            let verdict = gate.lock().unwrap_or_else(|p| p.into_inner()).inspect(&b, charge);
             match verdict {
                 Verdict::Pass => Some(b),
                 Verdict::Refuse(id, code, message) => {
@@ -303,8 +325,7 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
                 }
                 Verdict::Drop => None,
             }
-        });
-        future::ready(pass)
+        }
     });
 
     let auth_state = state.clone();

@@ -113,17 +113,25 @@ async fn a_follower_reads_every_committed_row_once(app: TestApp) {
             })
         })
         .collect();
+    let writers_done = Arc::new(tokio::sync::Notify::new());
     let follower = {
-        let db = db.clone();
+        let (db, done) = (db.clone(), writers_done.clone());
         tokio::spawn(async move {
             let mut position = start;
             let mut seen = vec![];
-            let mut quiet_rounds = 0;
-            // Reads until the writers are done and a few rounds find nothing new.
-            while quiet_rounds < 20 {
+            let finished = done.notified();
+            tokio::pin!(finished);
+            let mut writing = true;
+            // Reads while the writers write, then until nothing is left after its position.
+            loop {
+                if writing && futures_util::poll!(finished.as_mut()).is_ready() {
+                    writing = false;
+                }
                 let rows = db.read(move |s| Box::pin(async move { s.feed_after(position, 7).await })).await.unwrap();
+                if rows.is_empty() && !writing {
+                    break;
+                }
                 let settled: Vec<_> = rows.iter().take_while(|r| r.settled).collect();
-                quiet_rounds = if settled.is_empty() { quiet_rounds + 1 } else { 0 };
                 for r in settled {
                     position = r.position();
                     seen.push(r.entity_id);
@@ -137,6 +145,7 @@ async fn a_follower_reads_every_committed_row_once(app: TestApp) {
     for w in writers {
         committed.extend(w.await.unwrap());
     }
+    writers_done.notify_one();
     let seen = follower.await.unwrap();
     let distinct: BTreeSet<i64> = seen.iter().copied().collect();
     assert_eq!(distinct.len(), seen.len(), "no row is read twice");
@@ -274,3 +283,86 @@ async fn a_revoked_token_stops_working_everywhere_at_once(app: TestApp) {
     assert_eq!(ws_about(&mut ws, "e").await, json!({"close": 4403}), "the open subscription ends too");
 }
 story!(a_revoked_token_stops_working_everywhere_at_once);
+
+/// The machine's Redis for the shared-state stories (`scripts/test` sets it; under `CI=true` a missing one
+/// fails the run).
+fn redis_url() -> Option<String> {
+    match std::env::var("GREENLINE_TEST_REDIS_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but GREENLINE_TEST_REDIS_URL is not set")
+        }
+        _ => {
+            eprintln!("SKIPPED: Redis story (set GREENLINE_TEST_REDIS_URL, or use scripts/test)");
+            None
+        }
+    }
+}
+
+/// Status codes of `n` requests by `token`, sent to the servers at `urls` in turn.
+async fn statuses(client: &reqwest::Client, urls: &[&str], token: &str, n: usize) -> Vec<(u16, Option<String>)> {
+    let mut out = vec![];
+    for i in 0..n {
+        let r = client
+            .post(format!("{}/graphql", urls[i % urls.len()]))
+            .bearer_auth(token)
+            .json(&json!({"query": "{ viewer { name } }"}))
+            .send()
+            .await
+            .unwrap();
+        let retry = r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+        out.push((r.status().as_u16(), retry));
+    }
+    out
+}
+
+/// Two instances naming one Redis draw from the same buckets: a token's burst of 3 is 3 over the fleet,
+/// not 3 per instance. With Redis unreachable, each instance limits on its own and nothing fails.
+async fn a_fleet_shares_its_rate_limits_in_redis(app: TestApp) {
+    let Some(redis) = redis_url() else { return };
+    let prefix = format!(
+        "greenline-test-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    );
+    let limits = |c: &mut greenline::config::Config| {
+        c.rate_limit_per_token = 0.2;
+        c.rate_limit_burst_secs = 15.0;
+        c.rate_limit_per_ip = 0.0;
+    };
+    let (url, p) = (redis.clone(), prefix.clone());
+    let app = app
+        .restarted_with(move |c| {
+            limits(c);
+            c.redis_url = Some(url);
+            c.redis_prefix = p;
+        })
+        .await;
+    let second = app.sibling("second-instance").await;
+    let worker = app.user("赵师傅", Role::Worker, Some("徐工机械"), None, None).await;
+    let seen = statuses(&app.client, &[&app.url, &second.url], &worker, 8).await;
+    let passed = seen.iter().filter(|(s, _)| *s == 200).count();
+    assert!((3..=4).contains(&passed), "the burst of 3 is the fleet's, not each instance's: {seen:?}");
+    assert!(seen.iter().all(|(s, retry)| *s == 200 || (*s == 429 && retry.is_some())), "{seen:?}");
+    let r = greenline::redis::Redis::from_url(&redis).unwrap();
+    let keys = r.call(&[b"KEYS", format!("{prefix}:rl:*").as_bytes()]).await.unwrap();
+    let greenline::redis::Reply::Array(Some(keys)) = keys else { panic!("{keys:?}") };
+    assert_eq!(keys.len(), 1, "one bucket, for the token (the per-IP limit is off): {keys:?}");
+    let greenline::redis::Reply::Bulk(Some(key)) = &keys[0] else { panic!() };
+    assert!(!String::from_utf8_lossy(key).contains(&worker), "the token itself is never stored");
+    r.call(&[b"DEL", key]).await.unwrap();
+    drop(second);
+
+    // Redis gone: requests still pass, limited per process.
+    let app = app
+        .restarted_with(move |c| {
+            limits(c);
+            c.redis_url = Some("redis://127.0.0.1:1".into());
+        })
+        .await;
+    let worker = app.user("赵师傅", Role::Worker, Some("徐工机械"), None, None).await;
+    let seen = statuses(&app.client, &[&app.url], &worker, 5).await;
+    assert_eq!(seen.iter().map(|(s, _)| *s).collect::<Vec<_>>()[..3], [200, 200, 200], "{seen:?}");
+    assert_eq!(seen[4].0, 429, "{seen:?}");
+}
+story!(a_fleet_shares_its_rate_limits_in_redis);
