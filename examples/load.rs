@@ -135,7 +135,7 @@ async fn main() {
     }
     let urls: Vec<String> = args[1].split(',').map(|u| u.trim_end_matches('/').to_owned()).collect();
     let url = urls.join(",");
-    let submit_percent: u64 =
+    let submit_percent: usize =
         std::env::var("LOAD_SUBMIT_PERCENT").ok().and_then(|v| v.parse().ok()).unwrap_or(5).min(100);
     // Searches take 80/95 of the rest, reads 15/95.
     let search_below = (100 - submit_percent) * 80 / 95;
