@@ -112,10 +112,19 @@ pub struct Config {
     /// stay under the server's `max_connections`, or go through a pooler such as PgBouncer.
     #[arg(long, env = "GREENLINE_DATABASE_POOL_SIZE", default_value_t = 16, global = true)]
     pub database_pool_size: u32,
+    /// `transaction` when `GREENLINE_DATABASE_URL` goes through a pooler in transaction mode (PgBouncer
+    /// `pool_mode = transaction`, with `server_reset_query = DISCARD ALL` and `server_reset_query_always = 1`):
+    /// reads then run inside transactions and no statement stays prepared. `none` otherwise.
+    #[arg(long, env = "GREENLINE_DATABASE_POOLER", default_value = "none", value_parser = ["none", "transaction"], global = true)]
+    pub database_pooler: String,
     /// A direct PostgreSQL connection for `LISTEN`, when `GREENLINE_DATABASE_URL` goes through a pooler in
     /// transaction mode (which cannot pass notifications on); without either, instances poll.
     #[arg(long, env = "GREENLINE_DATABASE_LISTEN_URL", global = true)]
     pub database_listen_url: Option<String>,
+    /// SQLite only: `FULL` (each commit reaches the disk before it is acknowledged) or `NORMAL` (faster;
+    /// survives a process kill, but a power cut or an OS crash may take back the last acknowledged writes).
+    #[arg(long, env = "GREENLINE_SQLITE_SYNCHRONOUS", default_value = "FULL", value_parser = ["FULL", "NORMAL"], global = true)]
+    pub sqlite_synchronous: String,
     /// A local directory, or `s3://bucket/prefix` (with the standard `AWS_*` variables).
     #[arg(long, env = "GREENLINE_STORAGE", default_value = "data/objects", global = true)]
     pub storage: String,
@@ -210,6 +219,15 @@ impl Config {
     /// Defaults as if no flag and no variable were given (tests start from here).
     pub fn defaults() -> Config {
         Cli::parse_from(["greenline"]).config
+    }
+
+    /// How to connect to the database.
+    pub fn db_options(&self) -> crate::db::Options {
+        crate::db::Options {
+            pool_size: self.database_pool_size,
+            pooler: crate::db::Pooler { transaction_mode: self.database_pooler == "transaction" },
+            sqlite_durable: self.sqlite_synchronous == "FULL",
+        }
     }
 }
 

@@ -40,7 +40,7 @@ pub fn app(state: AppState) -> Router {
 
 /// Opens the database (applying migrations), the object store and the search index named by `config`.
 pub async fn open(config: Config) -> anyhow::Result<AppState> {
-    let db = Db::connect_sized(&config.database_url, config.database_pool_size).await?;
+    let db = Db::connect_with(&config.database_url, &config.db_options()).await?;
     let storage =
         Storage::from_config(&config.storage)?.with_timeout(Duration::from_secs(config.storage_timeout_secs.max(1)));
     let index = search_index::SearchIndex::open(&config.index_dir).context("opening the search index")?;

@@ -86,14 +86,14 @@ pub async fn backup(config: Config, dir: PathBuf) -> anyhow::Result<ExitCode> {
         bail!("{} is not empty; back up into a new directory", dir.display());
     }
     std::fs::create_dir_all(dir.join("objects"))?;
-    let db = Db::connect(&config.database_url).await?;
+    let db = Db::connect_with(&config.database_url, &config.db_options()).await?;
     let source = Storage::from_config(&config.storage)?;
     let target = LocalFileSystem::new_with_prefix(dir.join("objects"))?;
 
     // Pass 1: what is referenced now.
     let live: Vec<String> = match &db {
         Db::Sqlite(pool, _) => sqlx::query_scalar(REFERENCED).fetch_all(pool).await?,
-        Db::Postgres(_) => unreachable!("checked above"),
+        Db::Postgres(..) => unreachable!("checked above"),
     };
     for key in &live {
         copy(source.store.as_ref(), &target, key).await?;
@@ -170,7 +170,7 @@ pub async fn restore(config: Config, dir: PathBuf, force: bool) -> anyhow::Resul
         std::fs::remove_dir_all(&config.index_dir)
             .with_context(|| format!("removing the old search index {}", config.index_dir.display()))?;
     }
-    let db = Db::connect(&config.database_url).await?;
+    let db = Db::connect_with(&config.database_url, &config.db_options()).await?;
     let (_, now) = contents(&target_file).await?;
     db.close().await;
     eprintln!(

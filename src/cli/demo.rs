@@ -8,7 +8,7 @@ use crate::{
 };
 
 pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
-    let db = Db::connect(&config.database_url).await?;
+    let db = Db::connect_with(&config.database_url, &config.db_options()).await?;
     let existing = db
         .read(|s| {
             Box::pin(async move {

@@ -63,7 +63,7 @@ pub async fn run(config: Config, kind: Kind, args: ImportArgs) -> anyhow::Result
         None => None,
     };
     let opts = Options { format: args.format, encoding, batch: args.batch as usize, enterprise: args.enterprise };
-    let db = Db::connect(&config.database_url).await?;
+    let db = Db::connect_with(&config.database_url, &config.db_options()).await?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(0);
         bar.set_style(

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::{config::Config, db::Db};
 
 pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
-    let db = Db::connect(&config.database_url).await?;
+    let db = Db::connect_with(&config.database_url, &config.db_options()).await?;
     let index = Arc::new(search_index::SearchIndex::open(&config.index_dir).context("opening the search index")?);
     let bar = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(0);

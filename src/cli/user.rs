@@ -19,7 +19,7 @@ pub async fn add(config: Config, args: UserAdd) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
-    let db = Db::connect(&config.database_url).await?;
+    let db = Db::connect_with(&config.database_url, &config.db_options()).await?;
     let new =
         NewUser { name: args.name, role, enterprise: args.enterprise, industry, team: args.team, studio: args.studio };
     let (user, token) = db.create_user(&new).await.map_err(|e| anyhow!(e.public_message()))?;

@@ -40,7 +40,7 @@ pub fn start(
     flag: Arc<Listening>,
     on_notice: impl Fn(&str) + Send + Sync + 'static,
 ) {
-    let Db::Postgres(pool) = db else { return };
+    let Db::Postgres(pool, _) = db else { return };
     let pool = pool.clone();
     tokio::spawn(async move {
         let mut backoff = Duration::from_millis(100);

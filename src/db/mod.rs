@@ -25,7 +25,16 @@ use sqlx::{
 #[derive(Clone, Debug)]
 pub enum Db {
     Sqlite(SqlitePool, WriteTurn),
-    Postgres(PgPool),
+    Postgres(PgPool, Pooler),
+}
+
+/// Whether PostgreSQL is reached through a pooler in transaction mode (PgBouncer `pool_mode = transaction`).
+/// There, consecutive statements outside a transaction may run on different server connections, so every
+/// read runs inside a transaction, and no statement is kept prepared on a connection (the pooler must
+/// discard them between transactions: `server_reset_query = DISCARD ALL`, `server_reset_query_always = 1`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Pooler {
+    pub transaction_mode: bool,
 }
 
 /// The queue of this process's SQLite writers. Without it, a writer that finds the database locked sleeps
@@ -36,13 +45,40 @@ pub enum Db {
 #[derive(Clone, Debug, Default)]
 pub struct WriteTurn(std::sync::Arc<tokio::sync::Mutex<()>>);
 
+/// Runs `$body` with `$conn` bound to a connection of whichever backend `$db` is: a pooled one, or a
+/// transaction behind a transaction-mode pooler (see [`Pooler`]). Returns early on a database error.
+#[macro_export]
+macro_rules! with_conn {
+    ($db:expr, $conn:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Postgres(pool, $crate::db::Pooler { transaction_mode: true }) => {
+                let mut tx = pool.begin().await?;
+                let $conn = &mut *tx;
+                let r = $body;
+                tx.commit().await?;
+                r
+            }
+            $crate::db::Db::Postgres(pool, _) => {
+                let mut c = pool.acquire().await?;
+                let $conn = &mut *c;
+                $body
+            }
+            $crate::db::Db::Sqlite(pool, _) => {
+                let mut c = pool.acquire().await?;
+                let $conn = &mut *c;
+                $body
+            }
+        }
+    };
+}
+
 /// Runs `$body` with `$pool` bound to the typed pool of whichever backend `$db` is.
 #[macro_export]
 macro_rules! with_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite($pool, _) => $body,
-            $crate::db::Db::Postgres($pool) => $body,
+            $crate::db::Db::Postgres($pool, _) => $body,
         }
     };
 }
@@ -94,34 +130,57 @@ fn sqlite_path(url: &str) -> &str {
     path.split('?').next().unwrap_or(path)
 }
 
+/// How to connect.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// PostgreSQL connections at most.
+    pub pool_size: u32,
+    /// PostgreSQL through a transaction-mode pooler.
+    pub pooler: Pooler,
+    /// SQLite: `synchronous=FULL` (true) or `NORMAL`.
+    pub sqlite_durable: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { pool_size: 16, pooler: Pooler::default(), sqlite_durable: true }
+    }
+}
+
 impl Db {
     /// Connects to `url` (creating a SQLite file and its directory when missing) and applies pending migrations.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
-        Db::connect_sized(url, 16).await
+        Db::connect_with(url, &Options::default()).await
     }
 
-    /// As [`Db::connect`], with at most `pool_size` PostgreSQL connections.
-    pub async fn connect_sized(url: &str, pool_size: u32) -> anyhow::Result<Db> {
+    /// As [`Db::connect`], with these settings.
+    pub async fn connect_with(url: &str, options: &Options) -> anyhow::Result<Db> {
+        let pool_size = options.pool_size;
         let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let mut connect = sqlx::postgres::PgConnectOptions::from_str(url)
+                .with_context(|| format!("GREENLINE_DATABASE_URL {}", crate::config::redact_url(url)))?;
+            if options.pooler.transaction_mode {
+                connect = connect.statement_cache_capacity(0);
+            }
             let pool = PgPoolOptions::new()
                 .max_connections(pool_size.max(2))
                 .acquire_timeout(Duration::from_secs(10))
-                .connect(url)
+                .connect_with(connect)
                 .await
                 .with_context(|| format!("connecting to PostgreSQL at {}", crate::config::redact_url(url)))?;
-            Db::Postgres(pool)
+            Db::Postgres(pool, options.pooler)
         } else {
             let path = sqlite_path(url);
             if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             }
-            let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
+            let connect = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 // Acknowledged means durable: each commit reaches the disk before it returns, so a
                 // power cut or an OS crash cannot take back a submission that was answered. (NORMAL in WAL
                 // mode survives a process kill only.) The cost is in BENCHMARKS.md.
-                .synchronous(SqliteSynchronous::Full)
+                .synchronous(if options.sqlite_durable { SqliteSynchronous::Full } else { SqliteSynchronous::Normal })
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(15))
                 // Pages read through a shared memory map rather than a read() and a copy per page, and a
@@ -133,7 +192,7 @@ impl Db {
                 // A file does not hang up: the ping before each checkout was one more hand-off to the
                 // connection's thread and back, for every statement group.
                 .test_before_acquire(false)
-                .connect_with(options)
+                .connect_with(connect)
                 .await
                 .with_context(|| format!("opening SQLite database {path}"))?;
             Db::Sqlite(pool, WriteTurn::default())
@@ -146,14 +205,14 @@ impl Db {
     pub fn backend(&self) -> &'static str {
         match self {
             Db::Sqlite(..) => "sqlite",
-            Db::Postgres(_) => "postgres",
+            Db::Postgres(..) => "postgres",
         }
     }
 
     async fn migrate(&self) -> anyhow::Result<()> {
         let migrations = match self {
             Db::Sqlite(..) => SQLITE_MIGRATIONS,
-            Db::Postgres(_) => POSTGRES_MIGRATIONS,
+            Db::Postgres(..) => POSTGRES_MIGRATIONS,
         };
         with_db!(self, pool => {
             sqlx::raw_sql(
@@ -163,7 +222,7 @@ impl Db {
             .await?;
             for m in migrations {
                 let mut tx = pool.begin_write().await?;
-                if let Db::Postgres(_) = self {
+                if let Db::Postgres(..) = self {
                     // Two servers starting at once on one database: the second waits, then sees the version applied.
                     sqlx::raw_sql("select pg_advisory_xact_lock(7251000)").execute(&mut *tx).await?;
                 }
@@ -191,7 +250,7 @@ impl Db {
     /// Refreshes the query planner's statistics after a bulk change (PostgreSQL `ANALYZE`; SQLite plans
     /// from its indexes without them).
     pub async fn refresh_statistics(&self) -> anyhow::Result<()> {
-        if let Db::Postgres(pool) = self {
+        if let Db::Postgres(pool, _) = self {
             sqlx::raw_sql("analyze").execute(pool).await?;
         }
         Ok(())
@@ -199,7 +258,8 @@ impl Db {
 
     /// A trivial round trip, for `/readyz`.
     pub async fn ping(&self) -> anyhow::Result<()> {
-        with_db!(self, pool => { sqlx::query("select 1").execute(pool).await?; });
+        // The simple protocol: one message, whichever server connection a pooler picks.
+        with_db!(self, pool => { sqlx::raw_sql("select 1").execute(pool).await?; });
         Ok(())
     }
 
@@ -214,7 +274,7 @@ impl Db {
     pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match self {
             Db::Sqlite(_, turn) => Some(turn.0.lock().await),
-            Db::Postgres(_) => None,
+            Db::Postgres(..) => None,
         }
     }
 
@@ -242,7 +302,7 @@ impl Db {
             };
             match self {
                 Db::Sqlite(..) => undisturbed(transaction).await,
-                Db::Postgres(_) => transaction.await,
+                Db::Postgres(..) => transaction.await,
             }
         })
     }
@@ -254,10 +314,18 @@ impl Db {
         F: for<'t> FnOnce(&'t mut dyn store::Store) -> futures_util::future::BoxFuture<'t, crate::error::AppResult<R>>
             + Send,
     {
-        with_db!(self, pool => {
-            let mut conn = pool.acquire().await?;
-            f(&mut conn).await
-        })
+        match self {
+            Db::Postgres(pool, Pooler { transaction_mode: true }) => {
+                let mut tx = pool.begin().await?;
+                let r = f(&mut tx).await;
+                let _ = tx.commit().await;
+                r
+            }
+            _ => with_db!(self, pool => {
+                let mut conn = pool.acquire().await?;
+                f(&mut conn).await
+            }),
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
 use super::Db;
-use crate::{error::AppResult, with_db};
+use crate::{error::AppResult, with_conn};
 
 #[derive(FromRow, Clone, Debug)]
 pub struct EnterpriseRow {
@@ -37,33 +37,33 @@ pub struct StudioRow {
 impl Db {
     pub async fn enterprise(&self, id: i64) -> AppResult<Option<EnterpriseRow>> {
         Ok(
-            with_db!(self, pool => sqlx::query_as("select * from enterprises where id = $1").bind(id).fetch_optional(pool).await?),
+            with_conn!(self, conn => sqlx::query_as("select * from enterprises where id = $1").bind(id).fetch_optional(conn).await?),
         )
     }
 
     pub async fn enterprises(&self) -> AppResult<Vec<EnterpriseRow>> {
-        Ok(with_db!(self, pool => sqlx::query_as("select * from enterprises order by id").fetch_all(pool).await?))
+        Ok(with_conn!(self, conn => sqlx::query_as("select * from enterprises order by id").fetch_all(conn).await?))
     }
 
     pub async fn team(&self, id: i64) -> AppResult<Option<TeamRow>> {
         Ok(
-            with_db!(self, pool => sqlx::query_as("select * from teams where id = $1").bind(id).fetch_optional(pool).await?),
+            with_conn!(self, conn => sqlx::query_as("select * from teams where id = $1").bind(id).fetch_optional(conn).await?),
         )
     }
 
     pub async fn teams_of(&self, enterprise_id: i64) -> AppResult<Vec<TeamRow>> {
-        Ok(with_db!(self, pool => sqlx::query_as("select * from teams where enterprise_id = $1 order by id")
-            .bind(enterprise_id).fetch_all(pool).await?))
+        Ok(with_conn!(self, conn => sqlx::query_as("select * from teams where enterprise_id = $1 order by id")
+            .bind(enterprise_id).fetch_all(conn).await?))
     }
 
     pub async fn studio(&self, id: i64) -> AppResult<Option<StudioRow>> {
         Ok(
-            with_db!(self, pool => sqlx::query_as("select * from studios where id = $1").bind(id).fetch_optional(pool).await?),
+            with_conn!(self, conn => sqlx::query_as("select * from studios where id = $1").bind(id).fetch_optional(conn).await?),
         )
     }
 
     pub async fn studios_of(&self, enterprise_id: i64) -> AppResult<Vec<StudioRow>> {
-        Ok(with_db!(self, pool => sqlx::query_as("select * from studios where enterprise_id = $1 order by id")
-            .bind(enterprise_id).fetch_all(pool).await?))
+        Ok(with_conn!(self, conn => sqlx::query_as("select * from studios where enterprise_id = $1 order by id")
+            .bind(enterprise_id).fetch_all(conn).await?))
     }
 }

@@ -10,7 +10,7 @@ use super::{Db, WritePool};
 use crate::{
     domain::organisation::{Industry, Role},
     error::{AppError, AppResult},
-    with_db,
+    with_conn, with_db,
 };
 
 #[derive(FromRow, Clone, Debug, PartialEq)]
@@ -199,20 +199,20 @@ impl Db {
     }
 
     async fn user_by_hash(&self, hash: &str) -> AppResult<Option<UserRow>> {
-        Ok(with_db!(self, pool => sqlx::query_as(
+        Ok(with_conn!(self, conn => sqlx::query_as(
             "select u.* from users u join api_tokens t on t.user_id = u.id where t.token_hash = $1",
-        ).bind(hash).fetch_optional(pool).await?))
+        ).bind(hash).fetch_optional(conn).await?))
     }
 
     /// The people of a studio, by name.
     pub async fn studio_members(&self, studio_id: i64) -> AppResult<Vec<UserRow>> {
-        Ok(with_db!(self, pool => sqlx::query_as("select * from users where studio_id = $1 order by name, id")
-            .bind(studio_id).fetch_all(pool).await?))
+        Ok(with_conn!(self, conn => sqlx::query_as("select * from users where studio_id = $1 order by name, id")
+            .bind(studio_id).fetch_all(conn).await?))
     }
 
     pub async fn user(&self, id: i64) -> AppResult<Option<UserRow>> {
         Ok(
-            with_db!(self, pool => sqlx::query_as("select * from users where id = $1").bind(id).fetch_optional(pool).await?),
+            with_conn!(self, conn => sqlx::query_as("select * from users where id = $1").bind(id).fetch_optional(conn).await?),
         )
     }
 }

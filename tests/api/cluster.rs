@@ -1,11 +1,13 @@
-//! The fleet under faults, end to end (#17): three `greenline serve` processes on one PostgreSQL and an
-//! S3-compatible server of their own, behind HAProxy (health-checking `/readyz`), under a mixed load of
+//! The fleet under faults, end to end (#17): three `greenline serve` processes on one PostgreSQL — reached
+//! through PgBouncer in transaction mode, with `LISTEN` on a direct connection — and an S3-compatible
+//! server of their own, behind HAProxy (health-checking `/readyz`), under a mixed load of
 //! submissions (with idempotency keys, retried as a client would), searches and uploads — while one
 //! instance is killed with SIGKILL and restarted, every database connection is terminated, and the object
 //! store is frozen (SIGSTOP) for a while. At the end: nothing acknowledged is lost or duplicated, every
 //! refusal was a 503 with `Retry-After`, and every instance's index agrees with the database.
 //!
-//! Needs `haproxy` and `s3s-fs` (installed by `scripts/test`); outside CI the story is skipped without them.
+//! Needs `haproxy`, `pgbouncer` and `s3s-fs` (installed by `scripts/test`); outside CI the story is skipped
+//! without them.
 
 use std::{
     collections::HashMap,
@@ -30,6 +32,23 @@ fn tool(name: &str) -> Option<PathBuf> {
         eprintln!("SKIPPED: cluster story ({name} is not installed; scripts/test installs it)");
     }
     found
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(name)).find(|p| p.is_file()))
+}
+
+fn running_as_root() -> bool {
+    std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"))
+}
+
+/// Removes a directory when dropped.
+struct Remove(PathBuf);
+
+impl Drop for Remove {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn free_port() -> u16 {
@@ -157,10 +176,50 @@ async fn client_loop(n: usize, url: String, token: String, until: Instant, seen:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_behind_haproxy_survive_kills_dropped_connections_and_a_frozen_store() {
-    let (Some(haproxy), Some(s3s)) = (tool("haproxy"), tool("s3s-fs")) else { return };
+    let (Some(haproxy), Some(pgbouncer), Some(s3s)) = (tool("haproxy"), tool("pgbouncer"), tool("s3s-fs")) else {
+        return;
+    };
     let Some(app) = TestApp::start(Backend::Postgres).await else { return };
     let dir = app.path("cluster");
     std::fs::create_dir_all(dir.join("s3/cluster")).unwrap();
+
+    // PgBouncer in transaction mode between the instances and PostgreSQL. It refuses to run as root, so
+    // as the postgres user, from a directory that user may read and write.
+    let direct = url::Url::parse(&app.state.services.config.database_url).unwrap();
+    let bouncer_port = free_port();
+    let bouncer_dir = std::env::temp_dir().join(format!("greenline-pgbouncer-{}-{bouncer_port}", std::process::id()));
+    std::fs::create_dir_all(&bouncer_dir).unwrap();
+    let _remove = Remove(bouncer_dir.clone());
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&bouncer_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::write(bouncer_dir.join("users.txt"), "\"postgres\" \"\"\n").unwrap();
+    std::fs::write(
+        bouncer_dir.join("pgbouncer.ini"),
+        format!(
+            "[databases]\n* = host={} port={}\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {bouncer_port}\nunix_socket_dir =\n\
+             auth_type = trust\nauth_file = {}\npool_mode = transaction\ndefault_pool_size = 12\nmax_client_conn = 200\n\
+             server_reset_query = DISCARD ALL\nserver_reset_query_always = 1\nignore_startup_parameters = extra_float_digits\n\
+             logfile = {}\n",
+            direct.host_str().unwrap(),
+            direct.port().unwrap_or(5432),
+            bouncer_dir.join("users.txt").display(),
+            bouncer_dir.join("pgbouncer.log").display(),
+        ),
+    )
+    .unwrap();
+    let as_postgres = which("runuser").map(|r| (r, vec!["-u".to_owned(), "postgres".to_owned(), "--".to_owned()]));
+    let mut bouncer_cmd = match (&as_postgres, running_as_root()) {
+        (Some((runuser, args)), true) => {
+            let mut c = tokio::process::Command::new(runuser);
+            c.args(args).arg(&pgbouncer);
+            c
+        }
+        _ => tokio::process::Command::new(&pgbouncer),
+    };
+    let _bouncer = spawn(bouncer_cmd.arg(bouncer_dir.join("pgbouncer.ini")));
+    wait_port(bouncer_port).await;
+    let mut pooled = direct.clone();
+    pooled.set_port(Some(bouncer_port)).unwrap();
 
     // The object store: an S3 server of this story's own, so that it can be frozen.
     let s3_port = free_port();
@@ -179,7 +238,9 @@ async fn three_instances_behind_haproxy_survive_kills_dropped_connections_and_a_
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_greenline"));
         cmd.arg("serve")
             .env("GREENLINE_ADDR", format!("127.0.0.1:{}", ports[i]))
-            .env("GREENLINE_DATABASE_URL", &config.database_url)
+            .env("GREENLINE_DATABASE_URL", pooled.as_str())
+            .env("GREENLINE_DATABASE_POOLER", "transaction")
+            .env("GREENLINE_DATABASE_LISTEN_URL", &config.database_url)
             .env("GREENLINE_DATABASE_POOL_SIZE", "8")
             .env("GREENLINE_INDEX_DIR", dir.join(format!("index-{i}")))
             .env("GREENLINE_STORAGE", "s3://cluster/objects")

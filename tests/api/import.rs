@@ -265,7 +265,7 @@ async fn a_large_import_leaves_the_planner_fresh_statistics(app: TestApp) {
     assert!(stderr.contains("1000 created"), "{stderr}");
     match &app.state.services.db {
         // Without fresh statistics PostgreSQL plans the next lists for an empty table until autovacuum runs.
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             let analyzed: Option<chrono::DateTime<chrono::Utc>> =
                 sqlx::query_scalar("select last_analyze from pg_stat_user_tables where relname = 'proposals'")
                     .fetch_one(pool)
