@@ -24,7 +24,9 @@ use crate::{
 /// Feed rows per round: their entities are read and indexed together, and the index commits once.
 const BATCH: i64 = 5000;
 /// Entities read per statement (one bound placeholder each).
-const READ: usize = 500;
+const READ: usize = 1000;
+/// How often the follower commits while it catches up on a long feed.
+const CATCH_UP_COMMIT: Duration = Duration::from_secs(1);
 /// How long the follower may sleep without being woken: short when nothing wakes it (SQLite, or no
 /// LISTEN connection), long as a safety net when PostgreSQL notifies it of every commit.
 const POLL: Duration = Duration::from_millis(200);
@@ -108,62 +110,110 @@ impl Indexer {
         self.db.read(move |s| Box::pin(async move { s.feed_lag(position, cap).await })).await
     }
 
-    /// Applies the settled feed from the index's position on, [`BATCH`] rows per index commit.
+    /// Applies the settled feed from the index's position on, [`BATCH`] rows at a time: the entities of a
+    /// batch are read [`READ`] at a time, each group indexed while the next is read. The index commits
+    /// (with the position reached) when the follower has caught up, and at least every [`CATCH_UP_COMMIT`]
+    /// on the way — a crash in between replays from the last commit, which is harmless.
     pub async fn catch_up(&self) -> AppResult<CatchUp> {
         let _round = self.round.lock().await;
         let mut done = CatchUp::default();
+        let mut position = self.index.position();
+        let mut committed = position;
+        let mut since_commit = std::time::Instant::now();
         loop {
-            let position = self.index.position();
             let rows = self.db.read(move |s| Box::pin(async move { s.feed_after(position, BATCH).await })).await?;
             let settled = rows.iter().take_while(|r| r.settled).count();
             done.waiting = settled < rows.len();
-            let Some(reached) = settled.checked_sub(1).map(|last| rows[last].position()) else { return Ok(done) };
-            let mut proposals = BTreeSet::new();
-            let mut techniques = BTreeSet::new();
-            for row in &rows[..settled] {
-                match row.entity.as_str() {
-                    "proposal" => proposals.insert(row.entity_id),
-                    "technique" => techniques.insert(row.entity_id),
-                    _ => false,
-                };
+            if let Some(last) = settled.checked_sub(1) {
+                let mut proposals = BTreeSet::new();
+                let mut techniques = BTreeSet::new();
+                for row in &rows[..settled] {
+                    match row.entity.as_str() {
+                        "proposal" => proposals.insert(row.entity_id),
+                        "technique" => techniques.insert(row.entity_id),
+                        _ => false,
+                    };
+                }
+                done.applied += self.apply(proposals.into_iter().collect(), techniques.into_iter().collect()).await?;
+                position = rows[last].position();
             }
-            let proposals: Vec<i64> = proposals.into_iter().collect();
-            for ids in proposals.chunks(READ) {
-                let wanted = ids.to_vec();
-                let batch =
-                    self.db.read(move |s| Box::pin(async move { s.proposal_index_docs(&wanted).await })).await?;
-                let docs = proposal_docs(batch);
-                let gone = missing(ids, docs.iter().map(|d| d.id));
+            let caught_up = done.waiting || (rows.len() as i64) < BATCH;
+            if position != committed && (caught_up || since_commit.elapsed() >= CATCH_UP_COMMIT) {
                 let index = self.index.clone();
-                blocking(move || {
-                    docs.iter().try_for_each(|d| index.upsert(d))?;
-                    gone.iter().for_each(|id| index.delete(DocKind::Proposal, *id));
-                    Ok(())
-                })
-                .await?;
+                blocking(move || index.commit(position)).await?;
+                committed = position;
+                since_commit = std::time::Instant::now();
             }
-            let techniques: Vec<i64> = techniques.into_iter().collect();
-            for ids in techniques.chunks(READ) {
-                let wanted = ids.to_vec();
-                let rows =
-                    self.db.read(move |s| Box::pin(async move { s.technique_index_docs(&wanted).await })).await?;
-                let gone = missing(ids, rows.iter().map(|(t, _)| t.id));
-                let index = self.index.clone();
-                blocking(move || {
-                    rows.iter().try_for_each(|(t, tce)| index.upsert(&technique_doc(t, *tce)))?;
-                    gone.iter().for_each(|id| index.delete(DocKind::Technique, *id));
-                    Ok(())
-                })
-                .await?;
-            }
-            done.applied += proposals.len() + techniques.len();
-            let index = self.index.clone();
-            blocking(move || index.commit(reached)).await?;
-            if done.waiting || (rows.len() as i64) < BATCH {
+            if caught_up {
                 return Ok(done);
             }
         }
     }
+
+    /// Re-indexes these entities from the database (deleting those that are gone); returns how many.
+    async fn apply(&self, proposals: Vec<i64>, techniques: Vec<i64>) -> AppResult<usize> {
+        let mut indexing: Option<tokio::task::JoinHandle<Result<(), search_index::SearchError>>> = None;
+        // One group is indexed (on the blocking pool) while the next is read.
+        let mut hand_over = |work: Box<dyn FnOnce(&SearchIndex) -> Result<(), search_index::SearchError> + Send>| {
+            let index = self.index.clone();
+            let previous = indexing.replace(tokio::task::spawn_blocking(move || work(&index)));
+            async move {
+                match previous {
+                    Some(p) => p.await.map_err(internal)?.map_err(internal),
+                    None => Ok(()),
+                }
+            }
+        };
+        for ids in proposals.chunks(READ) {
+            let wanted = ids.to_vec();
+            let batch = self
+                .db
+                .read(move |s| {
+                    Box::pin(async move {
+                        match dense(&wanted) {
+                            // Mostly consecutive ids (an import): one range, as a rebuild reads.
+                            Some((first, last)) => {
+                                let mut b = s.proposal_index_batch(first - 1, last, last - first + 1).await?;
+                                let keep: std::collections::HashSet<i64> = wanted.iter().copied().collect();
+                                b.proposals.retain(|p| keep.contains(&p.id));
+                                Ok(b)
+                            }
+                            None => s.proposal_index_docs(&wanted).await,
+                        }
+                    })
+                })
+                .await?;
+            let docs = proposal_docs(batch);
+            let gone = missing(ids, docs.iter().map(|d| d.id));
+            hand_over(Box::new(move |index| {
+                docs.iter().try_for_each(|d| index.upsert(d))?;
+                gone.iter().for_each(|id| index.delete(DocKind::Proposal, *id));
+                Ok(())
+            }))
+            .await?;
+        }
+        for ids in techniques.chunks(READ) {
+            let wanted = ids.to_vec();
+            let rows = self.db.read(move |s| Box::pin(async move { s.technique_index_docs(&wanted).await })).await?;
+            let gone = missing(ids, rows.iter().map(|(t, _)| t.id));
+            hand_over(Box::new(move |index| {
+                rows.iter().try_for_each(|(t, tce)| index.upsert(&technique_doc(t, *tce)))?;
+                gone.iter().for_each(|id| index.delete(DocKind::Technique, *id));
+                Ok(())
+            }))
+            .await?;
+        }
+        if let Some(last) = indexing {
+            last.await.map_err(internal)?.map_err(internal)?;
+        }
+        Ok(proposals.len() + techniques.len())
+    }
+}
+
+/// For sorted ids that fill at least half of their range: its first and last.
+fn dense(ids: &[i64]) -> Option<(i64, i64)> {
+    let (first, last) = (*ids.first()?, *ids.last()?);
+    (last - first < 2 * ids.len() as i64).then_some((first, last))
 }
 
 /// The ids of `wanted` that are not among `found`.
@@ -304,5 +354,23 @@ fn technique_doc(t: &TechniqueRow, adopted_tce: f64) -> IndexDoc {
         verified_tce: adopted_tce,
         // The catalogue is public.
         access: vec!["public".to_owned()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consecutive_ids_are_read_as_a_range() {
+        assert_eq!(dense(&[5, 6, 7, 9]), Some((5, 9)));
+        assert_eq!(dense(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 16]), Some((1, 16)));
+        assert_eq!(dense(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 40]), None, "a sparse set is read by its ids");
+        assert_eq!(dense(&[]), None);
+    }
+
+    #[test]
+    fn missing_ids_are_the_ones_not_found() {
+        assert_eq!(missing(&[1, 2, 3, 4], [2, 4].into_iter()), vec![1, 3]);
     }
 }
