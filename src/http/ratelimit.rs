@@ -57,7 +57,13 @@ struct Shared {
     prefix: String,
     /// When the last "Redis does not answer" was logged (at most one line a minute).
     complained: Mutex<Option<Instant>>,
+    /// Until when Redis is not asked (after a failure, so that a Redis that hangs does not hold up every
+    /// request by its deadline).
+    resting: Mutex<Option<Instant>>,
 }
+
+/// How long Redis is left alone after it failed to answer.
+const REDIS_RESPITE: Duration = Duration::from_secs(2);
 
 /// Takes one request from each bucket in KEYS (ARGV: rate and burst per key), in order; stops at the first
 /// that is empty without taking from the ones before it. Returns 0, or the milliseconds until there is room.
@@ -92,7 +98,8 @@ impl Limiter {
 
     /// Keeps the buckets in Redis, under keys starting with `prefix`.
     pub fn shared(mut self, redis: crate::redis::Redis, prefix: &str) -> Limiter {
-        self.shared = Some(Shared { redis, prefix: prefix.to_owned(), complained: Mutex::new(None) });
+        self.shared =
+            Some(Shared { redis, prefix: prefix.to_owned(), complained: Mutex::new(None), resting: Mutex::new(None) });
         self
     }
 
@@ -121,7 +128,10 @@ impl Limiter {
     /// to this process's buckets while it does not answer), else in memory.
     pub async fn check(&self, ip: Option<IpAddr>, token: Option<&str>) -> Result<(), Duration> {
         let token = token.map(token_key);
-        if let Some(shared) = &self.shared {
+        let resting = |shared: &Shared| {
+            shared.resting.lock().unwrap_or_else(|p| p.into_inner()).is_some_and(|until| Instant::now() < until)
+        };
+        if let Some(shared) = self.shared.as_ref().filter(|s| !resting(s)) {
             let mut keys = vec![];
             let mut args = vec![];
             for (key, rate) in [(ip.map(Key::Ip), self.per_ip), (token.map(Key::Token), self.per_token)] {
@@ -141,6 +151,7 @@ impl Limiter {
                 Ok(crate::redis::Reply::Int(0)) => return Ok(()),
                 Ok(crate::redis::Reply::Int(ms)) if ms > 0 => return Err(Duration::from_millis(ms as u64)),
                 other => {
+                    *shared.resting.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + REDIS_RESPITE);
                     let mut last = shared.complained.lock().unwrap_or_else(|p| p.into_inner());
                     if last.is_none_or(|at| at.elapsed() > Duration::from_secs(60)) {
                         *last = Some(Instant::now());
