@@ -71,6 +71,11 @@ impl Storage {
         }
     }
 
+    /// Over a store built elsewhere (tests: a store pointed at a server that never answers).
+    pub fn from_store(store: Arc<dyn ObjectStore>, description: impl Into<String>) -> Storage {
+        Storage::new(store, description.into())
+    }
+
     /// An in-memory store, for tests that do not exercise storage.
     pub fn in_memory() -> Storage {
         Storage::new(Arc::new(object_store::memory::InMemory::new()), "in memory".into())
@@ -173,7 +178,10 @@ pub async fn sweep(db: &crate::db::Db, storage: &Storage, grace: std::time::Dura
     let cutoff = chrono::Utc::now() - chrono::Duration::from_std(grace)?;
     let mut listing = storage.store.list(Some(&Path::from("attachments")));
     let mut candidates = vec![];
-    while let Some(meta) = listing.next().await {
+    // Each page of the listing within the deadline: a frozen store must not hold the sweeper forever.
+    while let Some(meta) = tokio::time::timeout(storage.timeout, listing.next()).await.map_err(|_| {
+        anyhow::anyhow!("object storage ({}) did not list within {:?}", storage.description, storage.timeout)
+    })? {
         let meta = meta?;
         if meta.last_modified < cutoff {
             candidates.push(meta.location.to_string());

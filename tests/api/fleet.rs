@@ -253,6 +253,29 @@ async fn a_frozen_object_store_costs_uploads_only(app: TestApp) {
 }
 story!(a_frozen_object_store_costs_uploads_only);
 
+/// The orphan sweeper lists the store page by page within the deadline: a frozen store ends a sweep with
+/// an error instead of holding it forever (the sweeper then tries again at its next round).
+async fn a_frozen_object_store_does_not_hold_the_sweeper(app: TestApp) {
+    let (port, accepted) = frozen_server().await;
+    let s3 = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name("frozen")
+        .with_endpoint(format!("http://127.0.0.1:{port}"))
+        .with_allow_http(true)
+        .with_region("us-east-1")
+        .with_access_key_id("greenline-test")
+        .with_secret_access_key("greenline-test")
+        .build()
+        .unwrap();
+    let storage = greenline::storage::Storage::from_store(Arc::new(s3), "frozen").with_timeout(Duration::from_secs(1));
+    let swept =
+        tokio::time::timeout(Duration::from_secs(10), greenline::storage::sweep(app.db(), &storage, Duration::ZERO))
+            .await
+            .expect("the sweep gives up within its deadline");
+    assert!(swept.is_err(), "a store that does not answer is an error: {swept:?}");
+    assert!(accepted.load(Ordering::SeqCst) >= 1, "the sweep did call the store");
+}
+story!(a_frozen_object_store_does_not_hold_the_sweeper);
+
 /// A token deleted in the database stops working on every instance — for requests and for open
 /// subscriptions — without waiting for a cache to expire (it kept working for 60 s).
 async fn a_revoked_token_stops_working_everywhere_at_once(app: TestApp) {
