@@ -16,7 +16,7 @@ use search_index::{DocKind, IndexDoc, Lookup, SearchIndex, SearchQuery, SearchRe
 use tokio::sync::Notify;
 
 use crate::{
-    db::{listen::Listening, rows::TechniqueRow, store::ProposalIndexBatch, Db},
+    db::{feed::ProposalIndexBatch, listen::Listening, rows::TechniqueRow, Db},
     domain::{lifecycle::Status, proposal::access_tokens},
     error::{AppError, AppResult},
 };
@@ -154,7 +154,7 @@ impl Indexer {
     async fn apply(&self, proposals: Vec<i64>, techniques: Vec<i64>) -> AppResult<usize> {
         let mut indexing: Option<tokio::task::JoinHandle<Result<(), search_index::SearchError>>> = None;
         // One group is indexed (on the blocking pool) while the next is read.
-        let mut hand_over = |work: Box<dyn FnOnce(&SearchIndex) -> Result<(), search_index::SearchError> + Send>| {
+        let mut hand_over = |work: IndexWork| {
             let index = self.index.clone();
             let previous = indexing.replace(tokio::task::spawn_blocking(move || work(&index)));
             async move {
@@ -209,6 +209,9 @@ impl Indexer {
         Ok(proposals.len() + techniques.len())
     }
 }
+
+/// Writes to the index, run on the blocking pool.
+type IndexWork = Box<dyn FnOnce(&SearchIndex) -> Result<(), search_index::SearchError> + Send>;
 
 /// For sorted ids that fill at least half of their range: its first and last.
 fn dense(ids: &[i64]) -> Option<(i64, i64)> {

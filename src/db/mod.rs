@@ -5,6 +5,7 @@
 //! placeholders, which both drivers accept. Migrations are kept per backend and applied at start.
 
 pub mod coauthors;
+pub mod feed;
 pub mod listen;
 pub mod organisations;
 pub mod rows;
