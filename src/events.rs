@@ -13,12 +13,8 @@ use crate::db::{
     Db,
 };
 
-/// How long the pump may sleep without being woken (as for the search indexer: short when nothing wakes
-/// it, long when PostgreSQL notifies it of every commit, very short while events wait behind a
-/// transaction still in progress).
+/// How long the pump may sleep without being woken when nothing wakes it: see [`Listening::patience`].
 const POLL: Duration = Duration::from_millis(250);
-const POLL_LISTENING: Duration = Duration::from_secs(5);
-const POLL_WAITING: Duration = Duration::from_millis(50);
 
 pub struct EventHub {
     sender: broadcast::Sender<EventRow>,
@@ -53,13 +49,7 @@ async fn pump(db: Db, hub: Weak<EventHub>, mut last: FeedPosition, listening: Ar
     let mut waiting = false;
     loop {
         let Some(h) = hub.upgrade() else { return };
-        let patience = if waiting {
-            POLL_WAITING
-        } else if listening.get() {
-            POLL_LISTENING
-        } else {
-            POLL
-        };
+        let patience = listening.patience(waiting, POLL);
         tokio::select! {
             _ = h.nudge.notified() => {}
             _ = tokio::time::sleep(patience) => {}

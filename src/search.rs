@@ -27,12 +27,9 @@ const BATCH: i64 = 5000;
 const READ: usize = 1000;
 /// How often the follower commits while it catches up on a long feed.
 const CATCH_UP_COMMIT: Duration = Duration::from_secs(1);
-/// How long the follower may sleep without being woken: short when nothing wakes it (SQLite, or no
-/// LISTEN connection), long as a safety net when PostgreSQL notifies it of every commit.
+/// How long the follower may sleep without being woken when nothing wakes it (SQLite, or no LISTEN
+/// connection): see [`Listening::patience`].
 const POLL: Duration = Duration::from_millis(200);
-const POLL_LISTENING: Duration = Duration::from_secs(5);
-/// How soon to look again when rows wait behind a transaction still in progress.
-const POLL_WAITING: Duration = Duration::from_millis(50);
 /// The least time between two commits of the follower (well inside "searchable within one second").
 const COMMIT_GAP: Duration = Duration::from_millis(400);
 
@@ -229,13 +226,7 @@ async fn follow(indexer: Weak<Indexer>, listening: Arc<Listening>) {
     let mut waiting = false;
     loop {
         let Some(ix) = indexer.upgrade() else { return };
-        let patience = if waiting {
-            POLL_WAITING
-        } else if listening.get() {
-            POLL_LISTENING
-        } else {
-            POLL
-        };
+        let patience = listening.patience(waiting, POLL);
         tokio::select! {
             _ = ix.nudge.notified() => {}
             _ = tokio::time::sleep(patience) => {}

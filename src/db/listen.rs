@@ -28,6 +28,19 @@ impl Listening {
     pub fn get(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
+
+    /// How long a follower may sleep before it looks again without being woken: very short while rows
+    /// wait behind a transaction still in progress, long (a safety net) while every commit notifies it,
+    /// `poll` otherwise.
+    pub fn patience(&self, waiting: bool, poll: Duration) -> Duration {
+        if waiting {
+            Duration::from_millis(50)
+        } else if self.get() {
+            Duration::from_secs(5)
+        } else {
+            poll
+        }
+    }
 }
 
 /// Listens on `CHANGES` and `PEOPLE` (PostgreSQL only; on SQLite `flag` stays false), calling

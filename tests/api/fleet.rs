@@ -320,19 +320,9 @@ async fn a_revoked_token_stops_working_everywhere_at_once(app: TestApp) {
 }
 story!(a_revoked_token_stops_working_everywhere_at_once);
 
-/// The machine's Redis for the shared-state stories (`scripts/test` sets it; under `CI=true` a missing one
-/// fails the run).
+/// The machine's Redis for the shared-state stories.
 fn redis_url() -> Option<String> {
-    match std::env::var("GREENLINE_TEST_REDIS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true but GREENLINE_TEST_REDIS_URL is not set")
-        }
-        _ => {
-            eprintln!("SKIPPED: Redis story (set GREENLINE_TEST_REDIS_URL, or use scripts/test)");
-            None
-        }
-    }
+    crate::harness::service_url("GREENLINE_TEST_REDIS_URL", "Redis")
 }
 
 /// Status codes of `n` requests by `token`, sent to the servers at `urls` in turn.

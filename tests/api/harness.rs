@@ -323,13 +323,19 @@ fn rand_suffix() -> String {
 
 /// The PostgreSQL server to test against; skips (outside CI) or fails (in CI) when it is not configured.
 fn postgres_admin_url() -> Option<String> {
-    match std::env::var("GREENLINE_TEST_DATABASE_URL") {
+    service_url("GREENLINE_TEST_DATABASE_URL", "PostgreSQL")
+}
+
+/// The URL of a service the stories need, from `var` (which `scripts/test` sets): `None` outside CI when it
+/// is not set (the story is reported as skipped); under `CI=true` a missing service fails the run.
+pub fn service_url(var: &str, what: &str) -> Option<String> {
+    match std::env::var(var) {
         Ok(url) if !url.is_empty() => Some(url),
         _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true but GREENLINE_TEST_DATABASE_URL is not set: PostgreSQL stories must run in CI")
+            panic!("CI=true but {var} is not set: {what} stories must run in CI")
         }
         _ => {
-            eprintln!("SKIPPED: PostgreSQL story (set GREENLINE_TEST_DATABASE_URL, or use scripts/test)");
+            eprintln!("SKIPPED: {what} story (set {var}, or use scripts/test)");
             None
         }
     }
