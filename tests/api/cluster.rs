@@ -34,10 +34,6 @@ fn tool(name: &str) -> Option<PathBuf> {
     found
 }
 
-fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(name)).find(|p| p.is_file()))
-}
-
 fn running_as_root() -> bool {
     std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"))
 }
@@ -183,8 +179,8 @@ async fn three_instances_behind_haproxy_survive_kills_dropped_connections_and_a_
     let dir = app.path("cluster");
     std::fs::create_dir_all(dir.join("s3/cluster")).unwrap();
 
-    // PgBouncer in transaction mode between the instances and PostgreSQL. It refuses to run as root, so
-    // as the postgres user, from a directory that user may read and write.
+    // PgBouncer in transaction mode between the instances and PostgreSQL, from a directory the postgres
+    // user may read and write (as root, PgBouncer runs as that user).
     let direct = url::Url::parse(&app.state.services.config.database_url).unwrap();
     let bouncer_port = free_port();
     let bouncer_dir = std::env::temp_dir().join(format!("greenline-pgbouncer-{}-{bouncer_port}", std::process::id()));
@@ -207,15 +203,12 @@ async fn three_instances_behind_haproxy_survive_kills_dropped_connections_and_a_
         ),
     )
     .unwrap();
-    let as_postgres = which("runuser").map(|r| (r, vec!["-u".to_owned(), "postgres".to_owned(), "--".to_owned()]));
-    let mut bouncer_cmd = match (&as_postgres, running_as_root()) {
-        (Some((runuser, args)), true) => {
-            let mut c = tokio::process::Command::new(runuser);
-            c.args(args).arg(&pgbouncer);
-            c
-        }
-        _ => tokio::process::Command::new(&pgbouncer),
-    };
+    // As root it must be told whose identity to assume (`-u`); it stays this story's own child, so that it
+    // is killed with the story.
+    let mut bouncer_cmd = tokio::process::Command::new(&pgbouncer);
+    if running_as_root() {
+        bouncer_cmd.args(["-u", "postgres"]);
+    }
     let _bouncer = spawn(bouncer_cmd.arg(bouncer_dir.join("pgbouncer.ini")));
     wait_port(bouncer_port).await;
     let mut pooled = direct.clone();
