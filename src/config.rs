@@ -190,6 +190,16 @@ pub struct Config {
     /// credentials.
     #[arg(long, env = "GREENLINE_CORS_ORIGINS", value_delimiter = ',', global = true)]
     pub cors_origins: Vec<String>,
+    /// Trusted documents: a JSON manifest of id → document text (what relay-compiler's `persistConfig.file`
+    /// and GraphQL Codegen's client preset `persistedDocuments` write; Apollo's persisted-query manifest is
+    /// read too). Clients then send only the id (`documentId`, `doc_id`, or
+    /// `extensions.persistedQuery.sha256Hash`).
+    #[arg(long, env = "GREENLINE_TRUSTED_DOCUMENTS", global = true)]
+    pub trusted_documents: Option<std::path::PathBuf>,
+    /// Run only the trusted documents: any other document is refused (`TRUSTED_DOCUMENT_REQUIRED`), and
+    /// automatic persisted queries register nothing.
+    #[arg(long, env = "GREENLINE_ONLY_TRUSTED", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub only_trusted: bool,
     /// Seconds a WebSocket may stay open without `connection_init` (then closed with 4408).
     #[arg(long, env = "GREENLINE_WS_INIT_TIMEOUT_SECS", default_value_t = 10, global = true)]
     pub ws_init_timeout_secs: u64,

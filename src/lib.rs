@@ -77,6 +77,8 @@ pub async fn open(config: Config) -> anyhow::Result<AppState> {
         limiter = limiter.shared(redis::Redis::from_url(url)?, &config.redis_prefix);
     }
     let limiter = Arc::new(limiter);
+    let persisted =
+        Arc::new(crate::http::persisted::Persisted::load(config.trusted_documents.as_deref(), config.only_trusted)?);
     Ok(AppState::new(Services {
         config: Arc::new(config),
         db,
@@ -86,6 +88,7 @@ pub async fn open(config: Config) -> anyhow::Result<AppState> {
         events,
         limiter,
         tokens,
+        persisted,
     }))
 }
 

@@ -15,6 +15,8 @@ pub struct Services {
     pub events: Arc<EventHub>,
     pub limiter: Arc<crate::http::ratelimit::Limiter>,
     pub tokens: Arc<crate::db::users::TokenCache>,
+    /// Persisted queries and trusted documents.
+    pub persisted: Arc<crate::http::persisted::Persisted>,
 }
 
 /// Router state: the services and the GraphQL schema built over them.

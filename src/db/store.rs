@@ -183,7 +183,9 @@ fn proposal_count_sql(f: &ProposalFilter) -> String {
 }
 
 #[async_trait::async_trait]
-pub trait Store: super::coauthors::CoAuthorStore + super::feed::FeedStore + Send {
+pub trait Store:
+    super::coauthors::CoAuthorStore + super::feed::FeedStore + super::persisted::PersistedStore + Send
+{
     // --- reads -------------------------------------------------------------------------------------
     async fn user(&mut self, id: i64) -> AppResult<Option<UserRow>>;
     async fn enterprise(&mut self, id: i64) -> AppResult<Option<EnterpriseRow>>;

@@ -73,7 +73,8 @@ pub fn may_remove(s: Sight) -> bool {
 /// shows `gpj.exe` as `exe.jpg`), at most 255 bytes of UTF-8 (what file systems hold), cut on a
 /// character boundary.
 pub fn clean_file_name(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let decoded = percent_decoded(name);
+    let base = decoded.as_deref().unwrap_or(name).rsplit(['/', '\\']).next().unwrap_or("");
     let mut cleaned = String::new();
     for c in base.chars().filter(|c| !c.is_control() && !super::text::is_bidi_control(*c) && *c != '"') {
         if cleaned.len() + c.len_utf8() > 255 {
@@ -87,6 +88,32 @@ pub fn clean_file_name(name: &str) -> String {
     } else {
         cleaned
     }
+}
+
+/// A file name some clients percent-encode in a multipart request (RFC 7578 §4.2 allows it for non-ASCII
+/// names; aiohttp does it): decoded when the `%XX` sequences spell UTF-8 with at least one non-ASCII
+/// character, so that `%E6%B0%B4%E6%B3%B5.png` is `水泵.png` while `50%off.png` and `a%20b` stay as sent.
+fn percent_decoded(name: &str) -> Option<String> {
+    let b = name.as_bytes();
+    if !b.contains(&b'%') {
+        return None;
+    }
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, ..) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok().filter(|d| !d.is_ascii())
 }
 
 /// `Content-Disposition` with the original (often Chinese) name, per RFC 6266 and RFC 5987: an ASCII
@@ -150,6 +177,11 @@ mod tests {
         assert_eq!(h, "attachment; filename=\"____ __.jpg\"; filename*=UTF-8''%E8%92%B8%E6%B1%BD%E9%98%80%E9%97%A8%20%E6%B3%84%E6%BC%8F.jpg");
         assert_eq!(clean_file_name("C:\\photos\\..\\阀门.jpg"), "阀门.jpg");
         assert_eq!(clean_file_name("\u{0}"), "attachment");
+        assert_eq!(clean_file_name("%E6%B0%B4%E6%B3%B5.png"), "水泵.png");
+        assert_eq!(clean_file_name("50%off.png"), "50%off.png");
+        assert_eq!(clean_file_name("a%20b.png"), "a%20b.png");
+        assert_eq!(clean_file_name("%FF%FE.png"), "%FF%FE.png", "not UTF-8: kept as sent");
+        assert_eq!(clean_file_name("%2F..%2F%E9%98%80.jpg"), "阀.jpg", "a decoded path is cut like any other");
         assert_eq!(clean_file_name("照片\u{202e}gpj.exe"), "照片gpj.exe");
         let long = clean_file_name(&"阀".repeat(5000));
         assert!(long.len() <= 255 && long.chars().all(|c| c == '阀'), "{} bytes", long.len());

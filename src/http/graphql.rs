@@ -25,6 +25,7 @@ use crate::{
         phase::ValidationFailed,
         Viewer,
     },
+    http::persisted::{Resolved, Unresolved},
     state::AppState,
 };
 
@@ -35,7 +36,7 @@ pub enum MediaType {
 }
 
 impl MediaType {
-    fn content_type(self) -> &'static str {
+    pub fn content_type(self) -> &'static str {
         match self {
             MediaType::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
             MediaType::Json => "application/json; charset=utf-8",
@@ -78,7 +79,10 @@ fn request_error(status: StatusCode, media: MediaType, code: &str, message: &str
 
 /// The four GraphQL-over-HTTP parameters, type-checked.
 struct Params {
-    query: String,
+    /// Absent when the request names a persisted or trusted document instead.
+    query: Option<String>,
+    /// `documentId` (GraphQL over HTTP's persisted documents) or `doc_id` (Relay's name for it).
+    document_id: Option<String>,
     operation_name: Option<String>,
     variables: Option<Map<String, Value>>,
     extensions: Option<Map<String, Value>>,
@@ -87,9 +91,14 @@ struct Params {
 fn params_from_json(v: Value) -> Result<Params, &'static str> {
     let Value::Object(mut obj) = v else { return Err("the request body must be a JSON object") };
     let query = match obj.remove("query") {
-        Some(Value::String(q)) => q,
-        None | Some(Value::Null) => return Err("the query parameter is missing"),
+        Some(Value::String(q)) => Some(q),
+        None | Some(Value::Null) => None,
         Some(_) => return Err("the query parameter must be a string"),
+    };
+    let document_id = match obj.remove("documentId").or_else(|| obj.remove("doc_id")) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err("documentId must be a string"),
     };
     let operation_name = match obj.remove("operationName") {
         None | Some(Value::Null) => None,
@@ -103,14 +112,14 @@ fn params_from_json(v: Value) -> Result<Params, &'static str> {
     };
     let variables = map("variables").map_err(|_| "variables must be a JSON object")?;
     let extensions = map("extensions").map_err(|_| "extensions must be a JSON object")?;
-    Ok(Params { query, operation_name, variables, extensions })
+    Ok(Params { query, document_id, operation_name, variables, extensions })
 }
 
 fn params_from_query_string(raw: &str) -> Result<Params, &'static str> {
     let mut obj = Map::new();
     for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
         let value = match k.as_ref() {
-            "query" | "operationName" => Value::String(v.into_owned()),
+            "query" | "operationName" | "documentId" | "doc_id" => Value::String(v.into_owned()),
             "variables" | "extensions" => {
                 if v.is_empty() {
                     Value::Null
@@ -127,12 +136,14 @@ fn params_from_query_string(raw: &str) -> Result<Params, &'static str> {
 
 fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ()> {
     let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
-    let text = value.to_str().map_err(|_| ())?.trim();
-    let token = text.strip_prefix("Bearer ").or_else(|| text.strip_prefix("bearer ")).ok_or(())?.trim();
-    if token.is_empty() {
-        return Err(());
-    }
-    Ok(Some(token))
+    bearer(value.to_str().map_err(|_| ())?).map(Some).ok_or(())
+}
+
+/// The token of an `Authorization` value `Bearer <token>`, the scheme in any case (RFC 9110 §11.1).
+pub fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// Resolves the viewer from `Authorization`; a present but unknown token is an error, never anonymous.
@@ -206,7 +217,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
             return match async_graphql::http::receive_body(Some(content_type), reader, opts).await {
                 Ok(request) => {
                     let label = request.operation_name.clone().unwrap_or_else(|| "anonymous".into());
-                    run(&state, &headers, media, request, label).await
+                    run(&state, &headers, media, request, label, None).await
                 }
                 Err(async_graphql::ParseRequestError::PayloadTooLarge) => request_error(
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -355,8 +366,22 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, method
     // Under application/json a document the server will not run is still answered 200 (GraphQL over HTTP,
     // legacy media type); under application/graphql-response+json it is a 400.
     let refused_status = if media == MediaType::GraphqlResponseJson { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let persisted = &state.services.persisted;
+    let resolved =
+        persisted.resolve(&state.services.db, params.query, params.document_id, params.extensions.as_ref()).await;
+    let Resolved { query, register } = match resolved {
+        Ok(r) => r,
+        Err(Unresolved::Refused(r)) => {
+            let status = match r.code {
+                "BAD_REQUEST" | "PERSISTED_QUERY_HASH_MISMATCH" => StatusCode::BAD_REQUEST,
+                _ => refused_status,
+            };
+            return request_error(status, media, r.code, &r.message);
+        }
+        Err(Unresolved::Fault(e)) => return fault(media, &e),
+    };
     let mut variables = Variables::from_json(Value::Object(params.variables.unwrap_or_default()));
-    let doc = match state.documents.prepare(&params.query, params.operation_name.as_deref(), &variables) {
+    let doc = match state.documents.prepare(&query, params.operation_name.as_deref(), &variables) {
         Ok(doc) => doc,
         Err(Unfit::Parse(e)) => {
             let locations: Vec<Value> = e.positions().map(|p| json!({"line": p.line, "column": p.column})).collect();
@@ -392,7 +417,9 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, method
         }
     }
     let label = operation_label(&doc, params.operation_name.as_deref());
-    let mut request = async_graphql::Request::new(params.query).variables(variables).data(Checked);
+    // Registered once it ran without failing validation: nothing else is ever stored.
+    let register = register.map(|hash| (hash, query.clone()));
+    let mut request = async_graphql::Request::new(query).variables(variables).data(Checked);
     request.set_parsed_query(doc);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
@@ -404,16 +431,18 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, method
             }
         }
     }
-    run(state, headers, media, request, label).await
+    run(state, headers, media, request, label, register).await
 }
 
-/// Authenticates, executes and shapes the response of a prepared request.
+/// Authenticates, executes and shapes the response of a prepared request; registers the persisted query
+/// `register` names (hash, text) when the document validated.
 async fn run(
     state: &AppState,
     headers: &HeaderMap,
     media: MediaType,
     request: async_graphql::Request,
     label: String,
+    register: Option<(String, String)>,
 ) -> Response {
     let viewer = match authenticate(state, headers).await {
         Ok(v) => v,
@@ -423,16 +452,18 @@ async fn run(
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return res;
         }
-        Err(e) => {
-            let status = StatusCode::from_u16(e.code().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return retry_later(request_error(status, media, e.code().as_str(), &e.public_message()));
-        }
+        Err(e) => return fault(media, &e),
     };
     let validation = ValidationFailed::default();
     let request = request.data(viewer).data(validation.clone());
     let start = Instant::now();
     let response = state.schema.execute(request).await;
     let failed_validation = validation.get();
+    if let Some((hash, query)) = register.filter(|_| !failed_validation) {
+        if let Err(e) = state.services.persisted.register(&state.services.db, hash, &query).await {
+            tracing::warn!(error = %e, "could not register a persisted query");
+        }
+    }
     state.services.metrics.record_graphql(
         &label,
         if response.errors.is_empty() { "ok" } else { "error" },
@@ -471,6 +502,13 @@ async fn run(
         StatusCode::OK
     };
     json_response(status, media, &body)
+}
+
+/// The answer to an error raised outside execution (a database that could not say): its code's status,
+/// retried later when it is a 503.
+fn fault(media: MediaType, e: &AppError) -> Response {
+    let status = StatusCode::from_u16(e.code().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    retry_later(request_error(status, media, e.code().as_str(), &e.public_message()))
 }
 
 /// Adds `Retry-After: 1` to a 503.
@@ -533,7 +571,7 @@ fn untagged_code(message: &str, has_path: bool, failed_validation: bool) -> &'st
 /// Gives every error an `extensions.code`, so that clients always have something to branch on. Returns
 /// whether the response is a request error: no data, and only client errors raised before execution
 /// (no `path`).
-fn tag_errors(body: &mut Value, failed_validation: bool) -> bool {
+pub(crate) fn tag_errors(body: &mut Value, failed_validation: bool) -> bool {
     let no_data = body.get("data").is_none_or(Value::is_null);
     let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) else { return false };
     let mut all_client = true;
@@ -586,9 +624,8 @@ mod tests {
         assert!(params_from_json(json!({"query": 1})).is_err());
         assert!(params_from_json(json!({"query": "{a}", "variables": "x"})).is_err());
         assert!(params_from_json(json!({"query": "{a}", "operationName": 3})).is_err());
-        assert!(params_from_json(json!({})).is_err());
         let p = params_from_query_string("query=%7Ba%7D&variables=%7B%22x%22%3A1%7D").unwrap();
-        assert_eq!(p.query, "{a}");
+        assert_eq!(p.query.as_deref(), Some("{a}"));
         assert_eq!(p.variables.unwrap()["x"], 1);
     }
 }

@@ -1,10 +1,12 @@
 //! The HTTP surface: routes, middleware (limits, tracing, metrics) and the handlers that are not GraphQL.
 
 pub mod attachments;
+pub mod errors;
 pub mod export;
 pub mod graphql;
 pub mod health;
 pub mod metrics;
+pub mod persisted;
 pub mod ratelimit;
 pub mod web;
 pub mod ws;
@@ -15,7 +17,16 @@ use axum::{
     routing::get,
     Router,
 };
-use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
+use tower_http::{
+    compression::{
+        predicate::{NotForContentType, Predicate, SizeAbove},
+        CompressionLayer,
+    },
+    decompression::RequestDecompressionLayer,
+    limit::RequestBodyLimitLayer,
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
 
 use crate::state::AppState;
 
@@ -42,7 +53,11 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))
+        // Inside the limit on the bytes that arrive; `DefaultBodyLimit` holds what they expand to.
+        .layer(RequestDecompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(middleware::from_fn(errors::as_graphql))
+        .layer(CompressionLayer::new().compress_when(compression_predicate()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
             tracing::info_span!("http", method = %req.method(), route = %route)
@@ -52,6 +67,12 @@ pub fn router(state: AppState) -> Router {
         Some(cors) => router.layer(cors),
         None => router,
     }
+}
+
+/// Responses worth compressing (gzip or br, as the client accepts): bodies above 1 KiB, not images (they
+/// are compressed already) and not event streams.
+fn compression_predicate() -> impl Predicate {
+    SizeAbove::new(1024).and(NotForContentType::IMAGES).and(NotForContentType::SSE)
 }
 
 /// CORS for the configured origins (outermost, so that a preflight is answered before routing, limits and

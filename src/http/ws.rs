@@ -36,7 +36,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use crate::{db::users::UserRow, graphql::Viewer, state::AppState};
+use crate::{db::users::UserRow, graphql::Viewer, http::persisted::Unresolved, state::AppState};
 
 /// Running subscriptions per bearer token (by hash) or, for anonymous connections, per address — across
 /// every connection of this process.
@@ -78,6 +78,8 @@ struct WsLimits {
 /// What the gate decided about one client message.
 enum Verdict {
     Pass,
+    /// Pass this message instead: a subscribe whose document was named by id, with its text filled in.
+    Rewritten(bytes::Bytes),
     /// Refuse this subscription with an `error` message; the connection stays.
     Refuse(String, &'static str, String),
     Close(u16, &'static str),
@@ -191,6 +193,63 @@ impl Drop for Gate {
     }
 }
 
+fn state_of(gate: &Mutex<Gate>) -> AppState {
+    gate.lock().unwrap_or_else(|p| p.into_inner()).state.clone()
+}
+
+/// A subscribe's document as over HTTP: named by `documentId` or an APQ hash, or checked against the
+/// trusted documents. `Ok(Some(..))` is the message with the document's text filled in; `Ok(None)` lets
+/// it pass as it is; `Err` refuses it (id, code, message).
+async fn with_document(state: &AppState, text: &[u8]) -> Result<Option<bytes::Bytes>, (String, &'static str, String)> {
+    let Ok(mut message) = serde_json::from_slice::<Value>(text) else { return Ok(None) };
+    let id = message.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
+    let Some(payload) = message.get_mut("payload").and_then(Value::as_object_mut) else { return Ok(None) };
+    let query = payload.get("query").and_then(Value::as_str).map(str::to_owned);
+    let document_id = payload.get("documentId").and_then(Value::as_str).map(str::to_owned);
+    let extensions = payload.get("extensions").and_then(Value::as_object);
+    let persisted = &state.services.persisted;
+    if query.is_some() && !persisted.only_trusted() && extensions.is_none_or(|e| !e.contains_key("persistedQuery")) {
+        return Ok(None);
+    }
+    match persisted.resolve(&state.services.db, query, document_id, extensions).await {
+        Ok(resolved) => {
+            payload.insert("query".into(), Value::String(resolved.query));
+            Ok(Some(message.to_string().into()))
+        }
+        Err(Unresolved::Refused(r)) => Err((id, r.code, r.message)),
+        Err(Unresolved::Fault(e)) => Err((id, e.code().as_str(), e.public_message())),
+    }
+}
+
+/// What the server sends, to the letter of graphql-transport-ws: every error carries `extensions.code`;
+/// a subscription refused before it ran (its document does not parse or validate, an unknown operation:
+/// errors without a `path` and no data) is one `error` message, not `next` + `complete`. `None`: send
+/// nothing (the `complete` after such an `error`).
+fn shape_outgoing(text: String, protocol: WebSocketProtocols, refused: &mut HashSet<String>) -> Option<String> {
+    if protocol != WebSocketProtocols::GraphQLWS {
+        return Some(text);
+    }
+    let Ok(mut message) = serde_json::from_str::<Value>(&text) else { return Some(text) };
+    let id = message.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
+    match message.get("type").and_then(Value::as_str) {
+        Some("next") => {
+            let payload = &mut message["payload"];
+            if payload.get("errors").is_none() {
+                return Some(text);
+            }
+            let request_error = crate::http::graphql::tag_errors(payload, false);
+            if request_error {
+                refused.insert(id.clone());
+                let errors = payload["errors"].take();
+                return Some(json!({"type": "error", "id": id, "payload": errors}).to_string());
+            }
+            Some(message.to_string())
+        }
+        Some("complete") if refused.remove(&id) => None,
+        _ => Some(text),
+    }
+}
+
 /// Whether a message asks for a subscription (`subscribe`, or `start` in the legacy protocol).
 fn subscribes(text: &[u8]) -> bool {
     serde_json::from_slice::<Value>(text)
@@ -226,11 +285,9 @@ fn credentials(payload: &Value) -> Credentials<'_> {
         Some(Value::String(text)) => text.trim(),
         Some(_) => return Credentials::Malformed,
     };
-    match text.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
-            Credentials::Bearer(token.trim())
-        }
-        _ => Credentials::Malformed,
+    match crate::http::graphql::bearer(text) {
+        Some(token) => Credentials::Bearer(token),
+        None => Credentials::Malformed,
     }
 }
 
@@ -310,9 +367,22 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
                 }
                 false => None,
             };
+            let subscribe = charge.is_some();
             let verdict = gate.lock().unwrap_or_else(|p| p.into_inner()).inspect(&b, charge);
+            let verdict = match verdict {
+                Verdict::Pass if subscribe => match with_document(&state_of(&gate), &b).await {
+                    Ok(Some(rewritten)) => Verdict::Rewritten(rewritten),
+                    Ok(None) => Verdict::Pass,
+                    Err((id, code, message)) => {
+                        gate.lock().unwrap_or_else(|p| p.into_inner()).ended(&id);
+                        Verdict::Refuse(id, code, message)
+                    }
+                },
+                other => other,
+            };
             match verdict {
                 Verdict::Pass => Some(b),
+                Verdict::Rewritten(b) => Some(b),
                 Verdict::Refuse(id, code, message) => {
                     let error = json!({"type": "error", "id": id,
                             "payload": [{"message": message, "extensions": {"code": code}}]});
@@ -361,6 +431,8 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
     let init_deadline = tokio::time::sleep(limits.init_timeout);
     futures_util::pin_mut!(init_deadline);
     let mut deadline_passed = false;
+    // Subscriptions answered with an `error` message: the executor's `complete` that follows is dropped.
+    let mut refused: HashSet<String> = HashSet::new();
     let mut people = state.services.tokens.changes();
     let mut recheck = tokio::time::interval(Duration::from_secs(1));
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -371,6 +443,7 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
                 let Some(message) = message else { break };
                 let message = match message {
                     WsMessage::Text(text) => {
+                        let Some(text) = shape_outgoing(text, protocol, &mut refused) else { continue };
                         // A subscription that completed or failed no longer counts.
                         if let Ok(v) = serde_json::from_str::<Value>(&text) {
                             if matches!(v.get("type").and_then(Value::as_str), Some("complete" | "error")) {
