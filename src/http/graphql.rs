@@ -6,7 +6,6 @@
 use std::time::Instant;
 
 use async_graphql::{
-    http::GraphiQLSource,
     parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition, OperationType},
     Variables,
 };
@@ -14,7 +13,7 @@ use axum::{
     body::Bytes,
     extract::{RawQuery, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 use serde_json::{json, Map, Value};
 
@@ -164,14 +163,7 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw
     let raw = raw.unwrap_or_default();
     let wants_html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     if wants_html && !raw.split('&').any(|kv| kv.starts_with("query=")) {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql/ws")
-                .title("greenline GraphiQL")
-                .finish(),
-        )
-        .into_response();
+        return crate::http::web::graphiql_page();
     }
     let Some(media) = negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())) else {
         return (StatusCode::NOT_ACCEPTABLE, "accept application/graphql-response+json or application/json")

@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/app.js", get(web::app_js))
         .route("/app.css", get(web::app_css))
         .route("/icon.svg", get(web::icon))
+        .route("/graphiql/{file}", get(web::graphiql_file))
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphql/ws", get(ws::ws))
         .route("/attachments/{id}", get(attachments::download))
