@@ -27,6 +27,50 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
+    /// What happened to a proposal: the kind of one event in its history. 提案历史中一条事件的类型。
+    pub enum EventKind {
+        /// Saved as a draft. 保存为草稿。
+        Created = "CREATED",
+        /// Its content changed. 内容被修改。
+        Updated = "UPDATED",
+        /// Submitted, or resubmitted after a return. 提交（或退回后重新提交）。
+        Submitted = "SUBMITTED",
+        /// Reviewers were assigned. 已指派评审人。
+        ReviewersAssigned = "REVIEWERS_ASSIGNED",
+        /// A reviewer scored it. 一位评审人已打分。
+        Evaluated = "EVALUATED",
+        /// Accepted for a pilot. 被采纳，进入试点。
+        Accepted = "ACCEPTED",
+        /// Returned to its authors for revision. 退回作者修改。
+        Returned = "RETURNED",
+        /// Rejected, with a reason. 未被采纳（附理由）。
+        Rejected = "REJECTED",
+        /// Withdrawn by an author. 作者撤回。
+        Withdrawn = "WITHDRAWN",
+        /// The pilot started. 试点开始。
+        PilotStarted = "PILOT_STARTED",
+        /// A pilot milestone changed. 试点里程碑有变化。
+        MilestoneUpdated = "MILESTONE_UPDATED",
+        /// A savings measurement was recorded. 记录了一次节能量测量。
+        MeasurementRecorded = "MEASUREMENT_RECORDED",
+        /// Adopted by its enterprise, with verified savings. 本企业推广应用，节能量已核实。
+        Adopted = "ADOPTED",
+        /// Promoted into the industry catalogue. 入选行业技术目录。
+        Promoted = "PROMOTED",
+        /// An invited co-author accepted. 受邀的共同作者已接受。
+        CoauthorJoined = "COAUTHOR_JOINED",
+        /// A photo or document was attached. 添加了附件。
+        AttachmentAdded = "ATTACHMENT_ADDED",
+        /// An attachment was removed. 删除了附件。
+        AttachmentRemoved = "ATTACHMENT_REMOVED",
+        /// Brought in by an import from another system. 从其他系统导入。
+        Imported = "IMPORTED",
+        /// Changed by a later import. 被再次导入更新。
+        ImportUpdated = "IMPORT_UPDATED",
+    }
+}
+
+crate::string_enum! {
     pub enum Action {
         /// Change title, body, savings… of a draft or a returned proposal (author).
         Edit = "EDIT",

@@ -50,5 +50,5 @@ pub fn cost_model() -> Arc<limits::CostModel> {
 
 /// The SDL that `schema/schema.graphql` must equal.
 pub fn sdl() -> String {
-    builder().finish().sdl()
+    builder().finish().sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }

@@ -1,7 +1,7 @@
 //! startPilot, updateMilestone, recordMeasurement, confirmAdoption.
 
+use crate::graphql::types::scalars::Date;
 use async_graphql::{Context, InputObject, Object, Result, ID};
-use chrono::NaiveDate;
 
 use super::{act, decode_proposal_id, payload, proposal_payload};
 use crate::{
@@ -16,7 +16,7 @@ use crate::{
 #[derive(InputObject)]
 pub struct PilotMilestoneInput {
     pub title: String,
-    pub due_on: Option<NaiveDate>,
+    pub due_on: Option<Date>,
 }
 
 #[derive(InputObject)]
@@ -33,7 +33,7 @@ pub struct UpdateMilestoneInput {
     pub milestone_id: ID,
     pub status: MilestoneStatus,
     /// Defaults to today when the status is DONE.
-    pub done_on: Option<NaiveDate>,
+    pub done_on: Option<Date>,
 }
 
 #[derive(InputObject)]
@@ -44,8 +44,8 @@ pub struct RecordMeasurementInput {
     pub baseline: f64,
     /// Consumption over a period of the same length after the change.
     pub after: f64,
-    pub period_start: NaiveDate,
-    pub period_end: NaiveDate,
+    pub period_start: Date,
+    pub period_end: Date,
     #[graphql(default)]
     pub note: String,
 }
@@ -74,8 +74,11 @@ impl PilotMutations {
         let result = match decode_proposal_id(&input.proposal_id) {
             Ok(id) => {
                 let (v, plan) = (input.expected_version, input.plan);
-                let milestones: Vec<MilestoneInput> =
-                    input.milestones.into_iter().map(|m| MilestoneInput { title: m.title, due_on: m.due_on }).collect();
+                let milestones: Vec<MilestoneInput> = input
+                    .milestones
+                    .into_iter()
+                    .map(|m| MilestoneInput { title: m.title, due_on: m.due_on.map(Into::into) })
+                    .collect();
                 act(ctx, move |tx, user, now| {
                     Box::pin(async move { journey::pilot::start_pilot(tx, &user, id, v, &plan, milestones, now).await })
                 })
@@ -92,7 +95,9 @@ impl PilotMutations {
             Ok(id) => {
                 let (status, done) = (input.status, input.done_on);
                 act(ctx, move |tx, user, now| {
-                    Box::pin(async move { journey::pilot::update_milestone(tx, &user, id, status, done, now).await })
+                    Box::pin(async move {
+                        journey::pilot::update_milestone(tx, &user, id, status, done.map(Into::into), now).await
+                    })
                 })
                 .await
             }
@@ -114,7 +119,15 @@ impl PilotMutations {
                 act(ctx, move |tx, user, now| {
                     Box::pin(async move {
                         journey::pilot::record_measurement(
-                            tx, &user, id, i.carrier, i.baseline, i.after, period, &i.note, now,
+                            tx,
+                            &user,
+                            id,
+                            i.carrier,
+                            i.baseline,
+                            i.after,
+                            (period.0.into(), period.1.into()),
+                            &i.note,
+                            now,
                         )
                         .await
                     })

@@ -1,7 +1,7 @@
 //! promoteProposal, recordAdoption.
 
+use crate::graphql::types::scalars::Date;
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
-use chrono::NaiveDate;
 
 use super::{act, decode_proposal_id, settle};
 use crate::{
@@ -39,7 +39,7 @@ pub struct PromoteProposalInput {
 pub struct RecordAdoptionInput {
     pub technique_id: ID,
     pub enterprise_id: ID,
-    pub adopted_on: NaiveDate,
+    pub adopted_on: Date,
     /// Savings per year the adopting enterprise reports.
     pub savings: SavingsInput,
     pub note: Option<String>,
@@ -109,7 +109,8 @@ impl PromotionMutations {
                 act(ctx, move |tx, user, now| {
                     Box::pin(async move {
                         let a =
-                            journey::promotion::record_adoption(tx, &user, tid, eid, on, savings, &note, now).await?;
+                            journey::promotion::record_adoption(tx, &user, tid, eid, on.into(), savings, &note, now)
+                                .await?;
                         let t = tx.technique(tid).await?;
                         Ok((a, t))
                     })

@@ -1,7 +1,7 @@
 //! assignReviewers, submitEvaluation, decideProposal.
 
+use crate::graphql::types::scalars::Date;
 use async_graphql::{Context, InputObject, Object, Result, ID};
-use chrono::NaiveDate;
 
 use super::{act, decode_proposal_id, payload, proposal_payload};
 use crate::{
@@ -22,7 +22,7 @@ pub struct AssignReviewersInput {
     pub expected_version: i64,
     /// Reviewers (role REVIEWER or STUDIO_LEAD) with no conflict of interest.
     pub reviewer_ids: Vec<ID>,
-    pub due_on: Option<NaiveDate>,
+    pub due_on: Option<Date>,
 }
 
 #[derive(InputObject)]
@@ -75,9 +75,9 @@ impl ReviewMutations {
             Ok((id, reviewers)) => {
                 let (v, due) = (input.expected_version, input.due_on);
                 act(ctx, move |tx, user, now| {
-                    Box::pin(
-                        async move { journey::review::assign_reviewers(tx, &user, id, v, &reviewers, due, now).await },
-                    )
+                    Box::pin(async move {
+                        journey::review::assign_reviewers(tx, &user, id, v, &reviewers, due.map(Into::into), now).await
+                    })
                 })
                 .await
             }

@@ -2,11 +2,11 @@
 //! The index answers with ids; every hit is re-read from the database and re-checked with `can_view`, so
 //! search never shows what the database does not have, nor what the viewer may not open.
 
+use crate::graphql::types::scalars::Timestamp;
 use async_graphql::{
     connection::{Connection, ConnectionNameType, Edge, EdgeNameType},
     Context, Enum, InputObject, Object, OutputType, Result, SimpleObject, ID,
 };
-use chrono::{DateTime, Utc};
 use search_index::{DocKind, FacetFields, Filter, Hit, SearchQuery, SearchResults, Sort};
 
 use crate::{
@@ -45,8 +45,8 @@ pub struct ProposalSearchFilter {
     pub statuses: Option<Vec<Status>>,
     pub enterprise_ids: Option<Vec<ID>>,
     pub studio_ids: Option<Vec<ID>>,
-    pub submitted_from: Option<DateTime<Utc>>,
-    pub submitted_to: Option<DateTime<Utc>>,
+    pub submitted_from: Option<Timestamp>,
+    pub submitted_to: Option<Timestamp>,
     pub min_verified_tce: Option<f64>,
     pub max_verified_tce: Option<f64>,
 }
@@ -245,8 +245,8 @@ impl SearchQueryRoot {
             statuses: to_strings(f.statuses.map(|v| v.iter().map(|s| s.as_str()).collect())),
             enterprise_ids: decode_all(&f.enterprise_ids, "Enterprise", "filter.enterpriseIds")?,
             studio_ids: decode_all(&f.studio_ids, "Studio", "filter.studioIds")?,
-            date_from: f.submitted_from.map(|d| d.timestamp_micros()),
-            date_to: f.submitted_to.map(|d| d.timestamp_micros()),
+            date_from: f.submitted_from.map(|d| d.0.timestamp_micros()),
+            date_to: f.submitted_to.map(|d| d.0.timestamp_micros()),
             min_tce: f.min_verified_tce,
             max_tce: f.max_verified_tce,
         };

@@ -1,7 +1,7 @@
 //! `Attachment`: a file on a proposal, served by `GET /attachments/{id}`.
 
+use crate::graphql::types::scalars::Timestamp;
 use async_graphql::{Context, Object, Result, ID};
-use chrono::{DateTime, Utc};
 
 use super::organisation::User;
 use crate::{db::rows::AttachmentRow, graphql::ids, read};
@@ -46,7 +46,7 @@ impl Attachment {
         let id = self.row.uploaded_by;
         Ok(read!(ctx, |s| s.user(id).await).map(User))
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.row.created_at
+    async fn created_at(&self) -> Timestamp {
+        self.row.created_at.into()
     }
 }

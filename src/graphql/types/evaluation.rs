@@ -1,7 +1,8 @@
 //! Evaluation: published criteria, individual evaluations, the round's aggregate, decisions, assignments.
 
+use crate::graphql::types::scalars::{Date, Timestamp};
 use async_graphql::{Context, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use super::{organisation::User, proposal::Proposal, savings::SavingsFigure};
 use crate::{
@@ -35,7 +36,7 @@ impl From<CriterionRow> for Criterion {
 #[derive(SimpleObject)]
 pub struct EvaluationCriteria {
     pub version: i64,
-    pub published_at: Option<DateTime<Utc>>,
+    pub published_at: Option<Timestamp>,
     pub score_min: f64,
     pub score_max: f64,
     /// How the overall score is computed, in words.
@@ -48,7 +49,7 @@ impl EvaluationCriteria {
         let first = rows.first()?;
         Some(EvaluationCriteria {
             version: first.version,
-            published_at: Some(first.published_at),
+            published_at: Some(first.published_at.into()),
             score_min: SCORE_MIN,
             score_max: SCORE_MAX,
             method: "each reviewer scores every criterion 0–10; a reviewer's overall score is the weighted mean; the proposal's is the mean over reviewers / 每位评审按各指标0–10分打分，按权重加权平均，再对评审人取平均".into(),
@@ -106,8 +107,8 @@ impl Evaluation {
         let id = self.row.reviewer_id;
         Ok(read!(ctx, |s| s.user(id).await).map(User))
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.row.created_at
+    async fn created_at(&self) -> Timestamp {
+        self.row.created_at.into()
     }
 }
 
@@ -188,8 +189,8 @@ impl Decision {
     async fn reason(&self) -> &str {
         &self.reason
     }
-    async fn decided_at(&self) -> DateTime<Utc> {
-        self.decided_at
+    async fn decided_at(&self) -> Timestamp {
+        self.decided_at.into()
     }
     async fn criteria_version(&self) -> i64 {
         self.criteria_version
@@ -216,10 +217,10 @@ impl ReviewAssignment {
     async fn round(&self) -> i64 {
         self.0.round
     }
-    async fn due_on(&self) -> Option<NaiveDate> {
-        self.0.due_on
+    async fn due_on(&self) -> Option<Date> {
+        self.0.due_on.map(Into::into)
     }
-    async fn assigned_at(&self) -> DateTime<Utc> {
-        self.0.assigned_at
+    async fn assigned_at(&self) -> Timestamp {
+        self.0.assigned_at.into()
     }
 }

@@ -7,6 +7,7 @@ pub mod organisation;
 pub mod pilot;
 pub mod proposal;
 pub mod savings;
+pub mod scalars;
 pub mod technique;
 
 use async_graphql::{Interface, ID};

@@ -1,7 +1,7 @@
 //! Users, enterprises, teams and studios.
 
+use crate::graphql::types::scalars::Timestamp;
 use async_graphql::{Context, Object, Result, ID};
-use chrono::{DateTime, Utc};
 
 use super::evaluation::ReviewAssignment;
 use crate::{
@@ -11,7 +11,10 @@ use crate::{
         rows::PointsRow,
         users::UserRow,
     },
-    domain::organisation::{person_sight, Industry, PersonSight, Role},
+    domain::{
+        organisation::{person_sight, Industry, PersonSight, Role},
+        recognition::PointsReason,
+    },
     graphql::{
         guards::{services, viewer},
         ids,
@@ -48,8 +51,8 @@ impl User {
         };
         Ok(services(ctx)?.db.studio(id).await?.map(Studio))
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        self.0.created_at.into()
     }
     /// Recognition points earned from proposals (shared among co-authors). Null unless the viewer is the
     /// person, an admin of their enterprise or a platform admin: points move at submission, so they would
@@ -124,8 +127,8 @@ impl CoAuthorInvitation {
         &self.0.invited_by
     }
     /// When.
-    async fn invited_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn invited_at(&self) -> Timestamp {
+        self.0.created_at.into()
     }
 }
 
@@ -134,9 +137,9 @@ pub struct PointsEntry(pub PointsRow);
 
 #[Object]
 impl PointsEntry {
-    /// SUBMISSION, ACCEPTANCE, ADOPTION or PROMOTION.
-    async fn reason(&self) -> &str {
-        &self.0.reason
+    /// What earned the points. 积分来由。
+    async fn reason(&self) -> PointsReason {
+        PointsReason::parse(&self.0.reason).unwrap_or(PointsReason::Submission)
     }
     async fn points(&self) -> i64 {
         self.0.points
@@ -147,8 +150,8 @@ impl PointsEntry {
     async fn proposal_id(&self) -> ID {
         ids::encode("Proposal", self.0.proposal_id)
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        self.0.created_at.into()
     }
 }
 

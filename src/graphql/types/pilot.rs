@@ -1,13 +1,14 @@
 //! The pilot (incubation): plan, milestones and measurements.
 
+use crate::graphql::types::scalars::{Date, Timestamp};
 use async_graphql::{Context, Object, Result, ID};
-use chrono::{DateTime, NaiveDate, Utc};
 
 use super::organisation::User;
 use crate::{
     db::rows::{MeasurementRow, MilestoneRow, PilotRow},
     domain::savings::Carrier,
     graphql::ids,
+    journey::pilot::MilestoneStatus,
     read,
 };
 
@@ -18,8 +19,8 @@ impl Pilot {
     async fn plan(&self) -> &str {
         &self.0.plan
     }
-    async fn started_at(&self) -> DateTime<Utc> {
-        self.0.started_at
+    async fn started_at(&self) -> Timestamp {
+        self.0.started_at.into()
     }
     async fn started_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let id = self.0.started_by;
@@ -46,15 +47,15 @@ impl Milestone {
     async fn title(&self) -> &str {
         &self.0.title
     }
-    async fn due_on(&self) -> Option<NaiveDate> {
-        self.0.due_on
+    async fn due_on(&self) -> Option<Date> {
+        self.0.due_on.map(Into::into)
     }
-    /// PLANNED, IN_PROGRESS, DONE or CANCELLED.
-    async fn status(&self) -> &str {
-        &self.0.status
+    /// Where the milestone stands. 里程碑进展。
+    async fn status(&self) -> MilestoneStatus {
+        MilestoneStatus::parse(&self.0.status).unwrap_or(MilestoneStatus::Planned)
     }
-    async fn done_on(&self) -> Option<NaiveDate> {
-        self.0.done_on
+    async fn done_on(&self) -> Option<Date> {
+        self.0.done_on.map(Into::into)
     }
 }
 
@@ -75,11 +76,11 @@ impl MeasurementView {
     async fn after(&self) -> f64 {
         self.0.after
     }
-    async fn period_start(&self) -> NaiveDate {
-        self.0.period_start
+    async fn period_start(&self) -> Date {
+        self.0.period_start.into()
     }
-    async fn period_end(&self) -> NaiveDate {
-        self.0.period_end
+    async fn period_end(&self) -> Date {
+        self.0.period_end.into()
     }
     /// (baseline − after) scaled to a year.
     async fn yearly_saving(&self) -> Option<f64> {
@@ -88,8 +89,8 @@ impl MeasurementView {
     async fn note(&self) -> &str {
         &self.0.note
     }
-    async fn recorded_at(&self) -> DateTime<Utc> {
-        self.0.recorded_at
+    async fn recorded_at(&self) -> Timestamp {
+        self.0.recorded_at.into()
     }
 }
 

@@ -1,8 +1,8 @@
 //! `Proposal` and what hangs off it: authors, savings figures, the decision, the pilot, the history.
 //! Blind review and the transparency rules are applied here, field by field.
 
+use crate::graphql::types::scalars::Timestamp;
 use async_graphql::{Context, Object, Result, SimpleObject, ID};
-use chrono::{DateTime, Utc};
 
 use super::{
     evaluation::{Decision, Evaluation, EvaluationSummary, ReviewAssignment},
@@ -167,23 +167,23 @@ impl Proposal {
     async fn round(&self) -> i64 {
         self.row.round
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.row.created_at
+    async fn created_at(&self) -> Timestamp {
+        self.row.created_at.into()
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.row.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        self.row.updated_at.into()
     }
-    async fn submitted_at(&self) -> Option<DateTime<Utc>> {
-        self.row.submitted_at
+    async fn submitted_at(&self) -> Option<Timestamp> {
+        self.row.submitted_at.map(Into::into)
     }
-    async fn decided_at(&self) -> Option<DateTime<Utc>> {
-        self.row.decided_at
+    async fn decided_at(&self) -> Option<Timestamp> {
+        self.row.decided_at.map(Into::into)
     }
-    async fn adopted_at(&self) -> Option<DateTime<Utc>> {
-        self.row.adopted_at
+    async fn adopted_at(&self) -> Option<Timestamp> {
+        self.row.adopted_at.map(Into::into)
     }
-    async fn promoted_at(&self) -> Option<DateTime<Utc>> {
-        self.row.promoted_at
+    async fn promoted_at(&self) -> Option<Timestamp> {
+        self.row.promoted_at.map(Into::into)
     }
     /// True while blind review hides the authors from this viewer.
     async fn authors_hidden(&self) -> bool {

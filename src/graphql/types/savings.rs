@@ -1,7 +1,9 @@
 //! Savings figures, their input, and the published conversion factors.
 
+use crate::graphql::types::scalars::Date;
+use crate::graphql::types::scalars::Timestamp;
 use async_graphql::{InputObject, Object, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::{
     db::rows::{FactorRow, SavingsRow},
@@ -103,8 +105,8 @@ impl SavingsFigure {
     async fn factor_version(&self) -> i64 {
         self.c.factor_version
     }
-    async fn recorded_at(&self) -> Option<DateTime<Utc>> {
-        self.recorded_at
+    async fn recorded_at(&self) -> Option<Timestamp> {
+        self.recorded_at.map(Into::into)
     }
 }
 
@@ -122,7 +124,7 @@ pub struct ConversionFactor {
     pub basis: String,
     pub source: String,
     pub year: i64,
-    pub valid_from: NaiveDate,
+    pub valid_from: Date,
 }
 
 impl ConversionFactor {
@@ -137,7 +139,7 @@ impl ConversionFactor {
             basis: r.basis,
             source: r.source,
             year: r.year,
-            valid_from: r.valid_from,
+            valid_from: r.valid_from.into(),
         })
     }
 }

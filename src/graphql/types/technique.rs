@@ -1,7 +1,7 @@
 //! `Technique`: an entry of the industry catalogue, with its source proposals and adoptions.
 
+use crate::graphql::types::scalars::{Date, Timestamp};
 use async_graphql::{Context, Object, Result, SimpleObject, ID};
-use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{organisation::Enterprise, proposal::Proposal};
 use crate::{
@@ -57,11 +57,11 @@ impl Technique {
     async fn version(&self) -> i64 {
         self.0.version
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        self.0.created_at.into()
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        self.0.updated_at.into()
     }
     /// The promoted proposals it was born from (those this viewer may see).
     async fn source_proposals(&self, ctx: &Context<'_>) -> Result<Vec<Proposal>> {
@@ -110,8 +110,8 @@ impl Adoption {
     async fn enterprise(&self, ctx: &Context<'_>) -> Result<Option<Enterprise>> {
         Ok(services(ctx)?.db.enterprise(self.0.enterprise_id).await?.map(Enterprise))
     }
-    async fn adopted_on(&self) -> NaiveDate {
-        self.0.adopted_on
+    async fn adopted_on(&self) -> Date {
+        self.0.adopted_on.into()
     }
     /// The proposal it came from, when it is the originating enterprise's.
     async fn proposal_id(&self) -> Option<ID> {
