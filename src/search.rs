@@ -254,8 +254,9 @@ pub async fn rebuild(db: &Db, index: &Arc<SearchIndex>, progress: impl Fn(u64, u
         .read(|s| {
             Box::pin(async move {
                 let scope = crate::db::store::ListScope { is_admin: true, ..Default::default() };
-                let (_, p) = s.list_proposals(&scope, &Default::default(), 0, 0).await?;
-                let (_, t) = s.techniques(None, 0, 0).await?;
+                let (_, p) =
+                    s.list_proposals(&scope, &Default::default(), &crate::db::rows::KeyPage::COUNT_ONLY).await?;
+                let (_, t) = s.techniques(None, &crate::db::rows::KeyPage::COUNT_ONLY).await?;
                 Ok((p, t))
             })
         })

@@ -13,7 +13,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         .read(|s| {
             Box::pin(async move {
                 let scope = ListScope { is_admin: true, ..Default::default() };
-                Ok(s.list_proposals(&scope, &Default::default(), 0, 0).await?.1)
+                Ok(s.list_proposals(&scope, &Default::default(), &crate::db::rows::KeyPage::COUNT_ONLY).await?.1)
             })
         })
         .await

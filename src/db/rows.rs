@@ -436,3 +436,19 @@ impl AuthorShareRow {
         }
     }
 }
+
+/// A page of a list ordered by id, read by key: rows beyond `after` and before `before` in the list's
+/// order, `fetch` of them, nearest to the page's cursor first (`backward`: from `before` towards the
+/// start). How connections page (`graphql::connection`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KeyPage {
+    pub after: Option<i64>,
+    pub before: Option<i64>,
+    pub fetch: i64,
+    pub backward: bool,
+}
+
+impl KeyPage {
+    /// No rows: for the count alone.
+    pub const COUNT_ONLY: KeyPage = KeyPage { after: None, before: None, fetch: 0, backward: false };
+}

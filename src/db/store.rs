@@ -210,12 +210,13 @@ pub trait Store:
     async fn proposal_viewing(&mut self, ids: &[i64], viewer: Option<i64>) -> AppResult<(Vec<AuthorRow>, Vec<i64>)>;
     /// The authors of these proposals, by proposal and position.
     async fn authors_of(&mut self, ids: &[i64]) -> AppResult<Vec<AuthorRow>>;
+    /// A page of the proposals the scope may see, newest (highest id) first, by key: the rows nearest to
+    /// the page's cursor first (`page.backward`: the list's order reversed), and the count of all.
     async fn list_proposals(
         &mut self,
         scope: &ListScope,
         f: &ProposalFilter,
-        offset: i64,
-        limit: i64,
+        page: &KeyPage,
     ) -> AppResult<(Vec<ProposalRow>, i64)>;
     async fn is_assigned_reviewer(&mut self, proposal_id: i64, user_id: i64) -> AppResult<bool>;
     async fn assignments(&mut self, proposal_id: i64, round: i64) -> AppResult<Vec<AssignmentRow>>;
@@ -227,14 +228,11 @@ pub trait Store:
     async fn pilot(&mut self, proposal_id: i64) -> AppResult<Option<PilotRow>>;
     async fn milestones(&mut self, proposal_id: i64) -> AppResult<Vec<MilestoneRow>>;
     async fn measurements(&mut self, proposal_id: i64) -> AppResult<Vec<MeasurementRow>>;
-    async fn events(&mut self, proposal_id: i64, offset: i64, limit: i64) -> AppResult<(Vec<EventRow>, i64)>;
+    /// A page of a proposal's events, oldest first, by key (as [`Store::list_proposals`]).
+    async fn events(&mut self, proposal_id: i64, page: &KeyPage) -> AppResult<(Vec<EventRow>, i64)>;
     async fn technique(&mut self, id: i64) -> AppResult<Option<TechniqueRow>>;
-    async fn techniques(
-        &mut self,
-        industry: Option<&str>,
-        offset: i64,
-        limit: i64,
-    ) -> AppResult<(Vec<TechniqueRow>, i64)>;
+    /// A page of the catalogue, newest first, by key (as [`Store::list_proposals`]).
+    async fn techniques(&mut self, industry: Option<&str>, page: &KeyPage) -> AppResult<(Vec<TechniqueRow>, i64)>;
     async fn technique_sources(&mut self, technique_id: i64) -> AppResult<Vec<i64>>;
     async fn techniques_of_proposal(&mut self, proposal_id: i64) -> AppResult<Vec<TechniqueRow>>;
     async fn adoptions(&mut self, technique_id: i64) -> AppResult<Vec<AdoptionRow>>;
@@ -495,14 +493,18 @@ macro_rules! store_impl {
                 Ok(q.fetch_all(&mut **self).await?)
             }
 
-            async fn list_proposals(&mut self, s: &ListScope, f: &ProposalFilter, offset: i64, limit: i64) -> AppResult<(Vec<ProposalRow>, i64)> {
+            async fn list_proposals(&mut self, s: &ListScope, f: &ProposalFilter, page: &KeyPage) -> AppResult<(Vec<ProposalRow>, i64)> {
                 let w = proposal_list_where(f);
-                let rows_sql = format!("select p.* from proposals p where {w} order by p.id desc limit $10 offset $11");
+                let order = if page.backward { "asc" } else { "desc" };
+                let rows_sql = format!(
+                    "select p.* from proposals p where {w} and (cast($11 as bigint) is null or p.id < $11)
+                     and (cast($12 as bigint) is null or p.id > $12) order by p.id {order} limit $10"
+                );
                 let count_sql = proposal_count_sql(f);
                 let rows = sqlx::query_as(&rows_sql).persistent($keep_list_plans)
                     .bind(s.is_admin).bind(s.viewer_id).bind(s.enterprise_id).bind(s.is_association)
                     .bind(&f.status).bind(&f.category).bind(&f.industry).bind(f.enterprise_id).bind(f.mine)
-                    .bind(limit).bind(offset)
+                    .bind(page.fetch).bind(page.after).bind(page.before)
                     .fetch_all(&mut **self).await?;
                 let total: i64 = sqlx::query_scalar(&count_sql).persistent($keep_list_plans)
                     .bind(s.is_admin).bind(s.viewer_id).bind(s.enterprise_id).bind(s.is_association)
@@ -567,9 +569,14 @@ macro_rules! store_impl {
                     .bind(proposal_id).fetch_all(&mut **self).await?)
             }
 
-            async fn events(&mut self, proposal_id: i64, offset: i64, limit: i64) -> AppResult<(Vec<EventRow>, i64)> {
-                let rows = sqlx::query_as("select * from events where proposal_id = $1 order by id limit $2 offset $3")
-                    .bind(proposal_id).bind(limit).bind(offset).fetch_all(&mut **self).await?;
+            async fn events(&mut self, proposal_id: i64, page: &KeyPage) -> AppResult<(Vec<EventRow>, i64)> {
+                let sql = format!(
+                    "select * from events where proposal_id = $1 and (cast($3 as bigint) is null or id > $3)
+                     and (cast($4 as bigint) is null or id < $4) order by id {} limit $2",
+                    if page.backward { "desc" } else { "asc" }
+                );
+                let rows = sqlx::query_as(&sql)
+                    .bind(proposal_id).bind(page.fetch).bind(page.after).bind(page.before).fetch_all(&mut **self).await?;
                 let total: i64 = sqlx::query_scalar("select count(*) from events where proposal_id = $1")
                     .bind(proposal_id).fetch_one(&mut **self).await?;
                 Ok((rows, total))
@@ -579,10 +586,15 @@ macro_rules! store_impl {
                 Ok(sqlx::query_as("select * from techniques where id = $1").bind(id).fetch_optional(&mut **self).await?)
             }
 
-            async fn techniques(&mut self, industry: Option<&str>, offset: i64, limit: i64) -> AppResult<(Vec<TechniqueRow>, i64)> {
-                let rows = sqlx::query_as(
-                    "select * from techniques where cast($1 as text) is null or industry = $1 order by id desc limit $2 offset $3",
-                ).bind(industry).bind(limit).bind(offset).fetch_all(&mut **self).await?;
+            async fn techniques(&mut self, industry: Option<&str>, page: &KeyPage) -> AppResult<(Vec<TechniqueRow>, i64)> {
+                let sql = format!(
+                    "select * from techniques where (cast($1 as text) is null or industry = $1)
+                     and (cast($3 as bigint) is null or id < $3) and (cast($4 as bigint) is null or id > $4)
+                     order by id {} limit $2",
+                    if page.backward { "asc" } else { "desc" }
+                );
+                let rows = sqlx::query_as(&sql)
+                    .bind(industry).bind(page.fetch).bind(page.after).bind(page.before).fetch_all(&mut **self).await?;
                 let total: i64 = sqlx::query_scalar("select count(*) from techniques where cast($1 as text) is null or industry = $1")
                     .bind(industry).fetch_one(&mut **self).await?;
                 Ok((rows, total))

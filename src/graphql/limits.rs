@@ -431,8 +431,7 @@ fn check_page(f: &Field, variables: &Variables, ops: &[&OperationDefinition]) ->
                 return Err(Refusal::PageSize { argument: arg.to_owned() })
             }
             ("after" | "before", Some(ConstValue::String(c))) => {
-                use async_graphql::connection::CursorType;
-                if super::connection::OffsetCursor::decode_cursor(&c).is_err() {
+                if !super::connection::is_cursor_of(&c, f.name.node.as_str()) {
                     return Err(Refusal::BadCursor { argument: arg.to_owned() });
                 }
             }

@@ -3,7 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use base64::{engine::general_purpose::STANDARD, Engine};
+use base64::{
+    engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
+    Engine,
+};
 use futures_util::{SinkExt, StreamExt};
 use greenline::domain::organisation::Role;
 use serde_json::{json, Value};
@@ -185,19 +188,33 @@ async fn search_cursors_far_past_the_end_are_empty_pages(app: TestApp) {
         json!({"input": {"proposal": {"title": "余热回收", "body": "转炉余热回收发电。", "category": "ENERGY_SAVING"}}}),
     )
     .await;
-    for query in [
-        "{ searchTechniques(query: \"余热\", after: $a) { totalCount edges { node { id } } } }",
-        "{ searchProposals(query: \"余热\", after: $a) { totalCount edges { node { id } } } }",
-        "{ proposals(after: $a) { totalCount edges { node { id } } } }",
+    let cursor = |text: &str| URL_SAFE_NO_PAD.encode(text);
+    for (query, list, far) in [
+        (
+            "{ searchTechniques(query: \"余热\", after: $a) { totalCount edges { node { id } } } }",
+            "searchTechniques.RELEVANCE",
+            "o10000000000",
+        ),
+        (
+            "{ searchProposals(query: \"余热\", after: $a) { totalCount edges { node { id } } } }",
+            "searchProposals.RELEVANCE",
+            "o10000000000",
+        ),
+        ("{ proposals(after: $a) { totalCount edges { node { id } } } }", "proposals", "k0"),
     ] {
         let query = format!("query($a: String) {}", query);
-        let far = STANDARD.encode("o:10000000000");
-        let d = app.gql(None, &query, json!({"a": far})).await;
+        let d = app.gql(None, &query, json!({"a": cursor(&format!("gl1|{list}|{far}"))})).await;
         assert!(d.get("errors").is_none(), "{d}");
         let conn = d["data"].as_object().unwrap().values().next().unwrap();
         assert_eq!(conn["edges"], json!([]), "{d}");
-        for bad in ["o:9223372036854775807", "o:-5", "x:1"] {
-            let d = app.gql(None, &query, json!({"a": STANDARD.encode(bad)})).await;
+        let bad_ones = [
+            cursor(&format!("gl1|{list}|o9223372036854775807")),
+            cursor(&format!("gl1|{list}|k-5")),
+            cursor("gl1|techniquesX|k1"),
+            STANDARD.encode("o:1"),
+        ];
+        for bad in bad_ones {
+            let d = app.gql(None, &query, json!({"a": bad})).await;
             assert_eq!(code(&d), "GRAPHQL_VALIDATION_FAILED", "refused before it runs: {bad}: {d}");
             assert!(d.get("data").is_none(), "{d}");
         }

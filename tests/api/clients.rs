@@ -348,3 +348,93 @@ async fn invalid_subscriptions_are_error_messages_with_codes(app: TestApp) {
         .unwrap();
     assert_eq!(r["data"]["viewer"]["name"], "王师傅");
 }
+
+story!(cursors_are_keys_bound_to_their_list_and_page_both_ways);
+async fn cursors_are_keys_bound_to_their_list_and_page_both_ways(app: TestApp) {
+    let worker = app.user("王师傅", Role::Worker, Some("宝山钢铁示范厂"), None, None).await;
+    let submit = |n: usize| {
+        let input =
+            json!({"proposal": {"title": format!("第{n}号：空压机余热回收"), "body": "空压机余热用于车间供暖。"}});
+        app.ok(Some(&worker), crate::journey::SUBMIT, json!({"input": input}))
+    };
+    for n in 0..5 {
+        submit(n).await;
+    }
+    const PAGE: &str = "query($first: Int, $after: String, $last: Int, $before: String) {
+        proposals(first: $first, after: $after, last: $last, before: $before) {
+            totalCount edges { cursor node { id title } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }";
+    let titles = |d: &Value| -> Vec<String> {
+        d["proposals"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let p1 = app.ok(Some(&worker), PAGE, json!({"first": 2})).await;
+    assert_eq!(titles(&p1), ["第4号：空压机余热回收", "第3号：空压机余热回收"]);
+    assert_eq!(p1["proposals"]["pageInfo"]["hasNextPage"], true);
+    assert_eq!(p1["proposals"]["pageInfo"]["hasPreviousPage"], false);
+    // A proposal submitted between two page loads does not push page 1's last item onto page 2.
+    submit(5).await;
+    let end = p1["proposals"]["pageInfo"]["endCursor"].clone();
+    let p2 = app.ok(Some(&worker), PAGE, json!({"first": 2, "after": end})).await;
+    assert_eq!(titles(&p2), ["第2号：空压机余热回收", "第1号：空压机余热回收"]);
+    assert_eq!(p2["proposals"]["totalCount"], 6);
+    // Backward from page 2's start: page 1 as it is now (the new proposal is before it, not in it).
+    let start = p2["proposals"]["pageInfo"]["startCursor"].clone();
+    let back = app.ok(Some(&worker), PAGE, json!({"last": 2, "before": start})).await;
+    assert_eq!(titles(&back), ["第4号：空压机余热回收", "第3号：空压机余热回收"]);
+    assert_eq!(back["proposals"]["pageInfo"]["hasPreviousPage"], true, "the new one is before");
+    assert_eq!(back["proposals"]["pageInfo"]["hasNextPage"], true);
+    // `last` alone: the end of the list.
+    let tail = app.ok(Some(&worker), PAGE, json!({"last": 2})).await;
+    assert_eq!(titles(&tail), ["第1号：空压机余热回收", "第0号：空压机余热回收"]);
+    assert_eq!(tail["proposals"]["pageInfo"]["hasPreviousPage"], true);
+    // A cursor of another list, or first and last together, is refused with a client code.
+    let events_q = "query($id: ID!) { proposal(id: $id) { events(first: 1) { pageInfo { endCursor } } } }";
+    let id = p1["proposals"]["edges"][0]["node"]["id"].clone();
+    let events = app.ok(Some(&worker), events_q, json!({"id": id})).await;
+    let foreign = events["proposal"]["events"]["pageInfo"]["endCursor"].clone();
+    assert!(foreign.is_string(), "{events}");
+    use base64::Engine;
+    let technique = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("gl1|techniques|k1");
+    for foreign in [foreign, json!(technique)] {
+        let d = app.gql(Some(&worker), PAGE, json!({"first": 2, "after": foreign})).await;
+        assert_eq!(code(&d), "GRAPHQL_VALIDATION_FAILED", "{d}");
+    }
+    let d = app.gql(Some(&worker), PAGE, json!({"first": 2, "last": 2})).await;
+    assert!(matches!(code(&d), "BAD_USER_INPUT" | "VALIDATION_FAILED"), "{d}");
+    // Search results page backward too.
+    const SEARCH: &str = "query($first: Int, $after: String, $last: Int, $before: String) {
+        searchProposals(query: \"余热\", first: $first, after: $after, last: $last, before: $before, sort: NEWEST) {
+            totalCount edges { node { title } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }";
+    let all = |d: &Value| -> Vec<String> {
+        d["searchProposals"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // The index follows the database: wait until it has all six.
+    let mut s1 = Value::Null;
+    for _ in 0..100 {
+        s1 = app.ok(Some(&worker), SEARCH, json!({"first": 3})).await;
+        if s1["searchProposals"]["totalCount"] == 6 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(s1["searchProposals"]["totalCount"], 6, "{s1}");
+    let s2 = app
+        .ok(Some(&worker), SEARCH, json!({"first": 3, "after": s1["searchProposals"]["pageInfo"]["endCursor"]}))
+        .await;
+    let s0 = app
+        .ok(Some(&worker), SEARCH, json!({"last": 3, "before": s2["searchProposals"]["pageInfo"]["startCursor"]}))
+        .await;
+    assert_eq!(all(&s0), all(&s1));
+    assert_eq!(s0["searchProposals"]["pageInfo"]["hasPreviousPage"], false);
+    let tail = app.ok(Some(&worker), SEARCH, json!({"last": 3})).await;
+    assert_eq!(all(&tail), all(&s2));
+}

@@ -5,7 +5,7 @@ use async_graphql::{Context, Object, Result};
 use crate::{
     domain::organisation::Industry,
     graphql::{
-        connection::{page, window, Conn},
+        connection::{Conn, Keyset, PageArgs},
         types::{evaluation::EvaluationCriteria, savings::ConversionFactor, Technique},
     },
     read,
@@ -33,10 +33,13 @@ impl CatalogueQuery {
         industry: Option<Industry>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<Conn<Technique>> {
-        let (offset, limit) = window(first, after.as_deref())?;
+        let page = Keyset::of("techniques", &PageArgs::new(first, after, last, before))?;
         let industry = industry.map(|i| i.as_str());
-        let (rows, total) = read!(ctx, |s| s.techniques(industry, offset, limit).await);
-        Ok(page(rows.into_iter().map(Technique).collect(), offset, total))
+        let rows_page = page.rows();
+        let (rows, total) = read!(ctx, |s| s.techniques(industry, &rows_page).await);
+        Ok(page.page("techniques", rows.into_iter().map(|r| (r.id, Technique(r))).collect(), total))
     }
 }

@@ -6,7 +6,7 @@ use crate::{
     db::store::{ListScope, ProposalFilter},
     domain::{lifecycle::Status, organisation::Industry, proposal::Category},
     graphql::{
-        connection::{page, window, Conn},
+        connection::{Conn, Keyset, PageArgs},
         guards::viewer,
         ids,
         types::Proposal,
@@ -44,8 +44,10 @@ impl ProposalQuery {
         filter: Option<ProposalsFilter>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<Conn<Proposal>> {
-        let (offset, limit) = window(first, after.as_deref())?;
+        let page = Keyset::of("proposals", &PageArgs::new(first, after, last, before))?;
         let f = filter.unwrap_or_default();
         let enterprise_id = match &f.enterprise_id {
             Some(id) => Some(ids::decode(id, "Enterprise", "filter.enterpriseId")?),
@@ -59,10 +61,11 @@ impl ProposalQuery {
             enterprise_id,
             mine: f.mine,
         };
-        let (rows, total) = read!(ctx, |s| s.list_proposals(&scope, &filter, offset, limit).await);
+        let rows_page = page.rows();
+        let (rows, total) = read!(ctx, |s| s.list_proposals(&scope, &filter, &rows_page).await);
         // The SQL filter and `can_view` are twins; a row the rule refuses is a bug, so it is dropped, not shown.
         let items = Proposal::from_rows(ctx, rows).await?;
-        Ok(page(items, offset, total))
+        Ok(page.page("proposals", items.into_iter().map(|p| (p.row.id, p)).collect(), total))
     }
 }
 

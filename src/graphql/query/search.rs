@@ -17,7 +17,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     graphql::{
-        connection::{window, OffsetCursor},
+        connection::{Cursor, PageArgs, Window},
         guards::{services, viewer},
         ids,
         types::{Enterprise, Proposal, Studio, Technique},
@@ -150,8 +150,7 @@ impl EdgeNameType for SearchEdgeName {
     }
 }
 
-type SearchConn<T, Totals> =
-    Connection<OffsetCursor, T, Totals, SearchEdgeFields, SearchConnectionName, SearchEdgeName>;
+type SearchConn<T, Totals> = Connection<Cursor, T, Totals, SearchEdgeFields, SearchConnectionName, SearchEdgeName>;
 
 #[derive(SimpleObject)]
 pub struct SimilarProposal {
@@ -209,6 +208,26 @@ async fn run(ctx: &Context<'_>, q: SearchQuery) -> AppResult<SearchResults> {
     services(ctx)?.search.search(&q).await
 }
 
+fn sort_name(s: SearchSort) -> &'static str {
+    match s {
+        SearchSort::Relevance => "RELEVANCE",
+        SearchSort::Newest => "NEWEST",
+        SearchSort::VerifiedSavings => "VERIFIED_SAVINGS",
+    }
+}
+
+/// The window of a search a connection's arguments ask for. `last` without `before` pages back from the
+/// end, which takes the count first (a search for no hits and no facets).
+async fn window(ctx: &Context<'_>, list: &str, args: PageArgs, q: &SearchQuery) -> AppResult<Window> {
+    let total = if args.last.is_some() && args.before.is_none() {
+        let count = SearchQuery { offset: 0, limit: 0, facets: FacetFields::NONE, ..q.clone() };
+        Some(run(ctx, count).await?.total as i64)
+    } else {
+        None
+    };
+    Window::of(list, &args, || total)
+}
+
 fn to_index_sort(s: SearchSort) -> Sort {
     match s {
         SearchSort::Relevance => Sort::Relevance,
@@ -233,10 +252,12 @@ impl SearchQueryRoot {
         #[graphql(desc = "RELEVANCE when absent.")] sort: Option<SearchSort>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<SearchConn<Proposal, ProposalSearchTotals>> {
         check_query(&query)?;
-        let (offset, limit) = window(first, after.as_deref())?;
         let f = filter.unwrap_or_default();
+        let sort = sort.unwrap_or_default();
         let to_strings =
             |v: Option<Vec<&'static str>>| v.unwrap_or_default().into_iter().map(str::to_owned).collect::<Vec<_>>();
         let search_filter = Filter {
@@ -250,20 +271,20 @@ impl SearchQueryRoot {
             min_tce: f.min_verified_tce,
             max_tce: f.max_verified_tce,
         };
-        let results = run(
-            ctx,
-            SearchQuery {
-                text: query,
-                kind: DocKind::Proposal,
-                access: access(ctx),
-                filter: search_filter,
-                sort: to_index_sort(sort.unwrap_or_default()),
-                offset: offset as usize,
-                limit: limit as usize,
-                facets: asked_facets(ctx),
-            },
-        )
-        .await?;
+        let mut search = SearchQuery {
+            text: query,
+            kind: DocKind::Proposal,
+            access: access(ctx),
+            filter: search_filter,
+            sort: to_index_sort(sort),
+            offset: 0,
+            limit: 0,
+            facets: asked_facets(ctx),
+        };
+        let list = format!("searchProposals.{}", sort_name(sort));
+        let window = window(ctx, &list, PageArgs::new(first, after, last, before), &search).await?;
+        (search.offset, search.limit) = (window.offset as usize, window.limit as usize);
+        let results = run(ctx, search).await?;
         let facets = ProposalFacets {
             industry: counts(results.facets.industry),
             category: counts(results.facets.category),
@@ -278,8 +299,8 @@ impl SearchQueryRoot {
         };
         let total = results.total as i64;
         let mut conn = Connection::with_additional_fields(
-            offset > 0,
-            offset + limit < total,
+            window.has_previous(),
+            window.has_next(total),
             ProposalSearchTotals { total_count: total, facets },
         );
         let mut found: std::collections::HashMap<i64, Proposal> =
@@ -290,7 +311,7 @@ impl SearchQueryRoot {
                 .collect();
         for (i, hit) in results.hits.iter().enumerate() {
             if let Some(p) = found.remove(&hit.id) {
-                conn.edges.push(Edge::with_additional_fields(OffsetCursor(offset + i as i64), p, edge_fields(hit)));
+                conn.edges.push(Edge::with_additional_fields(window.cursor(&list, i), p, edge_fields(hit)));
             }
         }
         Ok(conn)
@@ -305,42 +326,40 @@ impl SearchQueryRoot {
         #[graphql(desc = "RELEVANCE when absent.")] sort: Option<SearchSort>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<SearchConn<Technique, TechniqueSearchTotals>> {
         check_query(&query)?;
-        let (offset, limit) = window(first, after.as_deref())?;
+        let sort = sort.unwrap_or_default();
         let industries =
             filter.and_then(|f| f.industries).unwrap_or_default().iter().map(|i| i.as_str().to_owned()).collect();
-        let results = run(
-            ctx,
-            SearchQuery {
-                text: query,
-                kind: DocKind::Technique,
-                access: Some(vec!["public".into()]),
-                filter: Filter { industries, ..Default::default() },
-                sort: to_index_sort(sort.unwrap_or_default()),
-                offset: offset as usize,
-                limit: limit as usize,
-                facets: FacetFields {
-                    industry: ctx.look_ahead().field("facets").field("industry").exists(),
-                    ..FacetFields::NONE
-                },
+        let mut search = SearchQuery {
+            text: query,
+            kind: DocKind::Technique,
+            access: Some(vec!["public".into()]),
+            filter: Filter { industries, ..Default::default() },
+            sort: to_index_sort(sort),
+            offset: 0,
+            limit: 0,
+            facets: FacetFields {
+                industry: ctx.look_ahead().field("facets").field("industry").exists(),
+                ..FacetFields::NONE
             },
-        )
-        .await?;
+        };
+        let list = format!("searchTechniques.{}", sort_name(sort));
+        let window = window(ctx, &list, PageArgs::new(first, after, last, before), &search).await?;
+        (search.offset, search.limit) = (window.offset as usize, window.limit as usize);
+        let results = run(ctx, search).await?;
         let total = results.total as i64;
         let totals = TechniqueSearchTotals {
             total_count: total,
             facets: TechniqueFacets { industry: counts(results.facets.industry) },
         };
-        let mut conn = Connection::with_additional_fields(offset > 0, offset + limit < total, totals);
+        let mut conn = Connection::with_additional_fields(window.has_previous(), window.has_next(total), totals);
         for (i, hit) in results.hits.iter().enumerate() {
             let id = hit.id;
             if let Some(t) = read!(ctx, |s| s.technique(id).await) {
-                conn.edges.push(Edge::with_additional_fields(
-                    OffsetCursor(offset + i as i64),
-                    Technique(t),
-                    edge_fields(hit),
-                ));
+                conn.edges.push(Edge::with_additional_fields(window.cursor(&list, i), Technique(t), edge_fields(hit)));
             }
         }
         Ok(conn)

@@ -25,7 +25,7 @@ use crate::{
     },
     error::AppResult,
     graphql::{
-        connection::{page, window, Conn},
+        connection::{Conn, Keyset, PageArgs},
         guards::{services, viewer},
         ids,
     },
@@ -293,10 +293,13 @@ impl Proposal {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<Conn<ProposalEvent>> {
-        let (offset, limit) = window(first, after.as_deref())?;
-        let id = self.row.id;
-        let (rows, total) = read!(ctx, |s| s.events(id, offset, limit).await);
+        let list = format!("events.{}", self.row.id);
+        let page = Keyset::of(&list, &PageArgs::new(first, after, last, before))?;
+        let (id, rows_page) = (self.row.id, page.rows());
+        let (rows, total) = read!(ctx, |s| s.events(id, &rows_page).await);
         let items = rows
             .into_iter()
             .map(|e| {
@@ -305,10 +308,10 @@ impl Proposal {
                     is_viewer: e.actor_id.is_some() && e.actor_id == self.viewer_id,
                     reviews: e.kind == "EVALUATED",
                 };
-                ProposalEvent { hide_actor: !actor_shown(self.sight, actor), row: e }
+                (e.id, ProposalEvent { hide_actor: !actor_shown(self.sight, actor), row: e })
             })
             .collect();
-        Ok(page(items, offset, total))
+        Ok(page.page(&list, items, total))
     }
     /// Photos, measurement sheets, drawings; oldest first.
     async fn attachments(&self, ctx: &Context<'_>) -> Result<Vec<super::attachment::Attachment>> {
