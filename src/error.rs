@@ -7,24 +7,37 @@
 
 use async_graphql::{Enum, ErrorExtensions};
 
-/// Stable error codes. Never rename a variant: clients match on the string.
+/// Stable error codes. Never rename a variant: clients match on the string. 稳定的错误码，客户端按字符串判断，永不改名。
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
+    /// No valid credentials: sign in again. 未登录或令牌无效，请重新登录。
     Unauthenticated,
+    /// Signed in, but not allowed to do this. 无权执行此操作。
     Forbidden,
+    /// It does not exist, or the viewer may not see it. 不存在或无权查看。
     NotFound,
+    /// An input is not valid; `field` names it. 输入不合法（field 指明字段）。
     ValidationFailed,
+    /// The proposal's status does not allow this now. 提案当前状态不允许此操作。
     InvalidTransition,
+    /// Someone changed it since you loaded it: reload and try again. 已被他人修改，请刷新后重试。
     VersionConflict,
+    /// A reviewer may not review their own or their team's proposal. 评审人不得评审本人或本班组的提案。
     ConflictOfInterest,
+    /// Too few evaluations to decide yet. 评审份数不足，尚不能决定。
     NotEnoughEvaluations,
+    /// It exists already. 已存在。
     AlreadyExists,
+    /// A file or the request is larger than allowed. 文件或请求过大。
     PayloadTooLarge,
+    /// A file of a type that is not accepted. 文件类型不受支持。
     UnsupportedMediaType,
+    /// Too many requests: wait `retryAfterSeconds`. 请求过于频繁，请稍后再试。
     RateLimited,
-    /// An infrastructure fault (the database or storage unreachable, restarted or overloaded): retry.
+    /// An infrastructure fault (the database or storage unreachable, restarted or overloaded): retry. 基础设施故障（数据库或存储不可达、重启或过载）：请重试。
     ServiceUnavailable,
+    /// The server failed; it is logged. 服务器内部错误（已记录）。
     Internal,
 }
 
@@ -176,12 +189,14 @@ impl From<AppError> for async_graphql::Error {
     }
 }
 
-/// A refusal reported inside a mutation payload (`userErrors`), not as a top-level GraphQL error.
+/// A refusal reported inside a mutation payload (`userErrors`), not as a top-level GraphQL error. 在操作结果（userErrors）中报告的拒绝，而非顶层 GraphQL 错误。
 #[derive(async_graphql::SimpleObject, Clone, Debug)]
 pub struct UserError {
-    /// Path to the input field the error concerns, e.g. `["input", "title"]`; empty when it concerns the whole input.
+    /// Path to the input field the error concerns, e.g. `["input", "title"]`; empty when it concerns the whole input. 出错的输入字段路径，例如 ["input", "title"]；涉及整个输入时为空。
     pub field: Vec<String>,
+    /// A stable code to branch on. 稳定的错误码。
     pub code: ErrorCode,
+    /// What went wrong, in words a person can act on (Chinese and English). 可据以处理的说明（中英文）。
     pub message: String,
 }
 

@@ -8,12 +8,19 @@ use chrono::{DateTime, Utc};
 use super::lifecycle::Status;
 
 crate::string_enum! {
+    /// How impact figures are grouped. 成效统计的分组方式。
     pub enum GroupBy {
+        /// Per enterprise. 按企业。
         Enterprise = "ENTERPRISE",
+        /// Per industry. 按行业。
         Industry = "INDUSTRY",
+        /// Per innovation studio. 按创新工作室。
         Studio = "STUDIO",
+        /// Per team (班组). 按班组。
         Team = "TEAM",
+        /// Per category. 按类别。
         Category = "CATEGORY",
+        /// Per month of submission. 按提交月份。
         Month = "MONTH",
     }
 }
@@ -133,17 +140,21 @@ pub fn summarize(rows: &[ImpactRow], by: Option<GroupBy>) -> (Figures, Vec<(Stri
 }
 
 crate::string_enum! {
-    /// Who a leaderboard ranks.
+    /// Who a leaderboard ranks. 排行榜的对象。
     pub enum Board {
+        /// Individual workers. 按个人。
         Workers = "WORKERS",
+        /// Teams (班组). 按班组。
         Teams = "TEAMS",
     }
 }
 
 crate::string_enum! {
-    /// What a leaderboard ranks by.
+    /// What a leaderboard ranks by. 排行依据。
     pub enum Rank {
+        /// By recognition points. 按积分。
         Points = "POINTS",
+        /// By verified savings. 按核实节能量。
         VerifiedSavings = "VERIFIED_SAVINGS",
     }
 }

@@ -12,16 +12,27 @@
 use super::organisation::Role;
 
 crate::string_enum! {
+    /// Where a proposal is in its journey. 提案所处的阶段。
     pub enum Status {
+        /// Being written; only its authors see it. 草稿（仅作者可见）。
         Draft = "DRAFT",
+        /// Submitted, waiting for reviewers. 已提交，待指派评审。
         Submitted = "SUBMITTED",
+        /// Under review (blind: reviewers do not see the authors). 评审中（盲评）。
         Evaluating = "EVALUATING",
+        /// Returned to the authors for revision. 已退回修改。
         Returned = "RETURNED",
+        /// Not accepted, with a reason. 未采纳（附理由）。
         Rejected = "REJECTED",
+        /// Accepted; a pilot is next. 已采纳，待试点。
         Accepted = "ACCEPTED",
+        /// In a pilot, savings being measured. 试点中，正在测量节能量。
         Incubating = "INCUBATING",
+        /// Adopted in its enterprise with verified savings. 已在本企业推广应用，节能量已核实。
         Adopted = "ADOPTED",
+        /// Promoted into the industry catalogue. 已入选行业目录。
         Promoted = "PROMOTED",
+        /// Withdrawn by an author. 作者已撤回。
         Withdrawn = "WITHDRAWN",
     }
 }

@@ -1,31 +1,33 @@
 //! Who people are: roles and the industries enterprises belong to.
 
 crate::string_enum! {
-    /// What a user does on the platform (PRODUCT.md, "Who uses it").
+    /// What a user does on the platform (PRODUCT.md, "Who uses it"). 用户在平台上的角色。
     pub enum Role {
         /// Frontline worker (一线职工).
         Worker = "WORKER",
-        /// Expert in a model-worker innovation studio who evaluates proposals.
+        /// Expert in a model-worker innovation studio who evaluates proposals. 劳模创新工作室中评审提案的专家。
         Reviewer = "REVIEWER",
-        /// The model worker who leads a studio: assigns reviewers, decides, runs pilots.
+        /// The model worker who leads a studio: assigns reviewers, decides, runs pilots. 带领工作室的劳模：指派评审、作出决定、组织试点。
         StudioLead = "STUDIO_LEAD",
-        /// The enterprise's technical or union department.
+        /// The enterprise's technical or union department. 企业的技术部门或工会。
         EnterpriseAdmin = "ENTERPRISE_ADMIN",
         /// An industry association (行业协会).
         Association = "ASSOCIATION",
-        /// Platform operator.
+        /// Platform operator. 平台运营方。
         Admin = "ADMIN",
     }
 }
 
 crate::string_enum! {
+    /// An industry of the catalogue. 行业。
     pub enum Industry {
-        /// 机械
+        /// Machinery. 机械
         Machinery = "MACHINERY",
-        /// 冶金
+        /// Metallurgy. 冶金
         Metallurgy = "METALLURGY",
-        /// 建材
+        /// Building materials. 建材
         BuildingMaterials = "BUILDING_MATERIALS",
+        /// Any other industry. 其他行业。
         Other = "OTHER",
     }
 }

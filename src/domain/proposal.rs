@@ -3,19 +3,23 @@
 use super::{lifecycle::Status, organisation::Role};
 
 crate::string_enum! {
+    /// What kind of improvement a proposal is. 提案的类别。
     pub enum Category {
-        /// 节能降耗
+        /// Energy saving. 节能降耗
         EnergySaving = "ENERGY_SAVING",
-        /// 绿色工艺
+        /// Greener processes. 绿色工艺
         GreenProcess = "GREEN_PROCESS",
-        /// 清洁生产
+        /// Cleaner production. 清洁生产
         CleanProduction = "CLEAN_PRODUCTION",
-        /// 循环经济
+        /// Circular economy: reuse and recycling. 循环经济
         CircularEconomy = "CIRCULAR_ECONOMY",
-        /// 减排降碳
+        /// Lower emissions and carbon. 减排降碳
         EmissionReduction = "EMISSION_REDUCTION",
+        /// Safer work with less waste. 安全改进。
         Safety = "SAFETY",
+        /// Better quality, less scrap and rework. 质量改进（减少废品与返工）。
         Quality = "QUALITY",
+        /// Anything else. 其他。
         Other = "OTHER",
     }
 }

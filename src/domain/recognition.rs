@@ -1,10 +1,15 @@
 //! Recognition points: awarded at submission, acceptance, adoption and promotion, shared among the authors.
 
 crate::string_enum! {
+    /// What earns recognition points. 积分来由。
     pub enum PointsReason {
+        /// Submitting a proposal. 提交提案。
         Submission = "SUBMISSION",
+        /// A proposal accepted. 提案被采纳。
         Acceptance = "ACCEPTANCE",
+        /// A proposal adopted with verified savings. 提案推广应用并核实节能。
         Adoption = "ADOPTION",
+        /// A proposal promoted into the industry catalogue. 提案入选行业目录。
         Promotion = "PROMOTION",
     }
 }

@@ -5,34 +5,41 @@
 use chrono::NaiveDate;
 
 crate::string_enum! {
+    /// An energy or resource carrier that savings are measured in. 节能量的计量载体（电、煤、气、汽、水）。
     pub enum Carrier {
-        /// kWh
+        /// kWh 千瓦时
         Electricity = "ELECTRICITY",
-        /// tonnes of raw coal
+        /// tonnes of raw coal 吨原煤
         Coal = "COAL",
-        /// m³
+        /// m³ 立方米
         NaturalGas = "NATURAL_GAS",
-        /// tonnes of steam
+        /// tonnes of steam 吨蒸汽
         Steam = "STEAM",
-        /// tonnes of fresh water
+        /// tonnes of fresh water 吨新水
         Water = "WATER",
-        /// yuan (a measurement of money spent, before and after)
+        /// yuan (a measurement of money spent, before and after) 元（改进前后的花费）
         Money = "MONEY",
     }
 }
 
 crate::string_enum! {
+    /// Where a savings figure comes from. 节能量的来源。
     pub enum SavingsKind {
+        /// What the authors expect. 作者预期。
         Expected = "EXPECTED",
+        /// Forecast during the pilot. 试点中的预测。
         Forecast = "FORECAST",
+        /// Verified by measurement. 经测量核实。
         Verified = "VERIFIED",
     }
 }
 
 crate::string_enum! {
-    /// What a factor converts to.
+    /// What a factor converts to. 折算目标。
     pub enum Quantity {
+        /// Tonnes of coal equivalent. 吨标准煤。
         Tce = "TCE",
+        /// Tonnes of CO2 equivalent. 吨二氧化碳当量。
         Co2e = "CO2E",
     }
 }
@@ -56,7 +63,7 @@ pub struct Factor {
     pub quantity: Quantity,
     /// Tonnes of `quantity` per unit of the carrier.
     pub factor: f64,
-    /// The factor as published, in `unit`.
+    /// The factor as published, in `unit`. 公布的系数值（单位见 unit）。
     pub published_factor: f64,
     pub unit: &'static str,
     pub basis: &'static str,

@@ -19,6 +19,7 @@ use crate::{
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
+/// Live updates over WebSocket (`/graphql/ws`, graphql-transport-ws). 实时更新（WebSocket）。
 #[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// Events of one proposal — or, without `proposalId`, of every proposal the viewer may see — in the
@@ -27,11 +28,14 @@ impl SubscriptionRoot {
     /// With `after` (the last `sequence` received, or 0), the events recorded since then are replayed
     /// first, so a client that reconnects misses nothing. Events arrive in the order their transactions
     /// settled, which is not always the order of their `sequence` numbers: resume from the last one
-    /// received, not from the highest.
+    /// received, not from the highest. 某提案（或不指定时查看者可见的全部提案）的事件，按记录顺序推送，逐条遵循可见性与盲评。给出 after（最后收到的序号或0）时先补发其后的事件，断线重连不漏。事件按事务完成顺序到达，不一定按序号递增：请从最后收到的一条续传。
     async fn proposal_events(
         &self,
         ctx: &Context<'_>,
-        proposal_id: Option<ID>,
+        #[graphql(desc = "Only this proposal's events. 仅该提案的事件。")] proposal_id: Option<ID>,
+        #[graphql(
+            desc = "Replay the events after this `sequence` first (0: all that may be replayed). 先补发该序号之后的事件。"
+        )]
         after: Option<i64>,
     ) -> Result<impl Stream<Item = ProposalEvent>> {
         let services = services(ctx)?.clone();

@@ -469,6 +469,7 @@ async fn run(
             obj.remove("data");
         }
     }
+    describe_schema(&mut body);
     if left_out_non_null(&body) {
         // async-graphql leaves a failed non-null field out of its object instead of nulling the nearest
         // nullable parent; without the schema at hand, null the whole data: valid, if more than needed.
@@ -501,6 +502,25 @@ async fn run(
 fn fault(media: MediaType, e: &AppError) -> Response {
     let status = StatusCode::from_u16(e.code().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     retry_later(request_error(status, media, e.code().as_str(), &e.public_message()))
+}
+
+/// What `__schema { description }` answers: async-graphql answers every schema with the same paragraph
+/// about schemas in general; clients (GraphiQL, codegen) show this one instead.
+pub const SCHEMA_DESCRIPTION: &str =
+    "greenline: frontline workers' energy-saving proposals, from the shop floor through \
+review, pilot and measured savings to the industry catalogue. Errors carry extensions.code; mutations answer \
+userErrors. 职工节能降耗合理化建议平台：从一线提交、评审、试点与节能量核实，到行业技术目录。";
+
+fn describe_schema(body: &mut Value) {
+    const LIBRARY: &str = "A GraphQL Schema defines the capabilities of a GraphQL server.";
+    let Some(data) = body.get_mut("data").and_then(Value::as_object_mut) else { return };
+    for value in data.values_mut() {
+        if let Some(d) = value.get_mut("description") {
+            if d.as_str().is_some_and(|t| t.starts_with(LIBRARY)) {
+                *d = Value::String(SCHEMA_DESCRIPTION.into());
+            }
+        }
+    }
 }
 
 /// Adds `Retry-After: 1` to a 503.

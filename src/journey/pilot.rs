@@ -54,10 +54,15 @@ pub async fn start_pilot(
 }
 
 crate::string_enum! {
+    /// Where a milestone stands. 里程碑进展状态。
     pub enum MilestoneStatus {
+        /// Not started. 未开始。
         Planned = "PLANNED",
+        /// Under way. 进行中。
         InProgress = "IN_PROGRESS",
+        /// Done. 已完成。
         Done = "DONE",
+        /// Dropped. 已取消。
         Cancelled = "CANCELLED",
     }
 }

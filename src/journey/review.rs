@@ -121,9 +121,13 @@ pub async fn submit_evaluation(
 }
 
 crate::string_enum! {
+    /// What a studio lead decides. 工作室负责人的决定。
     pub enum DecisionOutcome {
+        /// Accept: the proposal goes to a pilot. 采纳，进入试点。
         Accept = "ACCEPT",
+        /// Return to the authors for revision. 退回作者修改。
         Return = "RETURN",
+        /// Reject, with a reason. 不采纳（须附理由）。
         Reject = "REJECT",
     }
 }

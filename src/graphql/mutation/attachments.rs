@@ -13,27 +13,39 @@ use crate::{
     journey::{self, attachments::inspect},
 };
 
+/// Input of `uploadAttachment`. `uploadAttachment` 的输入。
 #[derive(InputObject)]
 pub struct UploadAttachmentInput {
+    /// The proposal to attach it to. 附加到的提案。
     pub proposal_id: ID,
-    /// The file, sent as a part of a multipart request (GraphQL multipart request spec).
+    /// The file, sent as a part of a multipart request (GraphQL multipart request spec). 文件，以 multipart 请求的一部分发送（GraphQL multipart 规范）。
     pub file: Upload,
+    /// What it shows. 附件说明。
     pub caption: Option<String>,
 }
 
+/// Input of `removeAttachment`. `removeAttachment` 的输入。
 #[derive(InputObject)]
 pub struct RemoveAttachmentInput {
+    /// The attachment to remove. 要删除的附件。
     pub attachment_id: ID,
 }
 
+/// What `uploadAttachment` returns: the result, or why it was refused. `uploadAttachment` 的结果或拒绝原因。
 #[derive(SimpleObject)]
 pub struct UploadAttachmentPayload {
+    /// The stored attachment. 已保存的附件。
     pub attachment: Option<Attachment>,
+    /// The proposal after the change; null when refused. 操作后的提案（被拒绝时为空）。
     pub proposal: Option<Proposal>,
+    /// Why the mutation was refused; empty on success. 被拒绝的原因；成功时为空。
     pub user_errors: Vec<UserError>,
 }
 
-super::payload!(RemoveAttachmentPayload { proposal: Proposal });
+super::payload!(
+    /// What `removeAttachment` returns: the result, or why it was refused. `removeAttachment` 的结果或拒绝原因。
+    RemoveAttachmentPayload { proposal: Proposal }
+);
 
 #[derive(Default)]
 pub struct AttachmentMutations;
@@ -41,11 +53,11 @@ pub struct AttachmentMutations;
 #[Object]
 impl AttachmentMutations {
     /// Attach a photo or document to a proposal: JPEG, PNG, WebP, HEIC, PDF, DOCX, XLSX or MP4 (decided
-    /// by the content), up to `GREENLINE_MAX_UPLOAD_BYTES` (20 MiB by default). Identical files are stored once.
+    /// by the content), up to `GREENLINE_MAX_UPLOAD_BYTES` (20 MiB by default). Identical files are stored once. 为提案添加照片或文档：JPEG、PNG、WebP、HEIC、PDF、DOCX、XLSX 或 MP4（按内容判定），不超过 GREENLINE_MAX_UPLOAD_BYTES（默认20 MiB）。相同文件只存一份。
     async fn upload_attachment(
         &self,
         ctx: &Context<'_>,
-        input: UploadAttachmentInput,
+        #[graphql(desc = "What to change. 本操作的输入。")] input: UploadAttachmentInput,
     ) -> Result<UploadAttachmentPayload> {
         let s = services(ctx)?;
         let (max_bytes, max_files) = (s.config.max_upload_bytes, s.config.max_attachments);
@@ -115,11 +127,11 @@ impl AttachmentMutations {
         })
     }
 
-    /// Remove an attachment from a draft (authors). The stored file goes once nothing references it.
+    /// Remove an attachment from a draft (authors). The stored file goes once nothing references it. 从草稿中删除附件（作者）。存储的文件在无引用后删除。
     async fn remove_attachment(
         &self,
         ctx: &Context<'_>,
-        input: RemoveAttachmentInput,
+        #[graphql(desc = "What to change. 本操作的输入。")] input: RemoveAttachmentInput,
     ) -> Result<RemoveAttachmentPayload> {
         let s = services(ctx)?;
         let result = match ids::decode(&input.attachment_id, "Attachment", "attachmentId") {

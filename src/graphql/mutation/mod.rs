@@ -23,7 +23,7 @@ use crate::{
     },
 };
 
-/// Every action: one mutation each, taking an `input` and answering a payload with `userErrors`.
+/// Every action: one mutation each, taking an `input` and answering a payload with `userErrors`. 全部操作：每个操作接受一个 input，返回带 userErrors 的结果。
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(
@@ -82,8 +82,9 @@ macro_rules! payload {
         $(#[$meta])*
         #[derive(async_graphql::SimpleObject)]
         pub struct $name {
+            #[doc = concat!("The ", stringify!($field), " after the mutation; null when it was refused. 操作后的对象（被拒绝时为空）。")]
             pub $field: Option<$ty>,
-            /// Why the mutation was refused; empty on success.
+            /// Why the mutation was refused; empty on success. 被拒绝的原因；成功时为空。
             pub user_errors: Vec<$crate::error::UserError>,
         }
 

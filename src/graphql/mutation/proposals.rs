@@ -17,25 +17,27 @@ use crate::{
     },
 };
 
-/// A proposal's content. Only `title` and `body` are required to create one.
+/// A proposal's content. Only `title` and `body` are required to create one. 提案内容。新建时只需标题和正文。
 #[derive(InputObject, Clone, Default)]
 pub struct ProposalContentInput {
+    /// The title (at most 200 characters). 标题（不超过200字）。
     pub title: Option<String>,
-    /// What is wasted today and what to change.
+    /// What is wasted today and what to change. 现在浪费在哪里、要怎么改。
     pub body: Option<String>,
+    /// The category. 类别。
     pub category: Option<Category>,
-    /// Defaults to the enterprise's industry.
+    /// Defaults to the enterprise's industry. 缺省为企业所属行业。
     pub industry: Option<Industry>,
-    /// Process and equipment tags.
+    /// Process and equipment tags. 工艺与设备标签。
     pub tags: Option<Vec<String>>,
     /// Users of your enterprise who co-wrote it. They are invited, and become authors when they accept
-    /// (`respondToCoAuthorInvitation`); on update, the list replaces the earlier one.
+    /// (`respondToCoAuthorInvitation`); on update, the list replaces the earlier one. 本企业的共同撰写人：先发出邀请，接受后成为作者；修改时以新名单替换旧名单。
     pub co_author_ids: Option<Vec<ID>>,
-    /// The name of a worker of your own team, without an account, on whose behalf you submit.
+    /// The name of a worker of your own team, without an account, on whose behalf you submit. 你代为提交的本班组无账号工人的姓名。
     pub on_behalf_of: Option<String>,
-    /// Savings per year as the author expects them.
+    /// Savings per year as the author expects them. 作者预期的年节能量。
     pub expected_savings: Option<SavingsInput>,
-    /// Its id in the system it was imported from.
+    /// Its id in the system it was imported from. 在导入来源系统中的编号。
     pub external_id: Option<String>,
 }
 
@@ -61,51 +63,76 @@ impl ProposalContentInput {
     }
 }
 
+/// Input of `createProposal`. `createProposal` 的输入。
 #[derive(InputObject)]
 pub struct CreateProposalInput {
+    /// The draft's content. 草稿内容。
     pub proposal: ProposalContentInput,
 }
 
+/// Input of `updateProposal`. `updateProposal` 的输入。
 #[derive(InputObject)]
 pub struct UpdateProposalInput {
+    /// The draft or returned proposal. 草稿或被退回的提案。
     pub proposal_id: ID,
-    /// The version you saw; a newer one is a conflict.
+    /// The version you saw; a newer one is a conflict. 你看到的版本；已有更新版本则为冲突。
     pub expected_version: i64,
-    /// Fields to change; absent fields stay as they are.
+    /// Fields to change; absent fields stay as they are. 要修改的字段；未给出的保持不变。
     pub proposal: ProposalContentInput,
 }
 
+/// Input of `submitProposal`. `submitProposal` 的输入。
 #[derive(InputObject)]
 pub struct SubmitProposalInput {
-    /// Submit this existing draft (or returned proposal)…
+    /// Submit this existing draft (or returned proposal)… 提交这份已有草稿（或被退回的提案）……
     pub proposal_id: Option<ID>,
-    /// …at the version you saw.
+    /// …at the version you saw. ……以你看到的版本为准。
     pub expected_version: Option<i64>,
-    /// …or submit this complete new proposal in one step.
+    /// …or submit this complete new proposal in one step. ……或一步提交这份完整的新提案。
     pub proposal: Option<ProposalContentInput>,
-    /// A retry with the same key returns the proposal the first request made, never a second one.
+    /// A retry with the same key returns the proposal the first request made, never a second one. 用同一键重试会返回第一次请求创建的提案，不会重复创建。
     pub idempotency_key: Option<String>,
 }
 
+/// Input of `withdrawProposal`. `withdrawProposal` 的输入。
 #[derive(InputObject)]
 pub struct WithdrawProposalInput {
+    /// The proposal. 提案编号。
     pub proposal_id: ID,
+    /// The version you saw: if someone changed it since, the mutation is refused with VERSION_CONFLICT. 你看到的版本号；如已被他人修改则以 VERSION_CONFLICT 拒绝。
     pub expected_version: i64,
+    /// Why, shown in the history. 撤回理由（记入历史）。
     pub reason: Option<String>,
 }
 
-payload!(CreateProposalPayload { proposal: Proposal });
-payload!(UpdateProposalPayload { proposal: Proposal });
-payload!(SubmitProposalPayload { proposal: Proposal });
-payload!(WithdrawProposalPayload { proposal: Proposal });
+payload!(
+    /// What `createProposal` returns: the result, or why it was refused. `createProposal` 的结果或拒绝原因。
+    CreateProposalPayload { proposal: Proposal }
+);
+payload!(
+    /// What `updateProposal` returns: the result, or why it was refused. `updateProposal` 的结果或拒绝原因。
+    UpdateProposalPayload { proposal: Proposal }
+);
+payload!(
+    /// What `submitProposal` returns: the result, or why it was refused. `submitProposal` 的结果或拒绝原因。
+    SubmitProposalPayload { proposal: Proposal }
+);
+payload!(
+    /// What `withdrawProposal` returns: the result, or why it was refused. `withdrawProposal` 的结果或拒绝原因。
+    WithdrawProposalPayload { proposal: Proposal }
+);
 
 #[derive(Default)]
 pub struct ProposalMutations;
 
 #[Object]
 impl ProposalMutations {
-    /// Save a draft (only its authors see it).
-    async fn create_proposal(&self, ctx: &Context<'_>, input: CreateProposalInput) -> Result<CreateProposalPayload> {
+    /// Save a draft (only its authors see it). 保存草稿（仅作者可见）。
+    async fn create_proposal(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to change. 本操作的输入。")] input: CreateProposalInput,
+    ) -> Result<CreateProposalPayload> {
         let result = match input.proposal.into_fields() {
             Ok(fields) => {
                 act(ctx, move |tx, user, now| {
@@ -118,8 +145,12 @@ impl ProposalMutations {
         Ok(proposal_payload(ctx, result).await?.into())
     }
 
-    /// Change a draft or a returned proposal (authors).
-    async fn update_proposal(&self, ctx: &Context<'_>, input: UpdateProposalInput) -> Result<UpdateProposalPayload> {
+    /// Change a draft or a returned proposal (authors). 修改草稿或被退回的提案（作者）。
+    async fn update_proposal(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to change. 本操作的输入。")] input: UpdateProposalInput,
+    ) -> Result<UpdateProposalPayload> {
         let decoded = decode_proposal_id(&input.proposal_id).and_then(|id| Ok((id, input.proposal.into_fields()?)));
         let result = match decoded {
             Ok((id, fields)) => {
@@ -134,8 +165,12 @@ impl ProposalMutations {
         Ok(proposal_payload(ctx, result).await?.into())
     }
 
-    /// Submit a draft, resubmit a returned proposal, or submit a complete new proposal in one step.
-    async fn submit_proposal(&self, ctx: &Context<'_>, input: SubmitProposalInput) -> Result<SubmitProposalPayload> {
+    /// Submit a draft, resubmit a returned proposal, or submit a complete new proposal in one step. 提交草稿、重新提交被退回的提案，或一步提交完整的新提案。
+    async fn submit_proposal(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to change. 本操作的输入。")] input: SubmitProposalInput,
+    ) -> Result<SubmitProposalPayload> {
         let key = input.idempotency_key.clone();
         let what = match (input.proposal_id, input.proposal) {
             (Some(id), None) => match (decode_proposal_id(&id), input.expected_version) {
@@ -175,11 +210,11 @@ impl ProposalMutations {
         Ok(proposal_payload(ctx, result).await?.into())
     }
 
-    /// Withdraw before acceptance (authors). The record and its history stay.
+    /// Withdraw before acceptance (authors). The record and its history stay. 在采纳前撤回（作者）。记录与历史保留。
     async fn withdraw_proposal(
         &self,
         ctx: &Context<'_>,
-        input: WithdrawProposalInput,
+        #[graphql(desc = "What to change. 本操作的输入。")] input: WithdrawProposalInput,
     ) -> Result<WithdrawProposalPayload> {
         let result = match decode_proposal_id(&input.proposal_id) {
             Ok(id) => {

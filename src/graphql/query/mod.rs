@@ -9,7 +9,7 @@ mod viewer;
 
 use async_graphql::MergedObject;
 
-/// Every query: the viewer, any node by id, proposals, the catalogue, search and impact.
+/// Every query: the viewer, any node by id, proposals, the catalogue, search and impact. 全部查询：当前用户、按编号取对象、提案、目录、搜索与成效。
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
 pub struct QueryRoot(

@@ -14,8 +14,12 @@ pub struct NodeQuery;
 
 #[Object]
 impl NodeQuery {
-    /// The object with this global id, or null when it does not exist or the viewer may not see it.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+    /// The object with this global id, or null when it does not exist or the viewer may not see it. 具有该全局编号的对象；不存在或无权查看时为空。
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id from any type's `id`. 任一对象的全局编号。")] id: ID,
+    ) -> Result<Option<Node>> {
         let Some((kind, n)) = ids::decode_any(&id) else { return Ok(None) };
         let db = &services(ctx)?.db;
         Ok(match kind.as_str() {

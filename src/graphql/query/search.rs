@@ -28,52 +28,71 @@ use crate::{
 const QUERY_MAX: usize = 200;
 const SIMILAR_TEXT_MAX: usize = 20_000;
 
+/// The order of search results. 搜索结果排序。
 #[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
 pub enum SearchSort {
+    /// Best match first. 相关度优先。
     #[default]
     Relevance,
-    /// Most recently submitted first.
+    /// Most recently submitted first. 最近提交的在前。
     Newest,
-    /// Largest verified tce first.
+    /// Largest verified tce first. 核实节能量最大的在前。
     VerifiedSavings,
 }
 
+/// Narrows a proposal search; each list means any of its values. 提案搜索的筛选条件（列表内任一即可）。
 #[derive(InputObject, Default)]
 pub struct ProposalSearchFilter {
+    /// In these industries. 行业。
     pub industries: Option<Vec<Industry>>,
+    /// Of these categories. 类别。
     pub categories: Option<Vec<Category>>,
+    /// In these statuses. 状态。
     pub statuses: Option<Vec<Status>>,
+    /// Of these enterprises. 企业。
     pub enterprise_ids: Option<Vec<ID>>,
+    /// Reviewed by these studios. 评审工作室。
     pub studio_ids: Option<Vec<ID>>,
+    /// Submitted at or after. 提交时间起。
     pub submitted_from: Option<Timestamp>,
+    /// Submitted before. 提交时间止。
     pub submitted_to: Option<Timestamp>,
+    /// At least this much verified tce per year. 核实年节能量下限（吨标准煤）。
     pub min_verified_tce: Option<f64>,
+    /// At most this much verified tce per year. 核实年节能量上限（吨标准煤）。
     pub max_verified_tce: Option<f64>,
 }
 
+/// Narrows a catalogue search. 目录搜索的筛选条件。
 #[derive(InputObject, Default)]
 pub struct TechniqueSearchFilter {
+    /// In these industries. 行业。
     pub industries: Option<Vec<Industry>>,
 }
 
-/// Where a query matched, with the matches wrapped in `<em>` (the rest of the snippet is HTML-escaped).
+/// Where a query matched, with the matches wrapped in `<em>` (the rest of the snippet is HTML-escaped). 搜索命中的位置，命中词以 <em> 包裹（其余已做 HTML 转义）。
 #[derive(SimpleObject)]
 pub struct SearchHighlight {
-    /// `title`, `tags` or `body`.
+    /// `title`, `tags` or `body`. 标题、标签或正文。
     pub field: String,
+    /// An excerpt with the matched words between <em> and </em> (the rest escaped as HTML). 摘录，命中词以 <em> 标记（其余已做 HTML 转义）。
     pub snippet: String,
 }
 
 #[derive(SimpleObject)]
 pub struct SearchEdgeFields {
-    /// Relevance (higher is better); null when sorted by date or savings.
+    /// Relevance (higher is better); null when sorted by date or savings. 相关度（越高越好）；按日期或节能量排序时为空。
     pub score: Option<f64>,
+    /// Where the query matched, the matched words marked. 匹配位置（命中词已标记）。
     pub highlights: Vec<SearchHighlight>,
 }
 
+/// How many matches have one value. 某取值的匹配数。
 #[derive(SimpleObject)]
 pub struct FacetCount {
+    /// The value (an enum value's name). 取值。
     pub value: String,
+    /// How many matches have this value. 具有该值的匹配数。
     pub count: i64,
 }
 
@@ -82,11 +101,14 @@ pub struct EnterpriseFacetCount {
     count: i64,
 }
 
+/// How many matches one enterprise has. 某企业的匹配数。
 #[Object]
 impl EnterpriseFacetCount {
+    /// The enterprise (null if the viewer may not see it). 企业。
     async fn enterprise(&self, ctx: &Context<'_>) -> Result<Option<Enterprise>> {
         Ok(services(ctx)?.db.enterprise(self.id).await?.map(Enterprise))
     }
+    /// How many matches have this value. 具有该值的匹配数。
     async fn count(&self) -> i64 {
         self.count
     }
@@ -97,40 +119,54 @@ pub struct StudioFacetCount {
     count: i64,
 }
 
+/// How many matches one studio reviews. 某工作室的匹配数。
 #[Object]
 impl StudioFacetCount {
+    /// The studio. 工作室。
     async fn studio(&self, ctx: &Context<'_>) -> Result<Option<Studio>> {
         Ok(services(ctx)?.db.studio(self.id).await?.map(Studio))
     }
+    /// How many matches have this value. 具有该值的匹配数。
     async fn count(&self) -> i64 {
         self.count
     }
 }
 
-/// Counts over every match the viewer may see (not only the current page).
+/// Counts over every match the viewer may see (not only the current page). 查看者可见的全部匹配的计数（不只当前页）。
 #[derive(SimpleObject)]
 pub struct ProposalFacets {
+    /// Matches per industry. 按行业计数。
     pub industry: Vec<FacetCount>,
+    /// Matches per category. 按类别计数。
     pub category: Vec<FacetCount>,
+    /// Matches per status. 按状态计数。
     pub status: Vec<FacetCount>,
+    /// Matches per enterprise. 按企业计数。
     pub enterprise: Vec<EnterpriseFacetCount>,
+    /// Matches per studio that reviews them. 按评审工作室计数。
     pub studio: Vec<StudioFacetCount>,
 }
 
+/// Counts over every catalogue match. 目录搜索结果的计数。
 #[derive(SimpleObject)]
 pub struct TechniqueFacets {
+    /// Matches per industry. 按行业计数。
     pub industry: Vec<FacetCount>,
 }
 
 #[derive(SimpleObject)]
 pub struct ProposalSearchTotals {
+    /// How many proposals match in all, across every page. 符合条件的总数（所有页）。
     pub total_count: i64,
+    /// Counts per value over every match (not only this page). 全部匹配结果按取值的计数。
     pub facets: ProposalFacets,
 }
 
 #[derive(SimpleObject)]
 pub struct TechniqueSearchTotals {
+    /// How many techniques match in all, across every page. 符合条件的总数（所有页）。
     pub total_count: i64,
+    /// Counts per value over every match (not only this page). 全部匹配结果按取值的计数。
     pub facets: TechniqueFacets,
 }
 
@@ -152,9 +188,12 @@ impl EdgeNameType for SearchEdgeName {
 
 type SearchConn<T, Totals> = Connection<Cursor, T, Totals, SearchEdgeFields, SearchConnectionName, SearchEdgeName>;
 
+/// A proposal that looks like the text being written, with how alike. 与正在填写内容相似的提案及相似度。
 #[derive(SimpleObject)]
 pub struct SimilarProposal {
+    /// The similar proposal. 相似的提案。
     pub proposal: Proposal,
+    /// How alike; higher is more alike (not a percentage). 相似度（越高越相似，非百分比）。
     pub score: f64,
 }
 
@@ -243,16 +282,29 @@ pub struct SearchQueryRoot;
 impl SearchQueryRoot {
     /// Full-text search over the proposals the viewer may see, Chinese first: every term must occur
     /// (a two-character word matches inside longer words), `"quoted phrases"` stay whole, title counts
-    /// more than tags, tags more than body. An empty query lists everything that passes the filter.
+    /// more than tags, tags more than body. An empty query lists everything that passes the filter. 对查看者可见的提案做全文搜索（中文优先）：每个词都须出现（双字词可匹配更长的词），引号内为整体短语，标题权重高于标签，标签高于正文。空查询列出符合筛选条件的全部。
     async fn search_proposals(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The words to find, in Chinese or English; \"quoted phrases\" stay whole; empty lists everything. 搜索词（中文或英文）；引号内为短语；为空则列出全部。"
+        )]
         query: String,
-        filter: Option<ProposalSearchFilter>,
-        #[graphql(desc = "RELEVANCE when absent.")] sort: Option<SearchSort>,
+        #[graphql(desc = "Narrows the results. 筛选条件。")] filter: Option<ProposalSearchFilter>,
+        #[graphql(desc = "RELEVANCE when absent. 缺省为 RELEVANCE（相关度）。")] sort: Option<SearchSort>,
+        #[graphql(
+            desc = "Page size forward (0–100; 20 when neither first nor last is given). 向后翻页的每页数量（0–100，默认20）。"
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Items after this cursor (an `endCursor` of this same list). 从该游标之后开始（须为本列表的游标）。"
+        )]
         after: Option<String>,
+        #[graphql(desc = "Page size backward, from `before` or from the end (0–100). 向前翻页的每页数量（0–100）。")]
         last: Option<i32>,
+        #[graphql(
+            desc = "Items before this cursor (a `startCursor` of this same list). 到该游标之前为止（须为本列表的游标）。"
+        )]
         before: Option<String>,
     ) -> Result<SearchConn<Proposal, ProposalSearchTotals>> {
         check_query(&query)?;
@@ -317,16 +369,29 @@ impl SearchQueryRoot {
         Ok(conn)
     }
 
-    /// Full-text search over the industry catalogue (public), with the same query rules.
+    /// Full-text search over the industry catalogue (public), with the same query rules. 对行业目录做全文搜索（公开），查询规则相同。
     async fn search_techniques(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The words to find; \"quoted phrases\" stay whole; empty lists everything. 搜索词；引号内为短语；为空则列出全部。"
+        )]
         query: String,
-        filter: Option<TechniqueSearchFilter>,
-        #[graphql(desc = "RELEVANCE when absent.")] sort: Option<SearchSort>,
+        #[graphql(desc = "Narrows the results. 筛选条件。")] filter: Option<TechniqueSearchFilter>,
+        #[graphql(desc = "RELEVANCE when absent. 缺省为 RELEVANCE（相关度）。")] sort: Option<SearchSort>,
+        #[graphql(
+            desc = "Page size forward (0–100; 20 when neither first nor last is given). 向后翻页的每页数量（0–100，默认20）。"
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Items after this cursor (an `endCursor` of this same list). 从该游标之后开始（须为本列表的游标）。"
+        )]
         after: Option<String>,
+        #[graphql(desc = "Page size backward, from `before` or from the end (0–100). 向前翻页的每页数量（0–100）。")]
         last: Option<i32>,
+        #[graphql(
+            desc = "Items before this cursor (a `startCursor` of this same list). 到该游标之前为止（须为本列表的游标）。"
+        )]
         before: Option<String>,
     ) -> Result<SearchConn<Technique, TechniqueSearchTotals>> {
         check_query(&query)?;
@@ -366,12 +431,19 @@ impl SearchQueryRoot {
     }
 
     /// Existing proposals that look like `text`, most alike first: duplicate hints while a worker writes.
-    /// Only proposals the viewer may see are suggested.
+    /// Only proposals the viewer may see are suggested. 与 text 相似的已有提案，最相似的在前：工人填写时的重复提示。只提示查看者可见的提案。
     async fn similar_proposals(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "What the worker is writing: a title, a body, or both (at most 20,000 characters). 正在填写的标题或正文（不超过2万字）。"
+        )]
         text: String,
-        #[graphql(default = 5)] first: i32,
+        #[graphql(
+            desc = "Page size forward (0–100; 20 when neither first nor last is given). 向后翻页的每页数量（0–100，默认20）。",
+            default = 5
+        )]
+        first: i32,
     ) -> Result<Vec<SimilarProposal>> {
         if text.chars().count() > SIMILAR_TEXT_MAX {
             return Err(AppError::invalid("text", "the text is too long / 文本过长").into());

@@ -16,9 +16,9 @@ pub use organisation::{Enterprise, Studio, Team, User};
 pub use proposal::Proposal;
 pub use technique::Technique;
 
-/// Anything with a global id that `node(id:)` can fetch.
+/// Anything with a global id that `node(id:)` can fetch. 任何可用 node(id:) 按全局编号取得的对象。
 #[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID", desc = "Global, opaque id."))]
+#[graphql(field(name = "id", ty = "ID", desc = "Global, opaque id. 全局唯一编号。"))]
 pub enum Node {
     User(User),
     Enterprise(Enterprise),

@@ -110,12 +110,13 @@ impl Proposal {
     }
 }
 
-/// An author: a user, or a named worker without an account on whose behalf the proposal was submitted.
+/// An author: a user, or a named worker without an account on whose behalf the proposal was submitted. 作者：用户，或被代为提交提案的无账号工人。
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct Author {
+    /// The author's name (also for workers without an account). 作者姓名（无账号的工人也有）。
     pub name: String,
-    /// The first author is the primary one.
+    /// The first author is the primary one. 第一作者为主要作者。
     pub is_primary: bool,
     #[graphql(skip)]
     pub user_id: Option<i64>,
@@ -123,73 +124,85 @@ pub struct Author {
 
 #[async_graphql::ComplexObject]
 impl Author {
-    /// The author's account; null for a worker without one.
+    /// The author's account; null for a worker without one. 作者的账号；无账号工人为空。
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.user_id else { return Ok(None) };
         Ok(read!(ctx, |s| s.user(id).await).map(User))
     }
 }
 
+/// A worker's energy-saving proposal, from draft to the industry catalogue. 职工的节能降耗提案，从草稿到行业目录。
 #[Object]
 impl Proposal {
+    /// Global, opaque id. 全局唯一编号。
     pub async fn id(&self) -> ID {
         ids::encode("Proposal", self.row.id)
     }
-    /// The proposal's id in the system it was imported from.
+    /// The proposal's id in the system it was imported from. 提案在导入来源系统中的编号。
     async fn external_id(&self) -> Option<&str> {
         self.row.external_id.as_deref()
     }
+    /// Its title. 标题。
     async fn title(&self) -> &str {
         &self.row.title
     }
-    /// What is wasted today and what to change.
+    /// What is wasted today and what to change. 现在浪费在哪里、要怎么改。
     async fn body(&self) -> &str {
         &self.row.body
     }
+    /// Its category. 类别。
     async fn category(&self) -> Category {
         Category::parse(&self.row.category).unwrap_or(Category::Other)
     }
+    /// Its industry. 所属行业。
     async fn industry(&self) -> Industry {
         Industry::parse(&self.row.industry).unwrap_or(Industry::Other)
     }
-    /// Process and equipment tags.
+    /// Process and equipment tags. 工艺与设备标签。
     async fn tags(&self) -> Vec<String> {
         self.row.tags()
     }
+    /// Where it is in its journey. 当前状态。
     async fn status(&self) -> Status {
         self.row.status()
     }
-    /// Bumped by every change; pass it back as `expectedVersion`.
+    /// Bumped by every change; pass it back as `expectedVersion`. 每次修改递增；作为 expectedVersion 传回。
     async fn version(&self) -> i64 {
         self.row.version
     }
-    /// Evaluation round: 1 after the first submission, +1 on each resubmission.
+    /// Evaluation round: 1 after the first submission, +1 on each resubmission. 评审轮次：首次提交为1，每次重新提交加1。
     async fn round(&self) -> i64 {
         self.row.round
     }
+    /// When it was created. 创建时间。
     async fn created_at(&self) -> Timestamp {
         self.row.created_at.into()
     }
+    /// When it last changed. 最后修改时间。
     async fn updated_at(&self) -> Timestamp {
         self.row.updated_at.into()
     }
+    /// When it was (last) submitted. （最近一次）提交时间。
     async fn submitted_at(&self) -> Option<Timestamp> {
         self.row.submitted_at.map(Into::into)
     }
+    /// When it was decided. 决定时间。
     async fn decided_at(&self) -> Option<Timestamp> {
         self.row.decided_at.map(Into::into)
     }
+    /// When its adoption was confirmed. 推广应用确认时间。
     async fn adopted_at(&self) -> Option<Timestamp> {
         self.row.adopted_at.map(Into::into)
     }
+    /// When it was promoted into the catalogue. 入选目录时间。
     async fn promoted_at(&self) -> Option<Timestamp> {
         self.row.promoted_at.map(Into::into)
     }
-    /// True while blind review hides the authors from this viewer.
+    /// True while blind review hides the authors from this viewer. 盲评对当前查看者隐藏作者时为真。
     async fn authors_hidden(&self) -> bool {
         self.hidden()
     }
-    /// Authors and co-authors, primary first; empty while blind review hides them from this viewer.
+    /// Authors and co-authors, primary first; empty while blind review hides them from this viewer. 作者与共同作者，主要作者在前；盲评对当前查看者隐藏时为空。
     async fn authors(&self) -> Vec<Author> {
         if self.hidden() {
             return vec![];
@@ -199,48 +212,49 @@ impl Proposal {
             .map(|a| Author { name: a.name.clone(), is_primary: a.position == 0, user_id: a.user_id })
             .collect()
     }
-    /// Who entered the proposal (a team leader submitting on a worker's behalf, or the author).
+    /// Who entered the proposal (a team leader submitting on a worker's behalf, or the author). 录入提案的人（代工人提交的班组长，或作者本人）。
     async fn submitted_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.row.created_by.filter(|_| !self.hidden()) else { return Ok(None) };
         Ok(read!(ctx, |s| s.user(id).await).map(User))
     }
-    /// The worker without an account on whose behalf it was submitted.
+    /// The worker without an account on whose behalf it was submitted. 被代为提交的无账号工人。
     async fn on_behalf_of(&self) -> Option<&str> {
         if self.hidden() {
             return None;
         }
         self.row.on_behalf_of.as_deref()
     }
+    /// The enterprise it was submitted in. 所属企业。
     async fn enterprise(&self, ctx: &Context<'_>) -> Result<Option<Enterprise>> {
         let Some(id) = self.row.enterprise_id else { return Ok(None) };
         Ok(services(ctx)?.db.enterprise(id).await?.map(Enterprise))
     }
-    /// The authors' team; hidden like the authors during blind review.
+    /// The authors' team; hidden like the authors during blind review. 作者所在班组；盲评期间与作者一样隐藏。
     async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
         let Some(id) = self.row.team_id.filter(|_| !self.hidden()) else { return Ok(None) };
         Ok(services(ctx)?.db.team(id).await?.map(Team))
     }
-    /// The studio that evaluates it (set when reviewers are assigned).
+    /// The studio that evaluates it (set when reviewers are assigned). 评审该提案的工作室（指派评审人时确定）。
     async fn studio(&self, ctx: &Context<'_>) -> Result<Option<Studio>> {
         let Some(id) = self.row.studio_id else { return Ok(None) };
         Ok(services(ctx)?.db.studio(id).await?.map(Studio))
     }
-    /// Savings as the author expects them.
+    /// Savings as the author expects them. 作者预期的节能量。
     async fn expected_savings(&self, ctx: &Context<'_>) -> Result<Option<SavingsFigure>> {
         let id = self.row.id;
         Ok(read!(ctx, |s| s.savings(id, SavingsKind::Expected).await).map(SavingsFigure::from_row))
     }
-    /// The evaluators' forecast: the mean of the forecasts given with the evaluations, fixed at acceptance.
+    /// The evaluators' forecast: the mean of the forecasts given with the evaluations, fixed at acceptance. 评审人的预测：各份评分所附预测的平均值，采纳时固定。
     async fn forecast_savings(&self, ctx: &Context<'_>) -> Result<Option<SavingsFigure>> {
         let id = self.row.id;
         Ok(read!(ctx, |s| s.savings(id, SavingsKind::Forecast).await).map(SavingsFigure::from_row))
     }
-    /// Savings measured in the pilot, fixed when the enterprise confirms adoption.
+    /// Savings measured in the pilot, fixed when the enterprise confirms adoption. 试点中测得的节能量，企业确认推广应用时固定。
     async fn verified_savings(&self, ctx: &Context<'_>) -> Result<Option<SavingsFigure>> {
         let id = self.row.id;
         Ok(read!(ctx, |s| s.savings(id, SavingsKind::Verified).await).map(SavingsFigure::from_row))
     }
-    /// The studio lead's decision, with the criteria version and weights it used (public to all who can see the proposal).
+    /// The studio lead's decision, with the criteria version and weights it used (public to all who can see the proposal). 工作室负责人的决定及所用评价标准版本与权重（能看到提案的人都可见）。
     async fn decision(&self) -> Option<Decision> {
         Some(Decision {
             outcome: self.row.decision.clone()?,
@@ -250,7 +264,7 @@ impl Proposal {
         })
     }
     /// The aggregate of the current round: weighted mean, per-criterion mean and spread, n of N evaluated.
-    /// Open to the studio and enterprise; to the authors once decided.
+    /// Open to the studio and enterprise; to the authors once decided. 本轮评审汇总：加权平均、各指标均值与离散度、已评份数。工作室与企业可见，决定后作者可见。
     async fn evaluation_summary(&self, ctx: &Context<'_>) -> Result<Option<EvaluationSummary>> {
         if !self.breakdown_open() || self.row.round == 0 {
             return Ok(None);
@@ -259,7 +273,7 @@ impl Proposal {
         Ok(Some(EvaluationSummary::load(ctx, self.row.id, self.row.round, min).await?))
     }
     /// Individual evaluations of the current round: all for the studio, one's own for a reviewer, all
-    /// (without reviewer names) for the authors once decided.
+    /// (without reviewer names) for the authors once decided. 本轮各份评分：工作室看全部，评审人看自己的，决定后作者看全部（不含评审人姓名）。
     async fn evaluations(&self, ctx: &Context<'_>) -> Result<Vec<Evaluation>> {
         let (id, round) = (self.row.id, self.row.round);
         let rows = read!(ctx, |s| s.evaluations(id, round).await);
@@ -274,7 +288,7 @@ impl Proposal {
             })
             .collect())
     }
-    /// Reviewers assigned in the current round, with due dates (studio and enterprise only).
+    /// Reviewers assigned in the current round, with due dates (studio and enterprise only). 本轮指派的评审人及截止日期（仅工作室与企业可见）。
     async fn review_assignments(&self, ctx: &Context<'_>) -> Result<Vec<ReviewAssignment>> {
         if !self.is_manager() {
             return Ok(vec![]);
@@ -282,18 +296,28 @@ impl Proposal {
         let (id, round) = (self.row.id, self.row.round);
         Ok(read!(ctx, |s| s.assignments(id, round).await).into_iter().map(ReviewAssignment).collect())
     }
-    /// The pilot (incubation), once started.
+    /// The pilot (incubation), once started. 试点（孵化），开始后才有。
     async fn pilot(&self, ctx: &Context<'_>) -> Result<Option<Pilot>> {
         let id = self.row.id;
         Ok(read!(ctx, |s| s.pilot(id).await).map(Pilot))
     }
-    /// Every change of state, oldest first.
+    /// Every change of state, oldest first. 每一次状态变化，按时间先后。
     async fn events(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Page size forward (0–100; 20 when neither first nor last is given). 向后翻页的每页数量（0–100，默认20）。"
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Items after this cursor (an `endCursor` of this same list). 从该游标之后开始（须为本列表的游标）。"
+        )]
         after: Option<String>,
+        #[graphql(desc = "Page size backward, from `before` or from the end (0–100). 向前翻页的每页数量（0–100）。")]
         last: Option<i32>,
+        #[graphql(
+            desc = "Items before this cursor (a `startCursor` of this same list). 到该游标之前为止（须为本列表的游标）。"
+        )]
         before: Option<String>,
     ) -> Result<Conn<ProposalEvent>> {
         let list = format!("events.{}", self.row.id);
@@ -313,7 +337,7 @@ impl Proposal {
             .collect();
         Ok(page.page(&list, items, total))
     }
-    /// Photos, measurement sheets, drawings; oldest first.
+    /// Photos, measurement sheets, drawings; oldest first. 照片、测量表、图纸，按上传先后。
     async fn attachments(&self, ctx: &Context<'_>) -> Result<Vec<super::attachment::Attachment>> {
         let id = self.row.id;
         let rows = read!(ctx, |s| s.attachments(id).await);
@@ -326,7 +350,7 @@ impl Proposal {
             })
             .collect())
     }
-    /// Catalogue techniques this proposal was promoted into.
+    /// Catalogue techniques this proposal was promoted into. 该提案纳入的目录技术。
     async fn techniques(&self, ctx: &Context<'_>) -> Result<Vec<Technique>> {
         let id = self.row.id;
         Ok(read!(ctx, |s| s.techniques_of_proposal(id).await).into_iter().map(Technique).collect())
