@@ -27,6 +27,12 @@ async fn post_at(app: &TestApp, url: &str, body: Value) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(data).unwrap();
+    gz.finish().unwrap()
+}
+
 fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"].as_str().unwrap_or("")
 }
@@ -226,14 +232,12 @@ async fn answers_are_compressed_and_compressed_bodies_read(app: TestApp) {
         .unwrap();
     assert!(r.headers().get("content-encoding").is_none());
     // A gzip request body is read.
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(json!({"query": "{ __typename }"}).to_string().as_bytes()).unwrap();
     let r = app
         .client
         .post(format!("{}/graphql", app.url))
         .header("content-type", "application/json")
         .header("content-encoding", "gzip")
-        .body(gz.finish().unwrap())
+        .body(gzip(json!({"query": "{ __typename }"}).to_string().as_bytes()))
         .send()
         .await
         .unwrap();
@@ -266,14 +270,12 @@ async fn every_error_answer_is_graphql_json_with_a_code(app: TestApp) {
         .await
         .unwrap();
     check(r, 413, "PAYLOAD_TOO_LARGE", strict).await;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    gz.write_all(big.as_bytes()).unwrap();
     let r = app
         .client
         .post(&graphql)
         .header("content-type", "application/json")
         .header("content-encoding", "gzip")
-        .body(gz.finish().unwrap())
+        .body(gzip(big.as_bytes()))
         .send()
         .await
         .unwrap();
