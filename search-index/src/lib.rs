@@ -11,6 +11,7 @@ mod cache;
 mod facets;
 pub mod highlight;
 pub mod query;
+pub mod variants;
 
 use std::{
     ops::Bound,
@@ -21,7 +22,7 @@ use std::{
 use serde::{Deserialize, Serialize};
 use tantivy::{
     collector::{Count, TopDocs},
-    query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery},
+    query::{AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery},
     schema::{
         Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
         STRING,
@@ -630,12 +631,43 @@ impl SearchIndex {
         Ok(SearchResults { total, hits: out, facets })
     }
 
-    /// Documents that share the most words with `text`: duplicate hints while a worker writes.
+    /// Documents most like `text`, most alike first: duplicate hints while a worker writes, and possible
+    /// duplicates beside a proposal under review.
+    ///
+    /// A rewording keeps few whole words but most of its character pairs, so documents are scored by the
+    /// character bigrams they share with `text` (BM25 over the title and body character views, the title
+    /// counting more), after folding the ways workers write the same thing ([`variants::fold`]: full-width,
+    /// traditional characters, numbers in Chinese). A long text is reduced to its [`SIMILAR_TERMS`] rarest
+    /// bigrams, so that common ones (的是, 进行) do not drown the telling ones; jieba's words of the text add
+    /// a little for documents that share whole terms.
     pub fn similar(&self, text: &str, kind: DocKind, access: &Option<Vec<String>>, limit: usize) -> Result<Vec<Hit>> {
-        let Some(sim) = query::similarity_query(&self.text_fields(), text) else { return Ok(vec![]) };
-        let mut clauses = self.constraints(kind, access, &Filter::default());
-        clauses.push((Occur::Must, sim));
         let searcher = self.reader.searcher();
+        let folded = variants::fold(text);
+        let mut grams: Vec<(String, f32)> = similarity_bigrams(&folded)
+            .into_iter()
+            .filter_map(|g| {
+                let df = searcher.doc_freq(&Term::from_field_text(self.f.body_chars, &g)).ok()?
+                    + searcher.doc_freq(&Term::from_field_text(self.f.title_chars, &g)).ok()?;
+                (df > 0).then(|| (g, 1.0 / (df as f32 + 1.0)))
+            })
+            .collect();
+        if grams.is_empty() {
+            return Ok(vec![]);
+        }
+        grams.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        grams.truncate(SIMILAR_TERMS);
+        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(grams.len() * 2 + 16);
+        for (g, _) in &grams {
+            for (field, boost) in [(self.f.title_chars, SIMILAR_TITLE_BOOST), (self.f.body_chars, 1.0)] {
+                let tq = TermQuery::new(Term::from_field_text(field, g), IndexRecordOption::WithFreqs);
+                should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), boost))));
+            }
+        }
+        if let Some(words) = query::similarity_query(&self.text_fields(), &folded) {
+            should.push((Occur::Should, Box::new(BoostQuery::new(words, SIMILAR_WORDS_BOOST))));
+        }
+        let mut clauses = self.constraints(kind, access, &Filter::default());
+        clauses.push((Occur::Must, Box::new(BooleanQuery::new(should))));
         let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit.max(1)).order_by_score())?;
         let mut out = Vec::new();
         for (score, addr) in top {
@@ -645,6 +677,24 @@ impl SearchIndex {
         }
         Ok(out)
     }
+}
+
+/// How many of a text's rarest character bigrams a similarity search uses.
+pub const SIMILAR_TERMS: usize = 96;
+const SIMILAR_TITLE_BOOST: f32 = 2.0;
+const SIMILAR_WORDS_BOOST: f32 = 0.3;
+
+/// The distinct bigrams of adjacent letters or digits of `text` (punctuation and spaces break them).
+fn similarity_bigrams(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut grams: Vec<String> = chars
+        .windows(2)
+        .filter(|w| w.iter().all(|c| c.is_alphanumeric()))
+        .map(|w| w.iter().collect())
+        .collect();
+    grams.sort();
+    grams.dedup();
+    grams
 }
 
 fn read_payload(index: &Index) -> Option<CommitPayload> {
