@@ -679,6 +679,31 @@ impl SearchIndex {
     }
 }
 
+impl SearchIndex {
+    /// The duplicate hints as they were before the character view was used (jieba's words only): kept
+    /// for `cargo bench --bench duplicates`, which measures both side by side.
+    #[doc(hidden)]
+    pub fn similar_by_words(
+        &self,
+        text: &str,
+        kind: DocKind,
+        access: &Option<Vec<String>>,
+        limit: usize,
+    ) -> Result<Vec<i64>> {
+        let Some(sim) = query::similarity_query(&self.text_fields(), text) else { return Ok(vec![]) };
+        let mut clauses = self.constraints(kind, access, &Filter::default());
+        clauses.push((Occur::Must, sim));
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit.max(1)).order_by_score())?;
+        top.into_iter()
+            .map(|(_, addr)| {
+                let doc: TantivyDocument = searcher.doc(addr)?;
+                Ok(doc.get_first(self.f.id).and_then(|v| v.as_i64()).unwrap_or(0))
+            })
+            .collect()
+    }
+}
+
 /// How many of a text's rarest character bigrams a similarity search uses.
 pub const SIMILAR_TERMS: usize = 96;
 const SIMILAR_TITLE_BOOST: f32 = 2.0;
@@ -687,11 +712,8 @@ const SIMILAR_WORDS_BOOST: f32 = 0.3;
 /// The distinct bigrams of adjacent letters or digits of `text` (punctuation and spaces break them).
 fn similarity_bigrams(text: &str) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
-    let mut grams: Vec<String> = chars
-        .windows(2)
-        .filter(|w| w.iter().all(|c| c.is_alphanumeric()))
-        .map(|w| w.iter().collect())
-        .collect();
+    let mut grams: Vec<String> =
+        chars.windows(2).filter(|w| w.iter().all(|c| c.is_alphanumeric())).map(|w| w.iter().collect()).collect();
     grams.sort();
     grams.dedup();
     grams

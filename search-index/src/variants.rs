@@ -7,7 +7,8 @@ use std::{collections::HashMap, sync::LazyLock};
 
 /// Traditional → simplified, for the characters of plant and energy texts (and the common function
 /// characters around them). Each pair is one traditional character and its simplified form.
-const TRADITIONAL: &str = "電电節节熱热爐炉氣气鋼钢鐵铁機机設设備备廠厂輸输運运壓压縮缩風风溫温廢废環环減减處处濾滤閥阀門门損损\
+const TRADITIONAL: &str =
+    "電电節节熱热爐炉氣气鋼钢鐵铁機机設设備备廠厂輸输運运壓压縮缩風风溫温廢废環环減减處处濾滤閥阀門门損损\
 變变頻频調调燈灯鍋锅餘余發发車车間间線线產产業业煉炼軋轧噸吨萬万億亿時时幾几並并從从當当對对進进過过還还這这個个們们\
 為为與与後后會会來来將将應应實实現现開开關关問问題题優优項项費费價价錢钱經经濟济據据測测計计劃划質质檢检驗验裝装\
 統统級级動动傳传導导帶带離离極极樣样圖图紙纸層层區区輛辆鑄铸鍛锻銲焊齒齿輪轮軸轴潤润鏈链條条馬马達达氫氢燒烧結结礦矿\
@@ -97,7 +98,10 @@ pub fn fold(text: &str) -> String {
                 j += 1;
             }
             // 千瓦, 百米: a trailing 千 or 百 before a unit of measure is its prefix, not part of the number.
-            if j - i >= 2 && matches!(chars[j - 1], '千' | '百') && chars.get(j).is_some_and(|c| "瓦克米帕伏焦卡".contains(*c)) {
+            if j - i >= 2
+                && matches!(chars[j - 1], '千' | '百')
+                && chars.get(j).is_some_and(|c| "瓦克米帕伏焦卡".contains(*c))
+            {
                 j -= 1;
             }
             let run = &chars[i..j];
