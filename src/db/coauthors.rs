@@ -32,6 +32,8 @@ pub trait CoAuthorStore: Send {
     async fn delete_invitation(&mut self, proposal_id: i64, user_id: i64) -> AppResult<bool>;
     /// Adds an author after the others.
     async fn append_author(&mut self, proposal_id: i64, user_id: i64, name: &str) -> AppResult<()>;
+    /// Records which proposal this one duplicates.
+    async fn set_duplicate_of(&mut self, proposal_id: i64, original_id: i64) -> AppResult<()>;
 }
 
 const INVITATION: &str = "select i.proposal_id, i.user_id, p.title, u.name as invited_by, i.created_at
@@ -90,6 +92,15 @@ macro_rules! coauthor_impl {
                     .execute(&mut **self)
                     .await?;
                 Ok(done.rows_affected() > 0)
+            }
+
+            async fn set_duplicate_of(&mut self, proposal_id: i64, original_id: i64) -> AppResult<()> {
+                sqlx::query("update proposals set duplicate_of = $2 where id = $1")
+                    .bind(proposal_id)
+                    .bind(original_id)
+                    .execute(&mut **self)
+                    .await?;
+                Ok(())
             }
 
             async fn append_author(&mut self, proposal_id: i64, user_id: i64, name: &str) -> AppResult<()> {

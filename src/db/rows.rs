@@ -44,6 +44,8 @@ pub struct ProposalRow {
     pub decided_at: Option<DateTime<Utc>>,
     pub adopted_at: Option<DateTime<Utc>>,
     pub promoted_at: Option<DateTime<Utc>>,
+    /// The proposal this one duplicates, once a studio lead marked it so.
+    pub duplicate_of: Option<i64>,
 }
 
 impl ProposalRow {

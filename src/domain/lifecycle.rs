@@ -34,6 +34,8 @@ crate::string_enum! {
         Promoted = "PROMOTED",
         /// Withdrawn by an author. 作者已撤回。
         Withdrawn = "WITHDRAWN",
+        /// Closed as the duplicate of another proposal (its history kept). 作为重复提案关闭（历史保留）。
+        Duplicate = "DUPLICATE",
     }
 }
 
@@ -78,6 +80,10 @@ crate::string_enum! {
         Imported = "IMPORTED",
         /// Changed by a later import. 被再次导入更新。
         ImportUpdated = "IMPORT_UPDATED",
+        /// Closed as the duplicate of another proposal. 标记为重复提案。
+        MarkedDuplicate = "MARKED_DUPLICATE",
+        /// The author of a duplicate was credited as a co-author of this original. 重复提案的作者被记为本提案的共同作者。
+        CreditedAsCoauthor = "CREDITED_AS_COAUTHOR",
     }
 }
 
@@ -104,6 +110,8 @@ crate::string_enum! {
         ConfirmAdoption = "CONFIRM_ADOPTION",
         /// Promote into the industry catalogue (association).
         Promote = "PROMOTE",
+        /// Close as the duplicate of another proposal, before a decision (studio lead).
+        MarkDuplicate = "MARK_DUPLICATE",
     }
 }
 
@@ -176,6 +184,10 @@ fn rule(action: Action) -> (fn(Status) -> Option<Status>, Who) {
             (|s| (s == Incubating).then_some(Adopted), Who::EnterpriseRole(&[Role::EnterpriseAdmin]))
         }
         Action::Promote => (|s| (s == Adopted).then_some(Promoted), Who::AnyRole(&[Role::Association])),
+        Action::MarkDuplicate => (
+            |s| matches!(s, Submitted | Evaluating | Returned).then_some(Duplicate),
+            Who::EnterpriseRole(&[Role::StudioLead]),
+        ),
     }
 }
 
@@ -222,6 +234,9 @@ mod tests {
         RECORD_MEASUREMENT INCUBATING INCUBATING  ent:STUDIO_LEAD|ENTERPRISE_ADMIN
         CONFIRM_ADOPTION  INCUBATING  ADOPTED     ent:ENTERPRISE_ADMIN
         PROMOTE           ADOPTED     PROMOTED    any:ASSOCIATION
+        MARK_DUPLICATE    SUBMITTED   DUPLICATE   ent:STUDIO_LEAD
+        MARK_DUPLICATE    EVALUATING  DUPLICATE   ent:STUDIO_LEAD
+        MARK_DUPLICATE    RETURNED    DUPLICATE   ent:STUDIO_LEAD
     ";
 
     fn expected(status: Status, actor: Actor, action: Action) -> Result<Status, Refusal> {

@@ -4,6 +4,7 @@
 
 pub mod attachments;
 pub mod coauthors;
+pub mod duplicates;
 pub mod pilot;
 pub mod promotion;
 pub mod proposals;

@@ -43,6 +43,8 @@ const MUTATIONS: &str = "
     uploadAttachment     .    Y      .      .            .        Y    .          Y         .           .           Y
     removeAttachment     .    Y      .      .            .        .    .          .         .           .           Y
     respondToCoAuthorInvitation .    .      Y      .            .        .    .          .         .           .           .
+    markDuplicate        .    .      .      .            .        Y    .          .         .           .           Y
+    creditAsCoAuthor     .    .      .      .            .        Y    .          .         .           .           Y
 ";
 
 /// Sensitive reads. `Y` sees it, `.` does not (null, or the proposal itself is not found). `authors`: the
@@ -146,6 +148,8 @@ enum Stage {
 #[derive(Default)]
 struct Fixture {
     id: Value,
+    /// For markDuplicate and creditAsCoAuthor: a submitted proposal of `worker` that the fixture duplicates.
+    original: Value,
     milestone: Value,
     attachment: Value,
     technique: Value,
@@ -295,13 +299,23 @@ fn case(name: &str, f: &Fixture, v: i64, p: &People) -> (Stage, Value) {
         "removeAttachment" => (Stage::Draft, json!({"attachmentId": f.attachment})),
         // The fixture's author invited `worker` (see stage_for).
         "respondToCoAuthorInvitation" => (Stage::Draft, json!({"proposalId": id, "accept": true})),
+        "markDuplicate" => (
+            Stage::Submitted,
+            json!({"proposalId": id, "expectedVersion": v, "duplicateOfId": f.original, "reason": "同一处漏气"}),
+        ),
+        // `v` is the original's version here (see try_mutation).
+        "creditAsCoAuthor" => (Stage::Submitted, json!({"proposalId": id, "expectedVersion": v})),
         other => panic!("no case for {other}"),
     }
 }
 
 /// Tries `name` as `who` on `f`; for promoteProposal the fixture is first adopted by its enterprise admin.
 async fn try_mutation(app: &TestApp, p: &People, name: &str, who: &str, f: &Fixture) -> Result<Value, String> {
-    let v = if f.id.is_null() { 0 } else { version(app, p, &f.id).await };
+    let v = match name {
+        "creditAsCoAuthor" => version(app, p, &f.original).await,
+        _ if f.id.is_null() => 0,
+        _ => version(app, p, &f.id).await,
+    };
     let (_, input) = case(name, f, v, p);
     if name == "uploadAttachment" {
         let r = crate::attachments::upload(app, p.token(who), &f.id, "照片.jpg", jpeg(9, 32)).await;
@@ -327,6 +341,22 @@ async fn stage_for(app: &TestApp, p: &People, name: &str) -> Fixture {
     }
     if name == "createProposal" {
         f.id = Value::Null;
+    }
+    if matches!(name, "markDuplicate" | "creditAsCoAuthor") {
+        let input = json!({"proposal": {"title": "空压机管网漏气治理", "body": "空压机管网多处漏气，建议逐段查漏。"}});
+        let d = app.ok(p.token("worker"), crate::journey::SUBMIT, json!({"input": input})).await;
+        f.original = d["submitProposal"]["proposal"]["id"].clone();
+    }
+    if name == "creditAsCoAuthor" {
+        let v = version(app, p, &f.id).await;
+        attempt(
+            app,
+            p.token("lead"),
+            &mutation("markDuplicate"),
+            json!({"proposalId": f.id, "expectedVersion": v, "duplicateOfId": f.original, "reason": "同一处漏气"}),
+        )
+        .await
+        .unwrap();
     }
     if name == "respondToCoAuthorInvitation" {
         let v = version(app, p, &f.id).await;

@@ -12,6 +12,7 @@ mod clients;
 mod cluster;
 mod crash;
 mod demo;
+mod duplicates;
 mod fleet;
 mod foundation;
 mod hardening;

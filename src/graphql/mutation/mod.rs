@@ -4,6 +4,7 @@
 
 mod attachments;
 mod coauthors;
+mod duplicates;
 mod pilot;
 mod promotion;
 mod proposals;
@@ -33,6 +34,7 @@ pub struct MutationRoot(
     promotion::PromotionMutations,
     attachments::AttachmentMutations,
     coauthors::CoAuthorMutations,
+    duplicates::DuplicateMutations,
 );
 
 /// Runs `f` for the signed-in viewer in one write transaction, then wakes the event hub.

@@ -4,7 +4,7 @@ mod catalogue;
 mod impact;
 mod node;
 pub mod proposals;
-mod search;
+pub(crate) mod search;
 mod viewer;
 
 use async_graphql::MergedObject;

@@ -195,6 +195,56 @@ pub struct SimilarProposal {
     pub proposal: Proposal,
     /// How alike; higher is more alike (not a percentage). 相似度（越高越相似，非百分比）。
     pub score: f64,
+    /// Why it matched: the words of the text it shares, longest first (at most 8). 相似原因：共有的词（最长的在前，最多8个）。
+    pub shared_words: Vec<String>,
+    /// Its title and body with the shared words marked. 标出共有词的标题与正文摘录。
+    pub highlights: Vec<SearchHighlight>,
+}
+
+/// Proposals the viewer may see that look like `text`, most alike first, each with why; never a draft
+/// (except to an admin), never one already closed as a duplicate, never `exclude`.
+pub async fn similar_to(
+    ctx: &Context<'_>,
+    text: String,
+    limit: usize,
+    exclude: Option<i64>,
+) -> AppResult<Vec<SimilarProposal>> {
+    let tokens = access(ctx);
+    let query_text = text.clone();
+    let hits = services(ctx)?
+        .search
+        .query(move |index| {
+            index.similar(&query_text, DocKind::Proposal, &tokens, limit + usize::from(exclude.is_some()))
+        })
+        .await?;
+    let scores: std::collections::HashMap<i64, f32> = hits.iter().map(|h| (h.id, h.score.unwrap_or(0.0))).collect();
+    let mut words = search_index::analyzer::words(&search_index::variants::fold(&text));
+    words.retain(|w| w.chars().count() >= 2);
+    words.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then_with(|| a.cmp(b)));
+    words.dedup();
+    let mut out = vec![];
+    for p in Proposal::by_ids(ctx, hits.iter().map(|h| h.id).filter(|id| Some(*id) != exclude).collect()).await? {
+        let status = p.row.status();
+        // Drafts are private even to search; a viewer's own drafts are not duplicates of anything.
+        if (status == Status::Draft && viewer(ctx).role() != Some(Role::Admin)) || status == Status::Duplicate {
+            continue;
+        }
+        let (title, body) = (search_index::variants::fold(&p.row.title), search_index::variants::fold(&p.row.body));
+        let shared: Vec<String> =
+            words.iter().filter(|w| title.contains(w.as_str()) || body.contains(w.as_str())).take(8).cloned().collect();
+        let highlights = [("title", &p.row.title), ("body", &p.row.body)]
+            .into_iter()
+            .filter_map(|(field, text)| {
+                search_index::highlight::snippet(text, &shared)
+                    .map(|snippet| SearchHighlight { field: field.to_owned(), snippet })
+            })
+            .collect();
+        let score = scores.get(&p.row.id).copied().unwrap_or(0.0) as f64;
+        out.push(SimilarProposal { proposal: p, score, shared_words: shared, highlights });
+    }
+    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    out.truncate(limit);
+    Ok(out)
 }
 
 fn counts(v: Vec<(String, u64)>) -> Vec<FacetCount> {
@@ -439,28 +489,11 @@ impl SearchQueryRoot {
             desc = "What the worker is writing: a title, a body, or both (at most 20,000 characters). 正在填写的标题或正文（不超过2万字）。"
         )]
         text: String,
-        #[graphql(
-            desc = "Page size forward (0–100; 20 when neither first nor last is given). 向后翻页的每页数量（0–100，默认20）。",
-            default = 5
-        )]
-        first: i32,
+        #[graphql(desc = "How many hints, at most 20. 提示条数（最多20）。", default = 5)] first: i32,
     ) -> Result<Vec<SimilarProposal>> {
         if text.chars().count() > SIMILAR_TEXT_MAX {
             return Err(AppError::invalid("text", "the text is too long / 文本过长").into());
         }
-        let limit = first.clamp(0, 20) as usize;
-        let tokens = access(ctx);
-        let hits =
-            services(ctx)?.search.query(move |index| index.similar(&text, DocKind::Proposal, &tokens, limit)).await?;
-        let scores: std::collections::HashMap<i64, f32> = hits.iter().map(|h| (h.id, h.score.unwrap_or(0.0))).collect();
-        let mut out = vec![];
-        for p in Proposal::by_ids(ctx, hits.iter().map(|h| h.id).collect()).await? {
-            // Drafts are private even to search; a viewer's own drafts are not duplicates of anything.
-            if p.row.status() != Status::Draft || viewer(ctx).role() == Some(Role::Admin) {
-                let score = scores.get(&p.row.id).copied().unwrap_or(0.0) as f64;
-                out.push(SimilarProposal { proposal: p, score });
-            }
-        }
-        Ok(out)
+        Ok(similar_to(ctx, text, first.clamp(0, 20) as usize, None).await?)
     }
 }

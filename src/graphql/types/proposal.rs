@@ -296,6 +296,27 @@ impl Proposal {
         let (id, round) = (self.row.id, self.row.round);
         Ok(read!(ctx, |s| s.assignments(id, round).await).into_iter().map(ReviewAssignment).collect())
     }
+    /// The earlier proposal this one duplicates, once a studio lead closed it as a duplicate (as this
+    /// viewer may see it: blind review applies to it as to any proposal). 被重复的原提案（按查看者权限显示，遵循盲评）。
+    async fn duplicate_of(&self, ctx: &Context<'_>) -> Result<Option<Proposal>> {
+        match self.row.duplicate_of {
+            Some(id) => Ok(Proposal::by_id(ctx, id).await?),
+            None => Ok(None),
+        }
+    }
+    /// Proposals that look like this one, most alike first, with why: for its studio's lead and reviewers
+    /// and its enterprise's admins (empty for everyone else). 与本提案相似的提案（评审工作室、企业管理员可见）。
+    async fn possible_duplicates(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many, at most 20. 条数（最多20）。", default = 5)] first: i32,
+    ) -> Result<Vec<crate::graphql::query::search::SimilarProposal>> {
+        if !(self.is_manager() || self.sight.is_assigned_reviewer) || self.row.status() == Status::Draft {
+            return Ok(vec![]);
+        }
+        let text = format!("{}\n{}", self.row.title, self.row.body);
+        Ok(crate::graphql::query::search::similar_to(ctx, text, first.clamp(0, 20) as usize, Some(self.row.id)).await?)
+    }
     /// The pilot (incubation), once started. 试点（孵化），开始后才有。
     async fn pilot(&self, ctx: &Context<'_>) -> Result<Option<Pilot>> {
         let id = self.row.id;
