@@ -136,6 +136,28 @@ try {
   await lead.getByText('作者：王师傅、周劳模').waitFor();
   await lead.getByText('合作者加入').waitFor();
   await shot(lead, 'joined');
+  // Another account of the same idea: the hints say why it looks like one already there; the lead closes
+  // it as a duplicate of that one, and the page links the two.
+  await worker.goto(`${base}/#/submit`);
+  await worker.getByLabel('标题').fill('转炉烟气的热量浪费了');
+  await worker.getByLabel('现状与改进办法').fill('转爐煙氣直接放散太可惜，提议加装余热锅炉回收蒸汽发电。');
+  await worker.locator('.similar li', { hasText: TITLE }).waitFor();
+  assert.ok((await worker.locator('.similar .snippet em').count()) > 0, 'the shared words are marked');
+  await worker.getByText('相同的词').first().waitFor();
+  await shot(worker, 'duplicate-hint');
+  await worker.getByLabel('类别').selectOption('ENERGY_SAVING');
+  await worker.getByRole('button', { name: '提交建议' }).click();
+  await worker.getByText('已提交，谢谢').waitFor();
+  const dup = decodeURIComponent(worker.url().split('#/p/')[1].split('?')[0]);
+  await lead.goto(`${base}/#/p/${encodeURIComponent(dup)}`);
+  await lead.getByRole('heading', { name: '可能重复的建议' }).waitFor();
+  await lead.getByLabel('与哪条建议重复').selectOption({ label: TITLE });
+  await lead.locator('#duplicateReason').fill('与王师傅的转炉余热发电建议相同。');
+  await shot(lead, 'mark-duplicate');
+  await lead.getByRole('button', { name: '标记为重复' }).click();
+  await lead.locator('.badge.status', { hasText: '重复' }).waitFor();
+  await lead.locator('.notice', { hasText: '此建议与已有建议重复' }).getByRole('link', { name: TITLE }).waitFor();
+  await shot(lead, 'duplicate');
   console.log(`browser journey: ${step} screens in ${OUT}`);
   console.log('1 passed, 0 failed');
 } catch (e) {

@@ -7,13 +7,14 @@ const TOKEN_KEY = 'greenline-token';
 // ---------- labels ----------
 const STATUS = {
   DRAFT: '草稿', SUBMITTED: '已提交', EVALUATING: '评审中', RETURNED: '已退回', REJECTED: '未采纳', ACCEPTED: '已采纳',
-  INCUBATING: '试点中', ADOPTED: '已实施', PROMOTED: '已推广', WITHDRAWN: '已撤回',
+  INCUBATING: '试点中', ADOPTED: '已实施', PROMOTED: '已推广', WITHDRAWN: '已撤回', DUPLICATE: '重复',
 };
 const EVENT = {
   CREATED: '创建草稿', UPDATED: '修改', SUBMITTED: '提交', REVIEWERS_ASSIGNED: '指派评审', EVALUATED: '完成一份评审',
   ACCEPTED: '采纳', RETURNED: '退回修改', REJECTED: '不采纳', WITHDRAWN: '撤回', PILOT_STARTED: '启动试点',
   MILESTONE_UPDATED: '里程碑更新', MEASUREMENT_RECORDED: '记录测量', ADOPTED: '确认实施', PROMOTED: '推广到行业目录', COAUTHOR_JOINED: '合作者加入',
   ATTACHMENT_ADDED: '添加照片', ATTACHMENT_REMOVED: '删除附件', IMPORTED: '导入', IMPORT_UPDATED: '导入更新',
+  MARKED_DUPLICATE: '标记为重复', CREDITED_AS_COAUTHOR: '重复建议作者记为合作者',
 };
 const CATEGORY = {
   ENERGY_SAVING: '节能降耗', GREEN_PROCESS: '绿色工艺', CLEAN_PRODUCTION: '清洁生产', CIRCULAR_ECONOMY: '循环经济',
@@ -255,9 +256,10 @@ function submitForm() {
       const text = `${title.value} ${body.value}`.trim();
       if (text.length < 4) { similar.replaceChildren(); return; }
       try {
-        const d = await gql('query($t: String!) { similarProposals(text: $t, first: 3) { score proposal { id title status } } }', { t: text });
+        const d = await gql(`query($t: String!) { similarProposals(text: $t, first: 3) {
+          score sharedWords highlights { field snippet } proposal { id title status } } }`, { t: text });
         similar.replaceChildren(...(d.similarProposals.length ? [h('p', { class: 'meta' }, '已有相似建议，看看是否重复：'),
-          h('ul', {}, d.similarProposals.map((s) => h('li', {}, h('a', { href: `#/p/${s.proposal.id}` }, s.proposal.title), ` · ${STATUS[s.proposal.status]}`)))] : []));
+          h('ul', { class: 'similar' }, d.similarProposals.map(similarItem))] : []));
       } catch { /* hints are optional */ }
     }, 400);
   };
@@ -337,6 +339,8 @@ const PROPOSAL = `query($id: ID!) { proposal(id: $id) {
   attachments { id fileName url contentType }
   events(first: 50) { nodes { kind toStatus reason createdAt } }
   decision { outcome reason }
+  duplicateOf { id title status version }
+  possibleDuplicates(first: 3) { sharedWords highlights { field snippet } proposal { id title status } }
   evaluationSummary { completed required weightedMean criteria { key weight mean } }
   evaluations { weightedScore comment scores { criterion score } }
   pilot { plan milestones { id title dueOn status } measurements { carrier baseline after yearlySaving unit } }
@@ -351,6 +355,14 @@ async function photo(a) {
   return img;
 }
 
+/** A similar proposal and why it matched: the shared words, marked in its text (server-escaped, <em> only). */
+function similarItem(s) {
+  const why = h('p', { class: 'snippet' });
+  why.innerHTML = (s.highlights.find((x) => x.field === 'body') || s.highlights[0] || { snippet: '' }).snippet;
+  return h('li', {}, h('a', { href: `#/p/${s.proposal.id}` }, s.proposal.title), ` · ${STATUS[s.proposal.status] || s.proposal.status}`,
+    s.sharedWords.length ? h('div', { class: 'meta' }, `相同的词：${s.sharedWords.join('、')}`) : null, why);
+}
+
 async function proposalPage(id, params) {
   page('建议详情');
   let p;
@@ -359,6 +371,7 @@ async function proposalPage(id, params) {
   const parts = [
     params.get('submitted') ? h('p', { class: 'notice', role: 'status' }, '已提交，谢谢！评审进度会显示在下方。') : null,
     h('p', {}, h('span', { class: 'badge status' }, STATUS[p.status]), ' ', h('span', { class: 'meta' }, `${CATEGORY[p.category]} · ${INDUSTRY[p.industry]} · ${p.enterprise ? p.enterprise.name : ''} · 第 ${p.version} 版`)),
+    p.duplicateOf ? h('p', { class: 'notice' }, '此建议与已有建议重复：', h('a', { href: `#/p/${p.duplicateOf.id}` }, p.duplicateOf.title)) : null,
     h('p', {}, p.body),
     h('p', { class: 'meta' }, p.authorsHidden ? '评审期间作者信息隐藏' : `作者：${(p.authors || []).map((a) => a.name).join('、') || '—'}`),
   ];
@@ -368,6 +381,7 @@ async function proposalPage(id, params) {
   parts.push(h('h2', {}, '进度'), h('ol', { class: 'timeline' }, p.events.nodes.map((e) =>
     h('li', {}, h('strong', {}, EVENT[e.kind] || e.kind), ' ', h('span', { class: 'badge' }, STATUS[e.toStatus]), ' ', h('span', { class: 'meta' }, new Date(e.createdAt).toLocaleString('zh-CN')), e.reason ? h('div', { class: 'meta' }, e.reason) : null))));
   if (p.decision) parts.push(h('h2', {}, '评审结论'), h('p', {}, p.decision.reason));
+  if (p.possibleDuplicates.length) parts.push(h('h2', {}, '可能重复的建议'), h('ul', { class: 'similar' }, p.possibleDuplicates.map(similarItem)));
   if (p.evaluationSummary && p.evaluations.length) {
     parts.push(h('h2', {}, `评审明细（${p.evaluationSummary.completed} 份，加权均分 ${fmt(p.evaluationSummary.weightedMean, 2)}）`),
       h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, '评审'), h('th', { scope: 'col' }, '加权分'), h('th', { scope: 'col' }, '意见'))),
@@ -458,6 +472,19 @@ function actions(p) {
       { proposalId: p.id, expectedVersion: v, technique: { name: name.value } },
     ));
   }
+  if (lead && ['SUBMITTED', 'EVALUATING', 'RETURNED'].includes(p.status) && p.possibleDuplicates.length) {
+    const of = h('select', {}, p.possibleDuplicates.map((s) => h('option', { value: s.proposal.id }, s.proposal.title)));
+    act('标记为重复', [...field('duplicateOfId', '与哪条建议重复', of), ...text('duplicateReason', '理由', '会告诉作者')], (form) => mutate(
+      `mutation($input: MarkDuplicateInput!) { markDuplicate(input: $input) { userErrors { field code message } } }`,
+      { proposalId: p.id, expectedVersion: v, duplicateOfId: of.value, reason: form.querySelector('#duplicateReason').value },
+    ));
+  }
+  if (lead && p.status === 'DUPLICATE' && p.duplicateOf) {
+    act('把作者记为原建议的合作者', [h('p', { class: 'meta' }, '本建议补充了新内容时使用：作者将分享原建议此后各环节的积分。')], () => mutate(
+      `mutation($input: CreditAsCoAuthorInput!) { creditAsCoAuthor(input: $input) { userErrors { field code message } } }`,
+      { proposalId: p.id, expectedVersion: p.duplicateOf.version },
+    ));
+  }
   if (mine && ['DRAFT', 'SUBMITTED', 'EVALUATING', 'RETURNED'].includes(p.status)) {
     act('撤回建议', [...text('withdrawReason', '撤回原因')], (form) => mutate(
       `mutation($input: WithdrawProposalInput!) { withdrawProposal(input: $input) { userErrors { field code message } } }`,
@@ -482,7 +509,8 @@ async function scorecard(id) {
   page('评审打分');
   try {
     const d = await gql(`query($id: ID!) { evaluationCriteria { version scoreMin scoreMax method criteria { key name weight description } }
-      proposal(id: $id) { id title body category authorsHidden expectedSavings { tce moneyYuan } } }`, { id });
+      proposal(id: $id) { id title body category authorsHidden expectedSavings { tce moneyYuan }
+        possibleDuplicates(first: 3) { sharedWords highlights { field snippet } proposal { id title status } } } }`, { id });
     const c = d.evaluationCriteria;
     const p = d.proposal;
     if (!p) { fail(new ApiError('NOT_FOUND')); return; }
@@ -505,7 +533,8 @@ async function scorecard(id) {
       h('label', { for: inputs[i].id }, `${k.name}（权重 ${fmt(k.weight * (k.weight <= 1 ? 100 : 1), 0)}%）`, h('span', { class: 'hint' }, ` ${k.description}`)), inputs[i])),
     ...field('comment', '评审意见', comment),
     h('p', {}, button));
-    main.append(h('div', { class: 'card' }, h('h2', {}, p.title), h('p', {}, p.body), p.expectedSavings ? h('p', { class: 'meta' }, `预计年节约 ${fmt(p.expectedSavings.tce, 2)} 吨标煤`) : null), form);
+    main.append(h('div', { class: 'card' }, h('h2', {}, p.title), h('p', {}, p.body), p.expectedSavings ? h('p', { class: 'meta' }, `预计年节约 ${fmt(p.expectedSavings.tce, 2)} 吨标煤`) : null,
+      p.possibleDuplicates.length ? [h('h3', {}, '可能重复的建议'), h('ul', { class: 'similar' }, p.possibleDuplicates.map(similarItem))] : null), form);
   } catch (err) { fail(err); }
 }
 
