@@ -198,6 +198,8 @@ pub async fn fill(db: &Db) -> AppResult<Filled> {
     let start = Utc::now() - Duration::days(365);
     let mut proposals = 0;
     let mut techniques: Vec<i64> = vec![];
+    // Waiting proposals that another worker of the same plant will tell again (duplicates, below).
+    let mut retold: Vec<(usize, i64, &str, &str, &str, DateTime<Utc>)> = vec![];
     for (pi, plant) in plants.iter().enumerate() {
         let industry_ix = pi / 2;
         for k in 0..PROPOSALS_PER_ENTERPRISE {
@@ -264,6 +266,9 @@ pub async fn fill(db: &Db) -> AppResult<Filled> {
                 continue;
             }
             if target == Status::Submitted {
+                if !retold.iter().any(|r| r.0 == pi) {
+                    retold.push((pi, id, eq, measure, waste, at(1)));
+                }
                 continue;
             }
             let (lead, reviewer_ids) = (plant.lead.clone(), plant.reviewers.iter().map(|r| r.id).collect::<Vec<_>>());
@@ -414,6 +419,55 @@ pub async fn fill(db: &Db) -> AppResult<Filled> {
                     reported,
                     "参照示范厂经验推广",
                     at(120)
+                )
+                .await);
+            }
+        }
+    }
+    // Duplicates, as they happen: another worker tells the same idea in their own words. The lead closes
+    // most as duplicates (in the first plant crediting the second author on the original); one per plant
+    // stays open, for the studio to see beside it.
+    for (n, (pi, original, eq, measure, waste, when)) in retold.into_iter().enumerate() {
+        let plant = &plants[pi];
+        let authors = step!(db, |tx| tx.authors(original).await);
+        let others: Vec<&UserRow> =
+            plant.workers.iter().filter(|w| !authors.iter().any(|a| a.user_id == Some(w.id))).collect();
+        for (j, later) in [(0, 4), (1, 6)] {
+            let teller = others[(n + j) % others.len()].clone();
+            let fields = ProposalFields {
+                title: Some(if j == 0 { format!("关于{eq}的建议") } else { format!("{eq}问题") }),
+                body: Some(format!("我们班组发现{eq}{waste}，很浪费。提议搞一下{measure}，一年应该能省不少电和煤。")),
+                category: Some(Category::EnergySaving),
+                ..Default::default()
+            };
+            let at = when + Duration::days(later);
+            proposals += 1;
+            let row =
+                step!(db, |tx| crate::journey::proposals::submit(tx, &teller, Submission::New(fields), None, at).await);
+            if j == 1 {
+                continue;
+            }
+            let lead = plant.lead.clone();
+            let reason = format!("与本厂已提交的“{eq}{measure}”建议相同");
+            step!(db, |tx| crate::journey::duplicates::mark_duplicate(
+                tx,
+                &lead,
+                row.id,
+                row.version,
+                original,
+                &reason,
+                at + Duration::days(1)
+            )
+            .await);
+            if pi == 0 {
+                let lead = plant.lead.clone();
+                let version = step!(db, |tx| crate::journey::proposals::reload(tx, original).await).version;
+                step!(db, |tx| crate::journey::duplicates::credit_as_coauthor(
+                    tx,
+                    &lead,
+                    row.id,
+                    version,
+                    at + Duration::days(2)
                 )
                 .await);
             }

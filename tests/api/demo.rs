@@ -70,9 +70,20 @@ async fn demo_fills_an_empty_database_with_every_state(app: TestApp) {
         "ADOPTED",
         "PROMOTED",
         "WITHDRAWN",
+        "DUPLICATE",
     ] {
         assert!(statuses.contains(&s), "{s} missing from {statuses:?}");
     }
+    // Its duplicates link to their originals.
+    let dups = app
+        .ok(
+            Some(&admin),
+            "{ proposals(first: 100, filter: {status: DUPLICATE}) { edges { node { duplicateOf { id } } } } }",
+            json!({}),
+        )
+        .await;
+    let linked = dups["proposals"]["edges"].as_array().unwrap();
+    assert!(!linked.is_empty() && linked.iter().all(|e| e["node"]["duplicateOf"]["id"].is_string()), "{dups}");
     let industries: Vec<&Value> = d["impactSummary"]["groups"].as_array().unwrap().iter().map(|g| &g["key"]).collect();
     assert_eq!(industries, [&json!("BUILDING_MATERIALS"), &json!("MACHINERY"), &json!("METALLURGY")]);
     assert!(d["impactSummary"]["totals"]["verifiedTce"].as_f64().unwrap() > 0.0);
