@@ -82,6 +82,16 @@ async fn a_duplicate_is_found_marked_linked_and_its_author_credited(app: TestApp
     let possible = &seen["proposal"]["possibleDuplicates"];
     assert_eq!(possible[0]["proposal"]["id"], original["id"], "{seen}");
     assert_eq!(possible[0]["proposal"]["authors"], json!([]), "blind review holds beside a review: {seen}");
+    // Nor do the hints tell a reviewer who wrote a proposal under review.
+    let theirs = app
+        .ok(
+            Some(&reviewer),
+            "query($t: String!) { similarProposals(text: $t) { proposal { id authors { name } authorsHidden } } }",
+            json!({"t": retold}),
+        )
+        .await;
+    let hints = theirs["similarProposals"].as_array().unwrap();
+    assert!(!hints.is_empty() && hints.iter().all(|h| h["proposal"]["authors"] == json!([])), "{theirs}");
     // Workers do not get the list (it is the studio's tool).
     let theirs = app
         .ok(
