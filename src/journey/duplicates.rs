@@ -11,22 +11,8 @@ use crate::{
     db::{rows::ProposalRow, store::Store, users::UserRow},
     domain::lifecycle::{Action, Status},
     error::{AppError, AppResult, ErrorCode},
-    journey::{check_version, load_visible, proposals::reload, record, transition},
+    journey::{check_version, load_visible, proposals::reload, record, required_text, transition},
 };
-
-fn reason_of(reason: &str) -> AppResult<&str> {
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(AppError::invalid("reason", "say why it is a duplicate / 请说明为何重复"));
-    }
-    if reason.chars().count() > 2000 {
-        return Err(AppError::invalid("reason", "reason must be at most 2000 characters / 理由最多2000字"));
-    }
-    if !crate::domain::text::multi_line_ok(reason) {
-        return Err(AppError::invalid("reason", crate::domain::text::refusal("reason")));
-    }
-    Ok(reason)
-}
 
 /// Closes `id` as the duplicate of `original_id`.
 pub async fn mark_duplicate(
@@ -38,7 +24,7 @@ pub async fn mark_duplicate(
     reason: &str,
     now: DateTime<Utc>,
 ) -> AppResult<ProposalRow> {
-    let reason = reason_of(reason)?;
+    let reason = required_text(reason, "reason", 2000)?;
     let p = load_visible(store, Some(user), id).await?;
     if original_id == id {
         return Err(AppError::invalid("duplicateOfId", "a proposal cannot duplicate itself / 不能标记为自身的重复"));
@@ -62,7 +48,7 @@ pub async fn mark_duplicate(
         }
         _ => {}
     }
-    transition(store, &p, user, Action::MarkDuplicate, expected_version, "MARKED_DUPLICATE", Some(reason), now).await?;
+    transition(store, &p, user, Action::MarkDuplicate, expected_version, "MARKED_DUPLICATE", Some(&reason), now).await?;
     store.set_duplicate_of(id, original_id).await?;
     reload(store, id).await
 }
