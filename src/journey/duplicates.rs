@@ -48,7 +48,8 @@ pub async fn mark_duplicate(
         }
         _ => {}
     }
-    transition(store, &p, user, Action::MarkDuplicate, expected_version, "MARKED_DUPLICATE", Some(&reason), now).await?;
+    transition(store, &p, user, Action::MarkDuplicate, expected_version, "MARKED_DUPLICATE", Some(&reason), now)
+        .await?;
     store.set_duplicate_of(id, original_id).await?;
     reload(store, id).await
 }
