@@ -1,22 +1,10 @@
 // GraphiQL on greenline's own origin: queries over /graphql, subscriptions over /graphql/ws.
-// A bearer token goes in the Headers tab: {"Authorization": "Bearer <token>"}; it is used for subscriptions too.
+// A bearer token goes in the Headers tab: {"Authorization": "Bearer <token>"}, for queries and subscriptions.
 (function () {
   var ws = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/graphql/ws';
-  var headersOf = function () {
-    try {
-      return JSON.parse(localStorage.getItem('graphiql:headers') || '{}');
-    } catch (e) {
-      return {};
-    }
-  };
-  var fetcher = GraphiQL.createFetcher({
-    url: '/graphql',
-    subscriptionUrl: ws,
-    wsConnectionParams: function () {
-      var h = headersOf();
-      return h.Authorization || h.authorization ? { Authorization: h.Authorization || h.authorization } : {};
-    },
-  });
+  // GraphiQL passes the headers of its Headers tab to the WebSocket's connection_init as well, which is
+  // where greenline reads the token of a subscription.
+  var fetcher = GraphiQL.createFetcher({ url: '/graphql', subscriptionUrl: ws });
   var defaultQuery =
     '# greenline 的 GraphQL 接口。令牌请填在下方 Headers：{"Authorization": "Bearer <令牌>"}\n' +
     '# The greenline API. Put a token in Headers below: {"Authorization": "Bearer <token>"}\n\n' +
