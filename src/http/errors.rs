@@ -4,6 +4,7 @@
 //! this middleware, outside them all, rewrites those answers, and gives JSON answers the media type the
 //! client asked for (`application/graphql-response+json` or `application/json`).
 
+use super::graphql::{negotiate, MediaType};
 use axum::{
     body::Body,
     extract::Request,
@@ -11,9 +12,6 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-use serde_json::json;
-
-use super::graphql::{negotiate, MediaType};
 
 /// The code and message of an answer a layer gave without a GraphQL body.
 fn describe(status: StatusCode) -> (&'static str, &'static str) {
@@ -54,7 +52,7 @@ pub async fn as_graphql(req: Request, next: Next) -> Response {
         .is_some_and(|t| t.starts_with("application/json") || t.starts_with("application/graphql-response+json"));
     if !is_json {
         let (code, message) = describe(status);
-        let body = json!({"errors": [{"message": message, "extensions": {"code": code}}]}).to_string();
+        let body = super::graphql::error_body(code, message).to_string();
         res.headers_mut().remove(header::CONTENT_LENGTH);
         *res.body_mut() = Body::from(body);
     }

@@ -72,8 +72,13 @@ fn json_response(status: StatusCode, media: MediaType, body: &Value) -> Response
     res
 }
 
+/// The body of an error answer that is not a field's: one error with its code.
+pub fn error_body(code: &str, message: &str) -> Value {
+    json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
+}
+
 fn request_error(status: StatusCode, media: MediaType, code: &str, message: &str) -> Response {
-    json_response(status, media, &json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
+    json_response(status, media, &error_body(code, message))
 }
 
 /// The four GraphQL-over-HTTP parameters, type-checked.

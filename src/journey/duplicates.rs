@@ -9,7 +9,10 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     db::{rows::ProposalRow, store::Store, users::UserRow},
-    domain::lifecycle::{Action, Status},
+    domain::{
+        lifecycle::{Action, Status},
+        organisation::Role,
+    },
     error::{AppError, AppResult, ErrorCode},
     journey::{check_version, load_visible, proposals::reload, record, required_text, transition},
 };
@@ -73,14 +76,8 @@ pub async fn credit_as_coauthor(
     let original = load_visible(store, Some(user), original_id).await?;
     check_version(&original, expected_version)?;
     // The same people may do this as may mark the duplicate: the studio lead of the original's enterprise.
-    let lead = crate::domain::lifecycle::Actor {
-        role: user.role(),
-        is_author: false,
-        same_enterprise: original.row.enterprise_id.is_some() && original.row.enterprise_id == user.enterprise_id,
-    };
-    if !(lead.role == crate::domain::organisation::Role::Admin
-        || (lead.role == crate::domain::organisation::Role::StudioLead && lead.same_enterprise))
-    {
+    let same_enterprise = original.row.enterprise_id.is_some() && original.row.enterprise_id == user.enterprise_id;
+    if !(user.role() == Role::Admin || (user.role() == Role::StudioLead && same_enterprise)) {
         return Err(AppError::new(
             ErrorCode::Forbidden,
             "only the studio lead of the original's enterprise may do this / 仅原提案所在企业的工作室负责人可操作",
