@@ -106,15 +106,16 @@ struct Gate {
 impl Gate {
     /// `charge`: what the rate limits said of this message when it is a `subscribe` (asked beforehand,
     /// because the shared limits are asked over the network).
-    fn inspect(&mut self, text: &[u8], charge: Option<Result<(), Duration>>) -> Verdict {
-        let verdict = self.judge(text, charge);
+    /// `message`: the client's message as JSON (`None` when it is not JSON: the protocol answers that).
+    fn inspect(&mut self, message: Option<&Value>, charge: Option<Result<(), Duration>>) -> Verdict {
+        let verdict = self.judge(message, charge);
         if let Verdict::Close(..) = verdict {
             self.closed = true;
         }
         verdict
     }
 
-    fn judge(&mut self, text: &[u8], charge: Option<Result<(), Duration>>) -> Verdict {
+    fn judge(&mut self, message: Option<&Value>, charge: Option<Result<(), Duration>>) -> Verdict {
         if self.closed {
             return Verdict::Drop;
         }
@@ -128,7 +129,7 @@ impl Gate {
             }
             self.tokens -= 1.0;
         }
-        let Ok(message) = serde_json::from_slice::<Value>(text) else { return Verdict::Pass };
+        let Some(message) = message else { return Verdict::Pass };
         let id = message.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
         match message.get("type").and_then(Value::as_str) {
             // Only the first: the protocol closes a connection that initialises twice, and the key its
@@ -200,8 +201,10 @@ fn state_of(gate: &Mutex<Gate>) -> AppState {
 /// A subscribe's document as over HTTP: named by `documentId` or an APQ hash, or checked against the
 /// trusted documents. `Ok(Some(..))` is the message with the document's text filled in; `Ok(None)` lets
 /// it pass as it is; `Err` refuses it (id, code, message).
-async fn with_document(state: &AppState, text: &[u8]) -> Result<Option<bytes::Bytes>, (String, &'static str, String)> {
-    let Ok(mut message) = serde_json::from_slice::<Value>(text) else { return Ok(None) };
+async fn with_document(
+    state: &AppState,
+    mut message: Value,
+) -> Result<Option<bytes::Bytes>, (String, &'static str, String)> {
     let id = message.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
     let Some(payload) = message.get_mut("payload").and_then(Value::as_object_mut) else { return Ok(None) };
     let query = payload.get("query").and_then(Value::as_str).map(str::to_owned);
@@ -251,10 +254,8 @@ fn shape_outgoing(text: String, protocol: WebSocketProtocols, refused: &mut Hash
 }
 
 /// Whether a message asks for a subscription (`subscribe`, or `start` in the legacy protocol).
-fn subscribes(text: &[u8]) -> bool {
-    serde_json::from_slice::<Value>(text)
-        .ok()
-        .is_some_and(|m| matches!(m.get("type").and_then(Value::as_str), Some("subscribe" | "start")))
+fn subscribes(message: Option<&Value>) -> bool {
+    message.is_some_and(|m| matches!(m.get("type").and_then(Value::as_str), Some("subscribe" | "start")))
 }
 
 fn init_token(message: &Value) -> Option<&str> {
@@ -356,8 +357,10 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
         let (gate, tx) = (inbound_gate.clone(), tx.clone());
         async move {
             let b = bytes?;
+            // Read once; the gate, the rate limits and the document lookup all look at it.
+            let message = serde_json::from_slice::<Value>(&b).ok();
             // A subscribe is charged to the HTTP rate limits first (outside the gate's lock).
-            let charge = match subscribes(&b) {
+            let charge = match subscribes(message.as_ref()) {
                 true => {
                     let (state, ip, token) = {
                         let g = gate.lock().unwrap_or_else(|p| p.into_inner());
@@ -368,9 +371,9 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
                 false => None,
             };
             let subscribe = charge.is_some();
-            let verdict = gate.lock().unwrap_or_else(|p| p.into_inner()).inspect(&b, charge);
-            let verdict = match verdict {
-                Verdict::Pass if subscribe => match with_document(&state_of(&gate), &b).await {
+            let verdict = gate.lock().unwrap_or_else(|p| p.into_inner()).inspect(message.as_ref(), charge);
+            let verdict = match (verdict, message) {
+                (Verdict::Pass, Some(message)) if subscribe => match with_document(&state_of(&gate), message).await {
                     Ok(Some(rewritten)) => Verdict::Rewritten(rewritten),
                     Ok(None) => Verdict::Pass,
                     Err((id, code, message)) => {
@@ -378,7 +381,7 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
                         Verdict::Refuse(id, code, message)
                     }
                 },
-                other => other,
+                (other, _) => other,
             };
             match verdict {
                 Verdict::Pass => Some(b),
