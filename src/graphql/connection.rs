@@ -112,8 +112,9 @@ impl PageArgs {
         }
     }
 
-    /// A cursor argument, which must belong to `list`.
-    fn cursor(arg: &str, value: Option<&str>, list: &str) -> Result<Option<At>, AppError> {
+    /// The position a cursor argument names: a key when `keyed` (database lists), else an offset (search
+    /// results). The cursor must belong to `list` and be of that kind.
+    fn position(arg: &str, value: Option<&str>, list: &str, keyed: bool) -> Result<Option<i64>, AppError> {
         let Some(text) = value else { return Ok(None) };
         let c =
             Cursor::decode_cursor(text).map_err(|_| AppError::invalid(arg, "not a valid cursor / 无效的分页游标"))?;
@@ -123,7 +124,10 @@ impl PageArgs {
                 format!("this cursor belongs to another list ({}) / 该游标属于另一个列表", c.list),
             ));
         }
-        Ok(Some(c.at))
+        match (c.at, keyed) {
+            (At::Key(n), true) | (At::Offset(n), false) => Ok(Some(n)),
+            _ => Err(AppError::invalid(arg, "not a cursor of this list / 该游标不属于此列表")),
+        }
     }
 }
 
@@ -144,11 +148,7 @@ pub struct Keyset {
 impl Keyset {
     pub fn of(list: &str, args: &PageArgs) -> Result<Keyset, AppError> {
         let (limit, backward) = args.size()?;
-        let key = |arg: &str, value: &Option<String>| match PageArgs::cursor(arg, value.as_deref(), list)? {
-            None => Ok(None),
-            Some(At::Key(k)) => Ok(Some(k)),
-            Some(At::Offset(_)) => Err(AppError::invalid(arg, "not a cursor of this list / 该游标不属于此列表")),
-        };
+        let key = |arg: &str, value: &Option<String>| PageArgs::position(arg, value.as_deref(), list, true);
         Ok(Keyset { after: key("after", &args.after)?, before: key("before", &args.before)?, limit, backward })
     }
 
@@ -186,11 +186,7 @@ impl Window {
     /// result), which needs it.
     pub fn of(list: &str, args: &PageArgs, total: impl FnOnce() -> Option<i64>) -> Result<Window, AppError> {
         let (size, backward) = args.size()?;
-        let offset = |arg: &str, value: &Option<String>| match PageArgs::cursor(arg, value.as_deref(), list)? {
-            None => Ok(None),
-            Some(At::Offset(o)) => Ok(Some(o)),
-            Some(At::Key(_)) => Err(AppError::invalid(arg, "not a cursor of this list / 该游标不属于此列表")),
-        };
+        let offset = |arg: &str, value: &Option<String>| PageArgs::position(arg, value.as_deref(), list, false);
         let after = offset("after", &args.after)?;
         let before = offset("before", &args.before)?;
         let start = after.map_or(0, |a| a + 1);
