@@ -97,6 +97,18 @@ pub struct UserAdd {
     pub team: Option<String>,
     #[arg(long)]
     pub studio: Option<String>,
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Employee number (工号), unique within the enterprise; the roster import matches people by it.
+    #[arg(long)]
+    pub employee_number: Option<String>,
+    /// Days the printed token is valid (default 90).
+    #[arg(long, default_value_t = 90)]
+    pub expires_in_days: u32,
+    /// Link the user to this subject (`sub`) of the OpenID provider, so that signing in there is signing in
+    /// as them.
+    #[arg(long)]
+    pub oidc_subject: Option<String>,
 }
 
 /// Settings shared by every subcommand.
@@ -220,6 +232,40 @@ pub struct Config {
     /// Distinct searches whose results are kept until the index next changes (0: no cache).
     #[arg(long, env = "GREENLINE_SEARCH_CACHE_ENTRIES", default_value_t = search_index::DEFAULT_CACHE_ENTRIES, global = true)]
     pub search_cache_entries: usize,
+    /// The URL people open, e.g. `https://greenline.example.com` (sign-in redirects back to it; cookies are
+    /// `Secure` when it is https). Defaults to `http://<GREENLINE_ADDR>`.
+    #[arg(long, env = "GREENLINE_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// The enterprise's OpenID provider (its issuer URL; discovery reads
+    /// `<issuer>/.well-known/openid-configuration`). Sign-in with it is offered when this and the client id
+    /// are set.
+    #[arg(long, env = "GREENLINE_OIDC_ISSUER", global = true)]
+    pub oidc_issuer: Option<String>,
+    #[arg(long, env = "GREENLINE_OIDC_CLIENT_ID", global = true)]
+    pub oidc_client_id: Option<String>,
+    #[arg(long, env = "GREENLINE_OIDC_CLIENT_SECRET", hide_env_values = true, global = true)]
+    pub oidc_client_secret: Option<String>,
+    /// The audience of the provider's access tokens (JWT) that API clients may present as bearer tokens;
+    /// none are accepted when unset.
+    #[arg(long, env = "GREENLINE_OIDC_AUDIENCE", global = true)]
+    pub oidc_audience: Option<String>,
+    /// The claims that carry a person's enterprise, team, studio, industry and role.
+    #[arg(long, env = "GREENLINE_OIDC_CLAIM_ENTERPRISE", default_value = "greenline_enterprise", global = true)]
+    pub oidc_claim_enterprise: String,
+    #[arg(long, env = "GREENLINE_OIDC_CLAIM_TEAM", default_value = "greenline_team", global = true)]
+    pub oidc_claim_team: String,
+    #[arg(long, env = "GREENLINE_OIDC_CLAIM_STUDIO", default_value = "greenline_studio", global = true)]
+    pub oidc_claim_studio: String,
+    #[arg(long, env = "GREENLINE_OIDC_CLAIM_INDUSTRY", default_value = "greenline_industry", global = true)]
+    pub oidc_claim_industry: String,
+    #[arg(long, env = "GREENLINE_OIDC_CLAIM_ROLE", default_value = "greenline_role", global = true)]
+    pub oidc_claim_role: String,
+    /// Grant ASSOCIATION and ADMIN from the role claim too (otherwise claims grant ENTERPRISE_ADMIN at most).
+    #[arg(long, env = "GREENLINE_OIDC_TRUST_ROLES", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub oidc_trust_roles: bool,
+    /// Hours a signed-in browser session lasts.
+    #[arg(long, env = "GREENLINE_SESSION_HOURS", default_value_t = 12, global = true)]
+    pub session_hours: u32,
     /// Seconds given to in-flight requests on shutdown.
     #[arg(long, env = "GREENLINE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10, global = true)]
     pub shutdown_timeout_secs: u64,
@@ -229,6 +275,14 @@ impl Config {
     /// Defaults as if no flag and no variable were given (tests start from here).
     pub fn defaults() -> Config {
         Cli::parse_from(["greenline"]).config
+    }
+
+    /// The URL people open, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.addr),
+        }
     }
 
     /// How to connect to the database.
@@ -251,6 +305,8 @@ impl std::fmt::Debug for Config {
             .field("storage", &self.storage)
             .field("index_dir", &self.index_dir)
             .field("min_evaluations", &self.min_evaluations)
+            .field("public_url", &self.public_url)
+            .field("oidc_issuer", &self.oidc_issuer)
             .finish_non_exhaustive()
     }
 }

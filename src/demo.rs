@@ -114,6 +114,7 @@ async fn person(
         industry: Some(e.1),
         team: team.map(str::to_owned),
         studio: studio.map(str::to_owned),
+        ..NewUser::demo()
     })
     .await
 }
@@ -179,6 +180,7 @@ pub async fn fill(db: &Db) -> AppResult<Filled> {
             industry: None,
             team: None,
             studio: None,
+            ..NewUser::demo()
         })
         .await?;
     tokens.push((association.0.name.clone(), Role::Association, association.1));
@@ -190,6 +192,7 @@ pub async fn fill(db: &Db) -> AppResult<Filled> {
             industry: None,
             team: None,
             studio: None,
+            ..NewUser::demo()
         })
         .await?;
     tokens.push((platform.0.name.clone(), Role::Admin, platform.1));

@@ -14,6 +14,7 @@ pub mod graphql;
 pub mod http;
 pub mod import;
 pub mod journey;
+pub mod oidc;
 pub mod redis;
 pub mod search;
 pub mod state;
@@ -79,6 +80,7 @@ pub async fn open(config: Config) -> anyhow::Result<AppState> {
     let limiter = Arc::new(limiter);
     let persisted =
         Arc::new(crate::http::persisted::Persisted::load(config.trusted_documents.as_deref(), config.only_trusted)?);
+    let oidc = crate::oidc::Oidc::from_config(&config)?.map(Arc::new);
     Ok(AppState::new(Services {
         config: Arc::new(config),
         db,
@@ -89,6 +91,7 @@ pub async fn open(config: Config) -> anyhow::Result<AppState> {
         limiter,
         tokens,
         persisted,
+        oidc,
     }))
 }
 

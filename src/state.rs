@@ -17,6 +17,8 @@ pub struct Services {
     pub tokens: Arc<crate::db::users::TokenCache>,
     /// Persisted queries and trusted documents.
     pub persisted: Arc<crate::http::persisted::Persisted>,
+    /// The enterprise's OpenID provider, when sign-in with it is configured.
+    pub oidc: Option<Arc<crate::oidc::Oidc>>,
 }
 
 /// Router state: the services and the GraphQL schema built over them.

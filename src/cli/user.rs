@@ -20,8 +20,18 @@ pub async fn add(config: Config, args: UserAdd) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let db = Db::connect_with(&config.database_url, &config.db_options()).await?;
-    let new =
-        NewUser { name: args.name, role, enterprise: args.enterprise, industry, team: args.team, studio: args.studio };
+    let new = NewUser {
+        name: args.name,
+        role,
+        enterprise: args.enterprise,
+        industry,
+        team: args.team,
+        studio: args.studio,
+        email: args.email,
+        employee_number: args.employee_number,
+        oidc_subject: args.oidc_subject,
+        token_days: args.expires_in_days,
+    };
     let (user, token) = db.create_user(&new).await.map_err(|e| anyhow!(e.public_message()))?;
     db.close().await;
     eprintln!(

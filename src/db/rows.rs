@@ -453,4 +453,15 @@ pub struct KeyPage {
 impl KeyPage {
     /// No rows: for the count alone.
     pub const COUNT_ONLY: KeyPage = KeyPage { after: None, before: None, fetch: 0, backward: false };
+
+    /// The tail of a statement over a list ordered newest first by `column`: the key conditions, the order
+    /// and the limit, with `after`, `before` and `fetch` bound as `$first`, `$first + 1`, `$first + 2`.
+    pub fn newest_first(&self, column: &str, first: usize) -> String {
+        let (a, b, n) = (first, first + 1, first + 2);
+        format!(
+            "(cast(${a} as bigint) is null or {column} < ${a}) and (cast(${b} as bigint) is null or {column} > ${b})
+             order by {column} {} limit ${n}",
+            if self.backward { "asc" } else { "desc" }
+        )
+    }
 }

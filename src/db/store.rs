@@ -184,7 +184,11 @@ fn proposal_count_sql(f: &ProposalFilter) -> String {
 
 #[async_trait::async_trait]
 pub trait Store:
-    super::coauthors::CoAuthorStore + super::feed::FeedStore + super::persisted::PersistedStore + Send
+    super::coauthors::CoAuthorStore
+    + super::feed::FeedStore
+    + super::persisted::PersistedStore
+    + super::people::PeopleStore
+    + Send
 {
     // --- reads -------------------------------------------------------------------------------------
     async fn user(&mut self, id: i64) -> AppResult<Option<UserRow>>;

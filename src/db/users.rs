@@ -6,11 +6,14 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::FromRow;
 
-use super::{Db, WritePool};
+use super::{
+    people::{CredentialRow, NewCredential, UserFields, TOKEN},
+    Db,
+};
 use crate::{
     domain::organisation::{Industry, Role},
     error::{AppError, AppResult},
-    with_conn, with_db,
+    with_conn,
 };
 
 #[derive(FromRow, Clone, Debug, PartialEq)]
@@ -22,6 +25,39 @@ pub struct UserRow {
     pub team_id: Option<i64>,
     pub studio_id: Option<i64>,
     pub created_at: DateTime<Utc>,
+    pub email: Option<String>,
+    pub employee_number: Option<String>,
+    pub oidc_subject: Option<String>,
+    pub deactivated_at: Option<DateTime<Utc>>,
+}
+
+/// Who a credential signs in, and the credential: what a request's `Authorization` header or session
+/// cookie resolves to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Signed {
+    pub user: UserRow,
+    pub credential: CredentialRow,
+}
+
+impl Signed {
+    /// Whether it may be used at `now`: not revoked, not expired, its user not deactivated.
+    pub fn valid_at(&self, now: DateTime<Utc>) -> bool {
+        self.credential.revoked_at.is_none()
+            && self.credential.expires_at.is_none_or(|e| e > now)
+            && self.user.deactivated_at.is_none()
+    }
+}
+
+impl Signed {
+    /// Whether `other` signs in the same person with the same rights (when it was last used aside).
+    pub fn same_access(&self, other: &Signed) -> bool {
+        let (a, b) = (&self.credential, &other.credential);
+        self.user == other.user
+            && a.id == b.id
+            && a.read_only == b.read_only
+            && a.expires_at == b.expires_at
+            && a.revoked_at == b.revoked_at
+    }
 }
 
 impl UserRow {
@@ -43,6 +79,29 @@ pub struct NewUser {
     pub industry: Option<Industry>,
     pub team: Option<String>,
     pub studio: Option<String>,
+    pub email: Option<String>,
+    pub employee_number: Option<String>,
+    pub oidc_subject: Option<String>,
+    /// Days the token is valid.
+    pub token_days: u32,
+}
+
+impl NewUser {
+    /// The fields the demo leaves out: no e-mail, no employee number, a token valid for the longest allowed.
+    pub fn demo() -> NewUser {
+        NewUser {
+            name: String::new(),
+            role: Role::Worker,
+            enterprise: None,
+            industry: None,
+            team: None,
+            studio: None,
+            email: None,
+            employee_number: None,
+            oidc_subject: None,
+            token_days: crate::domain::people::MAX_TOKEN_DAYS,
+        }
+    }
 }
 
 /// A fresh bearer token: 256 random bits, URL-safe.
@@ -62,7 +121,7 @@ pub fn hash_token(token: &str) -> String {
 /// all at once ([`TokenCache::forget_all`], on a PostgreSQL notification: src/db/listen.rs); where no
 /// notification can arrive, an entry is kept for a second only, so a revocation takes effect within one.
 pub struct TokenCache {
-    entries: std::sync::Mutex<std::collections::HashMap<String, (UserRow, std::time::Instant)>>,
+    entries: std::sync::Mutex<std::collections::HashMap<String, (Signed, std::time::Instant)>>,
     listening: std::sync::Arc<super::listen::Listening>,
     /// Counts [`TokenCache::forget_all`]: open WebSocket connections check their token again when it moves.
     generation: tokio::sync::watch::Sender<u64>,
@@ -90,16 +149,28 @@ impl TokenCache {
         }
     }
 
-    /// The user `token` belongs to, from memory when it was looked up recently.
-    pub async fn user(&self, db: &Db, token: &str) -> AppResult<Option<UserRow>> {
+    /// Who the secret `token` (a token or a session cookie) signs in, from memory when it was looked up
+    /// recently; `None` for an unknown, revoked or expired one, or a deactivated user's.
+    pub async fn user(&self, db: &Db, token: &str) -> AppResult<Option<Signed>> {
         let hash = hash_token(token);
+        self.resolve(hash, || async { db.signed_by_hash(&hash_token(token)).await }).await
+    }
+
+    /// Who `key` signs in, from memory, or else from `look_up` (then remembered).
+    pub async fn resolve<F, Fut>(&self, key: String, look_up: F) -> AppResult<Option<Signed>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = AppResult<Option<Signed>>>,
+    {
         let ttl = self.ttl();
-        if let Some((user, at)) = self.lock().get(&hash) {
+        let now = Utc::now();
+        if let Some((signed, at)) = self.lock().get(&key) {
             if at.elapsed() < ttl {
-                return Ok(Some(user.clone()));
+                return Ok(Some(signed.clone()).filter(|s| s.valid_at(now)));
             }
         }
-        let Some(user) = db.user_by_hash(&hash).await? else { return Ok(None) };
+        let Some(user) = look_up().await?.filter(|s| s.valid_at(now)) else { return Ok(None) };
+        let hash = key;
         let mut entries = self.lock();
         if entries.len() >= Self::MAX_ENTRIES {
             entries.retain(|_, (_, at)| at.elapsed() < ttl);
@@ -122,7 +193,7 @@ impl TokenCache {
         self.generation.subscribe()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (UserRow, std::time::Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (Signed, std::time::Instant)>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -137,7 +208,7 @@ impl Db {
     /// Creates the user (and the named enterprise, team and studio when missing) with a token, in one
     /// transaction. Returns the user and the token, which is never stored in clear.
     pub async fn create_user(&self, new: &NewUser) -> AppResult<(UserRow, String)> {
-        let name = new.name.trim();
+        let name = new.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(AppError::invalid("name", "name must be 1–100 characters / 姓名须为1到100个字符"));
         }
@@ -147,61 +218,99 @@ impl Db {
                 "a team or studio needs an enterprise / 班组或工作室须属于某个企业",
             ));
         }
+        let email = crate::domain::people::clean_email(new.email.as_deref())?;
         let token = new_token();
         let now = Utc::now();
+        let expires_at = crate::domain::people::token_expiry(Some(new.token_days), now)?;
         let industry = new.industry.unwrap_or(Industry::Other).as_str();
-        let _turn = self.write_turn().await;
-        let user = with_db!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let mut enterprise_id: Option<i64> = None;
-            let mut team_id: Option<i64> = None;
-            let mut studio_id: Option<i64> = None;
-            if let Some(e) = new.enterprise.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
-                sqlx::query("insert into enterprises (name, industry, created_at) values ($1, $2, $3) on conflict (name) do nothing")
-                    .bind(e).bind(industry).bind(now).execute(&mut *tx).await?;
-                let id: i64 = sqlx::query_scalar("select id from enterprises where name = $1").bind(e).fetch_one(&mut *tx).await?;
-                enterprise_id = Some(id);
-                if let Some(t) = new.team.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-                    sqlx::query("insert into teams (enterprise_id, name, created_at) values ($1, $2, $3) on conflict (enterprise_id, name) do nothing")
-                        .bind(id).bind(t).bind(now).execute(&mut *tx).await?;
-                    team_id = Some(sqlx::query_scalar("select id from teams where enterprise_id = $1 and name = $2")
-                        .bind(id).bind(t).fetch_one(&mut *tx).await?);
-                }
-                if let Some(s) = new.studio.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-                    sqlx::query("insert into studios (enterprise_id, name, created_at) values ($1, $2, $3) on conflict (enterprise_id, name) do nothing")
-                        .bind(id).bind(s).bind(now).execute(&mut *tx).await?;
-                    studio_id = Some(sqlx::query_scalar("select id from studios where enterprise_id = $1 and name = $2")
-                        .bind(id).bind(s).fetch_one(&mut *tx).await?);
-                }
-            }
-            let user: UserRow = sqlx::query_as(
-                "insert into users (name, role, enterprise_id, team_id, studio_id, created_at) values ($1, $2, $3, $4, $5, $6) returning *",
-            )
-            .bind(name).bind(new.role.as_str()).bind(enterprise_id).bind(team_id).bind(studio_id).bind(now)
-            .fetch_one(&mut *tx).await?;
-            if new.role == Role::StudioLead {
-                if let Some(s) = studio_id {
-                    sqlx::query("update studios set lead_user_id = $1 where id = $2 and lead_user_id is null")
-                        .bind(user.id).bind(s).execute(&mut *tx).await?;
-                }
-            }
-            sqlx::query("insert into api_tokens (user_id, token_hash, created_at) values ($1, $2, $3)")
-                .bind(user.id).bind(hash_token(&token)).bind(now).execute(&mut *tx).await?;
-            tx.commit().await?;
-            user
-        });
+        let new = new.clone();
+        let hash = hash_token(&token);
+        let user = self
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut fields = UserFields {
+                        name,
+                        role: new.role.as_str().to_owned(),
+                        email,
+                        employee_number: new.employee_number.clone(),
+                        oidc_subject: new.oidc_subject.clone(),
+                        ..Default::default()
+                    };
+                    if let Some(e) = new.enterprise.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+                        let id = tx.ensure_enterprise(e, industry, now).await?;
+                        fields.enterprise_id = Some(id);
+                        if let Some(t) = new.team.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                            fields.team_id = Some(match tx.team_by_name(id, t).await? {
+                                Some(team) => team.id,
+                                None => tx.insert_team(id, t, false, now).await?.id,
+                            });
+                        }
+                        if let Some(st) = new.studio.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                            fields.studio_id = Some(match tx.studio_by_name(id, st).await? {
+                                Some(studio) => studio.id,
+                                None => tx.insert_studio(id, st, "", None, now).await?.id,
+                            });
+                        }
+                    }
+                    let user = tx.insert_user(&fields, now).await?;
+                    if new.role == Role::StudioLead {
+                        if let Some(s) = fields.studio_id {
+                            tx.lead_studio_if_unled(s, user.id).await?;
+                        }
+                    }
+                    let credential = NewCredential {
+                        user_id: user.id,
+                        kind: TOKEN,
+                        name: "greenline user add",
+                        hash: &hash,
+                        expires_at,
+                        read_only: false,
+                        address: None,
+                    };
+                    tx.insert_credential(credential, now).await?;
+                    Ok(user)
+                })
+            })
+            .await?;
         Ok((user, token))
     }
 
-    /// The user a bearer token belongs to, if any.
-    pub async fn user_by_token(&self, token: &str) -> AppResult<Option<UserRow>> {
-        self.user_by_hash(&hash_token(token)).await
+    /// Who a bearer token signs in, if anyone (whether it may still be used is [`Signed::valid_at`]).
+    pub async fn user_by_token(&self, token: &str) -> AppResult<Option<Signed>> {
+        self.signed_by_hash(&hash_token(token)).await
     }
 
-    async fn user_by_hash(&self, hash: &str) -> AppResult<Option<UserRow>> {
-        Ok(with_conn!(self, conn => sqlx::query_as(
-            "select u.* from users u join api_tokens t on t.user_id = u.id where t.token_hash = $1",
-        ).bind(hash).fetch_optional(conn).await?))
+    async fn signed_by_hash(&self, hash: &str) -> AppResult<Option<Signed>> {
+        let found = with_conn!(self, conn => {
+            let credential: Option<CredentialRow> = sqlx::query_as("select * from api_tokens where token_hash = $1")
+                .bind(hash).fetch_optional(&mut *conn).await?;
+            match credential {
+                Some(credential) => {
+                    let user: Option<UserRow> = sqlx::query_as("select * from users where id = $1")
+                        .bind(credential.user_id).fetch_optional(&mut *conn).await?;
+                    user.map(|user| Signed { user, credential })
+                }
+                None => None,
+            }
+        });
+        if let Some(s) = &found {
+            // When it was last used, to the minute: written at most once a minute per credential.
+            let now = Utc::now();
+            if s.credential.last_used_at.is_none_or(|t| now - t > chrono::Duration::seconds(60)) {
+                let db = self.clone();
+                let id = s.credential.id;
+                tokio::spawn(async move {
+                    if let Err(e) = db.touch_credential(id, now).await {
+                        tracing::debug!(error = %e, "could not record when a token was used");
+                    }
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    async fn touch_credential(&self, id: i64, now: DateTime<Utc>) -> AppResult<()> {
+        self.write(move |tx| Box::pin(async move { tx.touch_credential(id, now).await })).await
     }
 
     /// The people of a studio, by name.

@@ -5,6 +5,7 @@ pub mod evaluation;
 pub mod impact;
 pub mod lifecycle;
 pub mod organisation;
+pub mod people;
 pub mod proposal;
 pub mod recognition;
 pub mod savings;

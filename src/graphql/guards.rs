@@ -13,9 +13,31 @@ use crate::{
 #[derive(Clone, Debug, Default)]
 pub struct Viewer {
     pub user: Option<UserRow>,
+    /// The token or session the request came with (none for anonymous requests and for the provider's
+    /// access tokens).
+    pub credential: Option<crate::db::people::CredentialRow>,
+    /// The client's address, for the audit log.
+    pub address: Option<String>,
 }
 
 impl Viewer {
+    pub fn signed(signed: crate::db::users::Signed) -> Viewer {
+        Viewer { user: Some(signed.user), credential: Some(signed.credential), address: None }
+    }
+
+    /// The signed-in user if their credential may change things (a read-only token may not), else
+    /// `FORBIDDEN`.
+    pub fn require_writer(&self) -> AppResult<&UserRow> {
+        let user = self.require()?;
+        if self.credential.as_ref().is_some_and(|c| c.read_only) {
+            return Err(AppError::new(
+                ErrorCode::Forbidden,
+                "this token is read-only: it cannot run mutations / 此令牌为只读，不能执行修改操作",
+            ));
+        }
+        Ok(user)
+    }
+
     pub fn role(&self) -> Option<Role> {
         self.user.as_ref().map(UserRow::role)
     }
@@ -53,7 +75,7 @@ impl Viewer {
 }
 
 pub fn viewer<'a>(ctx: &Context<'a>) -> &'a Viewer {
-    static ANONYMOUS: Viewer = Viewer { user: None };
+    static ANONYMOUS: Viewer = Viewer { user: None, credential: None, address: None };
     ctx.data_opt::<Viewer>().unwrap_or(&ANONYMOUS)
 }
 

@@ -3,7 +3,7 @@
 //! `application/graphql-response+json` — 400 for documents that fail to parse or validate.
 //! A browser asking for HTML gets GraphiQL.
 
-use std::time::Instant;
+use std::{net::SocketAddr, time::Instant};
 
 use async_graphql::{
     parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition, OperationType},
@@ -11,9 +11,10 @@ use async_graphql::{
 };
 use axum::{
     body::Bytes,
-    extract::{RawQuery, State},
+    extract::{ConnectInfo, RawQuery, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Response},
+    Extension,
 };
 use serde_json::{json, Map, Value};
 
@@ -138,11 +139,6 @@ fn params_from_query_string(raw: &str) -> Result<Params, &'static str> {
     params_from_json(Value::Object(obj))
 }
 
-fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ()> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
-    bearer(value.to_str().map_err(|_| ())?).map(Some).ok_or(())
-}
-
 /// The token of an `Authorization` value `Bearer <token>`, the scheme in any case (RFC 9110 §11.1).
 pub fn bearer(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
@@ -150,21 +146,19 @@ pub fn bearer(value: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// Resolves the viewer from `Authorization`; a present but unknown token is an error, never anonymous.
+/// Resolves the viewer (see [`crate::http::auth::authenticate`]) for a request that reads only: downloads
+/// and exports, which a session cookie may sign in without the CSRF token.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
-    let unauthenticated =
-        || AppError::new(ErrorCode::Unauthenticated, "the bearer token is not valid / 令牌无效，请重新登录");
-    match bearer_token(headers) {
-        Ok(None) => Ok(Viewer::default()),
-        Ok(Some(token)) => match state.services.tokens.user(&state.services.db, token).await? {
-            Some(user) => Ok(Viewer { user: Some(user) }),
-            None => Err(unauthenticated()),
-        },
-        Err(()) => Err(unauthenticated()),
-    }
+    Ok(crate::http::auth::authenticate(state, headers).await?.viewer)
 }
 
-pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+pub async fn get(
+    State(state): State<AppState>,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let client = Client { address: crate::http::auth::address(connect.as_ref().map(|c| &c.0)) };
     let raw = raw.unwrap_or_default();
     let wants_html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     if wants_html && !raw.split('&').any(|kv| kv.starts_with("query=")) {
@@ -175,12 +169,18 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw
             .into_response();
     };
     match params_from_query_string(&raw) {
-        Ok(params) => execute(&state, &headers, media, Method::GET, params).await,
+        Ok(params) => execute(&state, &client, &headers, media, Method::GET, params).await,
         Err(msg) => request_error(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", msg),
     }
 }
 
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post(
+    State(state): State<AppState>,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let client = Client { address: crate::http::auth::address(connect.as_ref().map(|c| &c.0)) };
     let Some(media) = negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())) else {
         return (StatusCode::NOT_ACCEPTABLE, "accept application/graphql-response+json or application/json")
             .into_response();
@@ -214,7 +214,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
             return match async_graphql::http::receive_body(Some(content_type), reader, opts).await {
                 Ok(request) => {
                     let label = request.operation_name.clone().unwrap_or_else(|| "anonymous".into());
-                    run(&state, &headers, media, request, label, None).await
+                    run(&state, &client, &headers, media, request, label, None).await
                 }
                 Err(async_graphql::ParseRequestError::PayloadTooLarge) => request_error(
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -248,7 +248,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         }
     };
     match params {
-        Ok(params) => execute(&state, &headers, media, Method::POST, params).await,
+        Ok(params) => execute(&state, &client, &headers, media, Method::POST, params).await,
         Err(msg) => request_error(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", msg),
     }
 }
@@ -356,10 +356,22 @@ impl Documents {
     }
 }
 
+/// Where a request came from.
+struct Client {
+    address: Option<String>,
+}
+
 /// Files one multipart request may carry.
 const MAX_FILES_PER_REQUEST: usize = 10;
 
-async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, method: Method, params: Params) -> Response {
+async fn execute(
+    state: &AppState,
+    client: &Client,
+    headers: &HeaderMap,
+    media: MediaType,
+    method: Method,
+    params: Params,
+) -> Response {
     // Under application/json a document the server will not run is still answered 200 (GraphQL over HTTP,
     // legacy media type); under application/graphql-response+json it is a 400.
     let refused_status = if media == MediaType::GraphqlResponseJson { StatusCode::BAD_REQUEST } else { StatusCode::OK };
@@ -428,21 +440,31 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, method
             }
         }
     }
-    run(state, headers, media, request, label, register).await
+    run(state, client, headers, media, request, label, register).await
 }
 
 /// Authenticates, executes and shapes the response of a prepared request; registers the persisted query
 /// `register` names (hash, text) when the document validated.
 async fn run(
     state: &AppState,
+    client: &Client,
     headers: &HeaderMap,
     media: MediaType,
     request: async_graphql::Request,
     label: String,
     register: Option<(String, String)>,
 ) -> Response {
-    let viewer = match authenticate(state, headers).await {
-        Ok(v) => v,
+    let viewer = match crate::http::auth::authenticate(state, headers).await {
+        // A request the session cookie signed in must come from the page: it carries the session's CSRF token.
+        Ok(a) if a.session.as_deref().is_some_and(|s| !crate::http::auth::csrf_ok(headers, s)) => {
+            return request_error(
+                StatusCode::FORBIDDEN,
+                media,
+                "FORBIDDEN",
+                "send the X-CSRF-Token header that /auth/session gives / 缺少或错误的 X-CSRF-Token",
+            );
+        }
+        Ok(a) => Viewer { address: client.address.clone(), ..a.viewer },
         // Only a token that is not valid is a 401: a database that cannot say is a fault, not a verdict.
         Err(e) if e.code() == ErrorCode::Unauthenticated => {
             let mut res = request_error(StatusCode::UNAUTHORIZED, media, e.code().as_str(), &e.public_message());

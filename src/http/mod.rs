@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, middleware (limits, tracing, metrics) and the handlers that are not GraphQL.
 
 pub mod attachments;
+pub mod auth;
 pub mod errors;
 pub mod export;
 pub mod graphql;
@@ -14,7 +15,7 @@ pub mod ws;
 use axum::{
     extract::{DefaultBodyLimit, MatchedPath, Request},
     middleware,
-    routing::get,
+    routing::{get, post},
     Router,
 };
 use tower_http::{
@@ -44,6 +45,10 @@ pub fn router(state: AppState) -> Router {
         .route("/attachments/{id}", get(attachments::download))
         .route("/export/proposals.csv", get(export::proposals))
         .route("/export/techniques.csv", get(export::techniques))
+        .route("/auth/login", get(auth::login))
+        .route("/auth/callback", get(auth::callback))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/session", get(auth::session))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

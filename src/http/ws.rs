@@ -36,7 +36,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use crate::{db::users::UserRow, graphql::Viewer, http::persisted::Unresolved, state::AppState};
+use crate::{graphql::Viewer, http::persisted::Unresolved, state::AppState};
 
 /// Running subscriptions per bearer token (by hash) or, for anonymous connections, per address — across
 /// every connection of this process.
@@ -404,15 +404,15 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
     let auth_state = state.clone();
     // Who `connection_init` signed in, checked again whenever people change (a revoked token or a changed
     // role closes the connection).
-    let signed_in: Arc<Mutex<Option<(String, UserRow)>>> = Arc::default();
+    let signed_in: Arc<Mutex<Option<(String, crate::db::users::Signed)>>> = Arc::default();
     let remember = signed_in.clone();
     let outbound = Protocol::new(state.schema.clone(), input, protocol).on_connection_init(move |payload| async move {
         let viewer = match credentials(&payload) {
             Credentials::Anonymous => Viewer::default(),
-            Credentials::Bearer(token) => match auth_state.services.tokens.user(&auth_state.services.db, token).await {
-                Ok(Some(user)) => {
-                    *remember.lock().unwrap_or_else(|p| p.into_inner()) = Some((token.to_owned(), user.clone()));
-                    Viewer { user: Some(user) }
+            Credentials::Bearer(token) => match crate::http::auth::bearer_user(&auth_state, token).await {
+                Ok(Some(signed)) => {
+                    *remember.lock().unwrap_or_else(|p| p.into_inner()) = Some((token.to_owned(), signed.clone()));
+                    Viewer::signed(signed)
                 }
                 Ok(None) => return Err(async_graphql::Error::new("UNAUTHENTICATED: the bearer token is not valid")),
                 Err(e) => {
@@ -490,8 +490,8 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
                 }
             } => {
                 let Some((token, user)) = signed_in.lock().unwrap_or_else(|p| p.into_inner()).clone() else { continue };
-                let now = state.services.tokens.user(&state.services.db, &token).await;
-                if matches!(&now, Ok(found) if found.as_ref() != Some(&user)) {
+                let now = crate::http::auth::bearer_user(&state, &token).await;
+                if matches!(&now, Ok(found) if !found.as_ref().is_some_and(|f| f.same_access(&user))) {
                     let reason = "Forbidden: the token was revoked or its user changed; reconnect / 登录已失效，请重新连接";
                     let _ = sink.send(Message::Close(Some(CloseFrame { code: 4403, reason: reason.into() }))).await;
                     break;

@@ -5,6 +5,7 @@
 pub mod attachments;
 pub mod coauthors;
 pub mod duplicates;
+pub mod people;
 pub mod pilot;
 pub mod promotion;
 pub mod proposals;

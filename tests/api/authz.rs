@@ -45,7 +45,30 @@ const MUTATIONS: &str = "
     respondToCoAuthorInvitation .    .      Y      .            .        .    .          .         .           .           .
     markDuplicate        .    .      .      .            .        Y    .          .         .           .           Y
     creditAsCoAuthor     .    .      .      .            .        Y    .          .         .           .           Y
+    createAccessToken    .    Y      Y      Y            Y        Y    Y          Y         Y           Y           Y
+    revokeAccessToken    .    Y      .      .            .        .    .          Y         .           .           Y
+    createUser           .    .      .      .            .        .    .          Y         .           .           Y
+    updateUser           .    .      .      .            .        .    .          Y         .           .           Y
+    deactivateUser       .    .      .      .            .        .    .          Y         .           .           Y
+    reactivateUser       .    .      .      .            .        .    .          Y         .           .           Y
+    createTeam           .    .      .      .            .        .    .          Y         .           .           Y
+    createStudio         .    .      .      .            .        .    .          Y         .           .           Y
 ";
+
+/// Administration acts on people of the proposal's enterprise: the author's token (`revokeAccessToken`),
+/// a person made for the case (`updateUser`, `deactivateUser`, `reactivateUser`), and names unique to the
+/// case (`createTeam`, `createStudio`). The enterprise is always named: an enterprise admin of another
+/// enterprise may do all of it in their own.
+const PEOPLE_MUTATIONS: [&str; 8] = [
+    "createAccessToken",
+    "revokeAccessToken",
+    "createUser",
+    "updateUser",
+    "deactivateUser",
+    "reactivateUser",
+    "createTeam",
+    "createStudio",
+];
 
 /// Sensitive reads. `Y` sees it, `.` does not (null, or the proposal itself is not found). `authors`: the
 /// author's name (blind review hides it from reviewers); `evaluations`: both reviewers' scorecards (a
@@ -153,6 +176,9 @@ struct Fixture {
     milestone: Value,
     attachment: Value,
     technique: Value,
+    /// For the administration mutations: the token or person acted on, and a name unique to the case.
+    subject: Value,
+    label: String,
 }
 
 /// Runs `query` and says whether it went through: `Ok(data)`, or `Err(code)` from the top-level errors or
@@ -305,6 +331,22 @@ fn case(name: &str, f: &Fixture, v: i64, p: &People) -> (Stage, Value) {
         ),
         // `v` is the original's version here (see try_mutation).
         "creditAsCoAuthor" => (Stage::Submitted, json!({"proposalId": id, "expectedVersion": v})),
+        "createAccessToken" => (Stage::Draft, json!({"name": "脚本", "expiresInDays": 7, "readOnly": true})),
+        "revokeAccessToken" => (Stage::Draft, json!({"id": f.subject})),
+        "createUser" => (
+            Stage::Draft,
+            json!({"name": format!("新员工{}", f.label), "role": "WORKER", "enterpriseId": p.enterprise_id}),
+        ),
+        "updateUser" => (Stage::Draft, json!({"id": f.subject, "email": format!("{}@plant.cn", f.label)})),
+        "deactivateUser" | "reactivateUser" => (Stage::Draft, json!({"id": f.subject})),
+        "createTeam" => (
+            Stage::Draft,
+            json!({"enterpriseId": p.enterprise_id, "name": format!("班组{}", f.label), "isGreen": true}),
+        ),
+        "createStudio" => (
+            Stage::Draft,
+            json!({"enterpriseId": p.enterprise_id, "name": format!("工作室{}", f.label), "specialties": ["余热回收"]}),
+        ),
         other => panic!("no case for {other}"),
     }
 }
@@ -325,6 +367,9 @@ async fn try_mutation(app: &TestApp, p: &People, name: &str, who: &str, f: &Fixt
 }
 
 async fn stage_for(app: &TestApp, p: &People, name: &str) -> Fixture {
+    if PEOPLE_MUTATIONS.contains(&name) {
+        return people_fixture(app, p, name).await;
+    }
     let stage = case(name, &Fixture::default(), 0, p).0;
     let mut f = fixture(app, p, stage).await;
     if name == "promoteProposal" {
@@ -373,6 +418,34 @@ async fn stage_for(app: &TestApp, p: &People, name: &str) -> Fixture {
     f
 }
 
+static LABELS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// What an administration case acts on: no proposal; a token of the author, or a person of the enterprise
+/// made (and, for `reactivateUser`, deactivated) by its enterprise admin.
+async fn people_fixture(app: &TestApp, p: &People, name: &str) -> Fixture {
+    let label = format!("{}", LABELS.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let admin = p.token("ent_admin");
+    let subject = match name {
+        "revokeAccessToken" => {
+            let q = "mutation($input: CreateAccessTokenInput!) { createAccessToken(input: $input) { accessToken { id } userErrors { code } } }";
+            let d = app.ok(p.token("author"), q, json!({"input": {"name": format!("令牌{label}")}})).await;
+            d["createAccessToken"]["accessToken"]["id"].clone()
+        }
+        "updateUser" | "deactivateUser" | "reactivateUser" => {
+            let q =
+                "mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } userErrors { code } } }";
+            let input = json!({"name": format!("对象{label}"), "role": "WORKER", "enterpriseId": p.enterprise_id});
+            let id = app.ok(admin, q, json!({"input": input})).await["createUser"]["user"]["id"].clone();
+            if name == "reactivateUser" {
+                attempt(app, admin, &mutation("deactivateUser"), json!({"id": id})).await.unwrap();
+            }
+            id
+        }
+        _ => Value::Null,
+    };
+    Fixture { id: Value::Null, subject, label, ..Fixture::default() }
+}
+
 story!(every_mutation_against_every_role);
 async fn every_mutation_against_every_role(app: TestApp) {
     let p = people(&app).await;
@@ -404,7 +477,18 @@ async fn every_mutation_against_every_role(app: TestApp) {
             checked += 1;
         }
     }
-    assert_eq!(checked, table(MUTATIONS).len() * WHO.len(), "every mutation of the schema, every person");
+    assert_eq!(checked, table(MUTATIONS).len() * WHO.len(), "every mutation of the table, every person");
+    let d = app.ok(None, "{ __schema { mutationType { fields { name } } } }", json!({})).await;
+    let mut in_schema: Vec<String> = d["__schema"]["mutationType"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_owned())
+        .collect();
+    let mut in_table: Vec<String> = table(MUTATIONS).into_iter().map(|(name, _)| name).collect();
+    in_schema.sort();
+    in_table.sort();
+    assert_eq!(in_table, in_schema, "the matrix has a row for every mutation of the schema");
 }
 
 story!(every_sensitive_field_against_every_role);

@@ -180,6 +180,7 @@ async fn export_round_trips_through_the_importer(app: &TestApp, admin: &str) {
             industry: Some(greenline::domain::organisation::Industry::Other),
             team: None,
             studio: None,
+            ..greenline::db::users::NewUser::demo()
         };
         copy.create_user(&new).await.unwrap();
     }
@@ -191,6 +192,7 @@ async fn export_round_trips_through_the_importer(app: &TestApp, admin: &str) {
             industry: None,
             team: None,
             studio: None,
+            ..greenline::db::users::NewUser::demo()
         })
         .await
         .unwrap()

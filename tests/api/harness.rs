@@ -188,6 +188,7 @@ impl TestApp {
             industry: Some(Industry::Metallurgy),
             team: team.map(Into::into),
             studio: studio.map(Into::into),
+            ..NewUser::demo()
         };
         self.db().create_user(&new).await.expect("user created").1
     }
@@ -238,8 +239,10 @@ pub struct Sibling {
 async fn launch(
     config: Config,
 ) -> (String, greenline::state::AppState, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    // A story that set the public URL (sign-in redirects to it) listens on its port.
+    let port = config.public_url.as_deref().and_then(|u| url::Url::parse(u).ok()).and_then(|u| u.port()).unwrap_or(0);
     let state = greenline::open(config).await.expect("app opens");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let st = state.clone();

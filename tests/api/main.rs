@@ -18,6 +18,8 @@ mod foundation;
 mod hardening;
 mod import;
 mod journey;
+mod people;
 mod search;
+mod signin;
 
 pub use harness::{Backend, TestApp};

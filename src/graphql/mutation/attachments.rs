@@ -84,7 +84,7 @@ impl AttachmentMutations {
         })();
         let caption = input.caption.unwrap_or_default();
         // Checked, then the object written outside any transaction, then recorded (src/journey/attachments.rs).
-        let incoming = match (incoming, viewer(ctx).require()) {
+        let incoming = match (incoming, viewer(ctx).require_writer()) {
             (Ok((id, file)), Ok(user)) => {
                 let (user, text) = (user.clone(), caption.clone());
                 let allowed =

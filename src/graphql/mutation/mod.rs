@@ -5,6 +5,7 @@
 mod attachments;
 mod coauthors;
 mod duplicates;
+mod people;
 mod pilot;
 mod promotion;
 mod proposals;
@@ -35,6 +36,7 @@ pub struct MutationRoot(
     attachments::AttachmentMutations,
     coauthors::CoAuthorMutations,
     duplicates::DuplicateMutations,
+    people::PeopleMutations,
 );
 
 /// Runs `f` for the signed-in viewer in one write transaction, then wakes the event hub.
@@ -43,7 +45,7 @@ where
     R: Send + 'static,
     F: for<'t> FnOnce(&'t mut dyn Store, UserRow, DateTime<Utc>) -> BoxFuture<'t, AppResult<R>> + Send,
 {
-    let user = viewer(ctx).require()?.clone();
+    let user = viewer(ctx).require_writer()?.clone();
     let s = services(ctx)?;
     let r = s.db.write(move |tx| f(tx, user, Utc::now())).await?;
     s.events.nudge();

@@ -3,6 +3,7 @@
 mod catalogue;
 mod impact;
 mod node;
+mod people;
 pub mod proposals;
 pub(crate) mod search;
 mod viewer;
@@ -19,4 +20,5 @@ pub struct QueryRoot(
     catalogue::CatalogueQuery,
     search::SearchQueryRoot,
     impact::ImpactQuery,
+    people::PeopleQuery,
 );

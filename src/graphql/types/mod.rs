@@ -4,6 +4,7 @@ pub mod attachment;
 pub mod evaluation;
 pub mod event;
 pub mod organisation;
+pub mod people;
 pub mod pilot;
 pub mod proposal;
 pub mod savings;

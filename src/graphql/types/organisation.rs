@@ -3,11 +3,12 @@
 use crate::graphql::types::scalars::Timestamp;
 use async_graphql::{Context, Object, Result, ID};
 
-use super::evaluation::ReviewAssignment;
+use super::{evaluation::ReviewAssignment, people::AccessToken};
 use crate::{
     db::{
         coauthors::InvitationRow,
         organisations::{EnterpriseRow, StudioRow, TeamRow},
+        people::{SESSION, TOKEN},
         rows::PointsRow,
         users::UserRow,
     },
@@ -55,6 +56,30 @@ impl User {
             return Ok(None);
         };
         Ok(services(ctx)?.db.studio(id).await?.map(Studio))
+    }
+    /// Their e-mail address: for themself and their administrators. 电子邮箱：本人及其管理员可见。
+    async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.0.email.as_deref().filter(|_| self.sight(ctx) == PersonSight::Steward)
+    }
+    /// Their employee number (工号): for themself and their administrators. 工号：本人及其管理员可见。
+    async fn employee_number(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.0.employee_number.as_deref().filter(|_| self.sight(ctx) == PersonSight::Steward)
+    }
+    /// False once deactivated (they can no longer sign in): for themself and their administrators. 是否在用（停用后无法登录）：本人及其管理员可见。
+    async fn active(&self, ctx: &Context<'_>) -> Option<bool> {
+        (self.sight(ctx) == PersonSight::Steward).then_some(self.0.deactivated_at.is_none())
+    }
+    /// Whether they sign in with the enterprise's account (linked to the provider): for their administrators. 是否已关联企业账号：管理员可见。
+    async fn linked_to_provider(&self, ctx: &Context<'_>) -> Option<bool> {
+        (self.sight(ctx) == PersonSight::Steward).then_some(self.0.oidc_subject.is_some())
+    }
+    /// Their personal access tokens that still work, newest first: for themself and their administrators. 仍有效的个人访问令牌（新的在前）：本人及其管理员可见。
+    async fn access_tokens(&self, ctx: &Context<'_>) -> Result<Vec<AccessToken>> {
+        self.credentials(ctx, TOKEN).await
+    }
+    /// Browsers signed in as them, newest first: for themself and their administrators. 已登录的浏览器会话（新的在前）：本人及其管理员可见。
+    async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<AccessToken>> {
+        self.credentials(ctx, SESSION).await
     }
     /// When it was created. 创建时间。
     async fn created_at(&self) -> Timestamp {
@@ -106,6 +131,14 @@ impl User {
 }
 
 impl User {
+    async fn credentials(&self, ctx: &Context<'_>, kind: &'static str) -> Result<Vec<AccessToken>> {
+        if self.sight(ctx) != PersonSight::Steward {
+            return Ok(vec![]);
+        }
+        let (id, now) = (self.0.id, chrono::Utc::now());
+        Ok(read!(ctx, |s| s.credentials_of(id, kind, now).await).into_iter().map(AccessToken).collect())
+    }
+
     pub fn sight(&self, ctx: &Context<'_>) -> PersonSight {
         person_sight(viewer(ctx).user.as_ref().map(|u| u.person()), self.0.person())
     }
