@@ -20,6 +20,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Rebuild the search index from the database.
     Reindex,
     /// Fill an empty database with a realistic demo data set (Chinese), for first contact.
@@ -49,6 +52,17 @@ pub enum Command {
 pub enum UserCommand {
     /// Create a user (and the named enterprise, team or studio when missing); prints a bearer token on the last line.
     Add(UserAdd),
+    /// Deactivate a person (by id: the number or the GraphQL id): their sessions end and their tokens stop
+    /// working on every instance within a second.
+    Deactivate { id: String },
+    /// Let a deactivated person sign in again.
+    Reactivate { id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Revoke a token or a session (by id: the number or the GraphQL id, as `viewer.accessTokens` lists it).
+    Revoke { id: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -61,6 +75,11 @@ pub enum ImportCommand {
     /// Catalogue techniques. Fields: external_id, name*, industry, scope, principle, key_parameters,
     /// typical_case, effect, investment_yuan, payback_years, promotion_potential. * required.
     Techniques(ImportArgs),
+    /// A roster of people, matched by enterprise and employee number (importing it again changes nothing).
+    /// Fields: employee_number* (工号), name* (姓名), enterprise* (企业; or --enterprise), industry, team (班组),
+    /// studio (工作室), role (角色: WORKER, REVIEWER, STUDIO_LEAD, ENTERPRISE_ADMIN or 职工, 评审专家,
+    /// 工作室负责人, 企业管理员), email (邮箱), oidc_subject (企业账号). Teams and studios are made when missing.
+    Users(ImportArgs),
 }
 
 #[derive(Args, Debug, Clone)]

@@ -54,14 +54,42 @@ impl Report for Terminal {
     }
 }
 
-pub async fn run(config: Config, kind: Kind, args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let encoding = match &args.encoding {
+fn encoding(args: &ImportArgs) -> anyhow::Result<Option<&'static encoding_rs::Encoding>> {
+    Ok(match &args.encoding {
         Some(label) => Some(
             encoding_rs::Encoding::for_label(label.trim().as_bytes())
                 .ok_or_else(|| anyhow::anyhow!("unknown encoding {label:?} (try utf-8, gbk or gb18030)"))?,
         ),
         None => None,
-    };
+    })
+}
+
+/// `greenline import users FILE`: a roster, person by person (src/import/roster.rs).
+pub async fn roster(config: Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let encoding = encoding(&args)?;
+    let db = Db::connect_with(&config.database_url, &config.db_options()).await?;
+    let start = Instant::now();
+    let mut report = |r: &Refusal| eprintln!("line {}: {}", r.line, r.reason);
+    let summary =
+        crate::import::roster::run(&db, &args.file, args.format, encoding, args.enterprise.as_deref(), &mut report)
+            .await;
+    db.close().await;
+    let s = summary?;
+    eprintln!(
+        "imported {} in {:.1}s — {} people created, {} updated, {} unchanged, {} refused",
+        args.file.display(),
+        start.elapsed().as_secs_f64(),
+        s.created,
+        s.updated,
+        s.unchanged,
+        s.refused.len()
+    );
+    eprintln!("名单导入完成：新增{}人，更新{}人，未变{}人，拒绝{}条", s.created, s.updated, s.unchanged, s.refused.len());
+    Ok(if s.refused.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+pub async fn run(config: Config, kind: Kind, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let encoding = encoding(&args)?;
     let opts = Options { format: args.format, encoding, batch: args.batch as usize, enterprise: args.enterprise };
     let db = Db::connect_with(&config.database_url, &config.db_options()).await?;
     let bar = std::io::stderr().is_terminal().then(|| {

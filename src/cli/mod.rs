@@ -9,12 +9,16 @@ mod user;
 
 use std::process::ExitCode;
 
-use crate::config::{Cli, Command, ImportCommand, UserCommand};
+use crate::config::{Cli, Command, ImportCommand, TokenCommand, UserCommand};
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve::run(cli.config).await,
         Command::User(UserCommand::Add(args)) => user::add(cli.config, args).await,
+        Command::User(UserCommand::Deactivate { id }) => user::set_active(cli.config, &id, false).await,
+        Command::User(UserCommand::Reactivate { id }) => user::set_active(cli.config, &id, true).await,
+        Command::Token(TokenCommand::Revoke { id }) => user::revoke(cli.config, &id).await,
+        Command::Import(ImportCommand::Users(args)) => import::roster(cli.config, args).await,
         Command::Reindex => reindex::run(cli.config).await,
         Command::Demo => demo::run(cli.config).await,
         Command::Backup { dir } => backup::backup(cli.config, dir).await,

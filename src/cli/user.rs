@@ -1,4 +1,5 @@
-//! `greenline user add`: create a user and print their bearer token (only the token, on the last line).
+//! `greenline user add`: create a user and print their bearer token (only the token, on the last line);
+//! `greenline user deactivate|reactivate ID` and `greenline token revoke ID`, recorded in the audit log.
 
 use std::process::ExitCode;
 
@@ -6,8 +7,9 @@ use anyhow::anyhow;
 
 use crate::{
     config::{Config, UserAdd},
-    db::{users::NewUser, Db},
+    db::{people::AuditEntry, users::NewUser, Db},
     domain::organisation::{Industry, Role},
+    error::{AppError, ErrorCode},
 };
 
 pub async fn add(config: Config, args: UserAdd) -> anyhow::Result<ExitCode> {
@@ -41,5 +43,79 @@ pub async fn add(config: Config, args: UserAdd) -> anyhow::Result<ExitCode> {
         crate::graphql::ids::encode("User", user.id).0
     );
     println!("{token}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The number of an id given on the command line: the number itself or the GraphQL id of `kind`.
+fn number(id: &str, kind: &str) -> anyhow::Result<i64> {
+    if let Ok(n) = id.trim().parse::<i64>() {
+        return Ok(n);
+    }
+    crate::graphql::ids::decode(&async_graphql::ID(id.trim().to_owned()), kind, "id")
+        .map_err(|_| anyhow!("{id:?} is not a {kind} id (a number, or the id the API shows)"))
+}
+
+fn audit(action: &'static str, kind: &'static str, id: i64, enterprise_id: Option<i64>) -> AuditEntry {
+    AuditEntry {
+        actor_id: None,
+        action,
+        target_kind: kind,
+        target_id: Some(id),
+        enterprise_id,
+        detail: serde_json::json!({ "via": "cli" }),
+        address: None,
+    }
+}
+
+/// `greenline user deactivate|reactivate ID`.
+pub async fn set_active(config: Config, id: &str, active: bool) -> anyhow::Result<ExitCode> {
+    let id = number(id, "User")?;
+    let db = Db::connect_with(&config.database_url, &config.db_options()).await?;
+    let result = db
+        .write(move |tx| {
+            Box::pin(async move {
+                let now = chrono::Utc::now();
+                let user = tx.user(id).await?.ok_or_else(|| AppError::new(ErrorCode::NotFound, "no such user"))?;
+                if user.deactivated_at.is_none() == active {
+                    return Ok((user, false));
+                }
+                tx.set_deactivated(id, (!active).then_some(now)).await?;
+                if !active {
+                    tx.end_sessions_of(id, now).await?;
+                }
+                let action = if active { "USER_REACTIVATED" } else { "USER_DEACTIVATED" };
+                tx.audit(&audit(action, "User", id, user.enterprise_id), now).await?;
+                Ok((user, true))
+            })
+        })
+        .await;
+    db.close().await;
+    let (user, changed) = result.map_err(|e| anyhow!(e.public_message()))?;
+    let state = if active { "active / 已启用" } else { "deactivated / 已停用" };
+    eprintln!("{} ({}): {state}{}", user.name, user.id, if changed { "" } else { " (already)" });
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `greenline token revoke ID`.
+pub async fn revoke(config: Config, id: &str) -> anyhow::Result<ExitCode> {
+    let id = number(id, "AccessToken")?;
+    let db = Db::connect_with(&config.database_url, &config.db_options()).await?;
+    let result = db
+        .write(move |tx| {
+            Box::pin(async move {
+                let now = chrono::Utc::now();
+                let c = tx.credential(id).await?.ok_or_else(|| AppError::new(ErrorCode::NotFound, "no such token"))?;
+                let revoked = tx.revoke_credential(id, now).await?;
+                if revoked {
+                    let owner = tx.user(c.user_id).await?;
+                    tx.audit(&audit("TOKEN_REVOKED", "AccessToken", id, owner.and_then(|u| u.enterprise_id)), now).await?;
+                }
+                Ok((c, revoked))
+            })
+        })
+        .await;
+    db.close().await;
+    let (c, revoked) = result.map_err(|e| anyhow!(e.public_message()))?;
+    eprintln!("{} {:?} of user {}: revoked{}", c.kind, c.name, c.user_id, if revoked { "" } else { " (already)" });
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@
 //! taken is refused with its line number and the reason; the rest still go in.
 
 mod fields;
+pub mod roster;
 mod source;
 
 use std::{
@@ -40,6 +41,8 @@ use crate::{
 pub enum Kind {
     Proposals,
     Techniques,
+    /// A roster of people (`greenline import users`, src/import/roster.rs).
+    Users,
 }
 
 #[derive(Clone, Debug)]
@@ -256,6 +259,7 @@ impl Context {
         match kind {
             Kind::Proposals => self.check_proposal(line, f).map(Record::Proposal),
             Kind::Techniques => check_technique(line, f).map(Record::Technique),
+            Kind::Users => Err("people are imported by `greenline import users`".into()),
         }
     }
 

@@ -240,6 +240,18 @@ impl Column {
                 "id" | "adoptions" | "adopted_tce" | "adopted_tco2e" | "adopted_yuan" => return Column::Derived,
                 _ => return Column::Ignored,
             },
+            Kind::Users => match h {
+                "employee_number" | "工号" | "员工编号" | "职工编号" => "employee_number",
+                "name" | "姓名" => "name",
+                "enterprise" | "企业" | "单位" | "企业名称" => "enterprise",
+                "industry" | "行业" => "industry",
+                "team" | "班组" => "team",
+                "studio" | "工作室" => "studio",
+                "role" | "角色" => "role",
+                "email" | "邮箱" | "电子邮箱" => "email",
+                "oidc_subject" | "账号" | "企业账号" => "oidc_subject",
+                _ => return Column::Ignored,
+            },
         };
         Column::Field(field)
     }

@@ -286,3 +286,87 @@ async fn enterprise_admins_manage_their_people_and_deactivation_is_instant(app: 
         assert!(deleted.is_err(), "the audit log refuses deletes");
     });
 }
+
+/// Runs `greenline ARGS…` against the app's database; returns (exit code, stderr).
+async fn cli(app: &TestApp, args: &[&str]) -> (i32, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_greenline"))
+        .args(args)
+        .env("GREENLINE_DATABASE_URL", &app.state.services.config.database_url)
+        .env("RUST_LOG", "error")
+        .output()
+        .await
+        .unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stderr).unwrap())
+}
+
+story!(a_plant_is_onboarded_from_its_roster_and_the_cli_revokes);
+async fn a_plant_is_onboarded_from_its_roster_and_the_cli_revokes(app: TestApp) {
+    let admin = app.user("吴主任", Role::EnterpriseAdmin, Some("宝钢示范厂"), None, None).await;
+    // A roster as a plant's HR system exports it: GBK, Chinese headers, one line that asks too much.
+    let roster = "工号,姓名,班组,角色,邮箱\n\
+                  BG-001,王建国,炼钢一班,职工,wang@plant.cn\n\
+                  BG-002,李秀英,炼钢一班,评审专家,\n\
+                  BG-003,张伟,轧钢二班,ENTERPRISE_ADMIN,\n\
+                  BG-004,赵越权,轧钢二班,ADMIN,\n";
+    let (gbk, _, _) = encoding_rs::GBK.encode(roster);
+    let file = app.path("roster.csv");
+    std::fs::write(&file, &gbk).unwrap();
+    let (code, stderr) = app.import("users", &file, &["--enterprise", "宝钢示范厂"]).await;
+    assert_eq!(code, 2, "some lines were refused: {stderr}");
+    assert_eq!(crate::harness::refused_lines(&stderr), [5], "{stderr}");
+    assert!(stderr.contains("3 people created"), "{stderr}");
+
+    // The same roster again (without the refused line) changes nothing.
+    let again: String = roster.lines().take(4).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&file, encoding_rs::GBK.encode(&again).0).unwrap();
+    let (code, stderr) = app.import("users", &file, &["--enterprise", "宝钢示范厂"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("0 people created, 0 updated, 3 unchanged"), "{stderr}");
+
+    // A later roster (UTF-8 JSON Lines): 李秀英 moved to another team.
+    let file = app.path("roster.jsonl");
+    std::fs::write(&file, "{\"employee_number\": \"BG-002\", \"name\": \"李秀英\", \"enterprise\": \"宝钢示范厂\", \"team\": \"轧钢二班\", \"role\": \"REVIEWER\"}\n").unwrap();
+    let (code, stderr) = app.import("users", &file, &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("1 updated"), "{stderr}");
+
+    let d = app
+        .ok(
+            Some(&admin),
+            "{ people(first: 10) { totalCount edges { node { id name role employeeNumber email team { name } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(d["people"]["totalCount"], 4, "吴主任 and three from the roster: {d}");
+    let person = |name: &str| {
+        d["people"]["edges"].as_array().unwrap().iter().find(|e| e["node"]["name"] == name).unwrap()["node"].clone()
+    };
+    assert_eq!(person("王建国")["email"], "wang@plant.cn");
+    assert_eq!(person("王建国")["team"]["name"], "炼钢一班");
+    assert_eq!(person("李秀英")["team"]["name"], "轧钢二班");
+    assert_eq!(person("李秀英")["role"], "REVIEWER");
+    assert_eq!(person("张伟")["role"], "ENTERPRISE_ADMIN");
+    let log = app.ok(Some(&admin), "{ auditLog(first: 10) { edges { node { action detail } } } }", json!({})).await;
+    assert_eq!(log["auditLog"]["edges"][0]["node"]["action"], "USER_UPDATED");
+    assert!(log["auditLog"]["edges"][0]["node"]["detail"].as_str().unwrap().contains("roster"));
+
+    // The CLI: a token revoked, a person deactivated — seen by the running server.
+    let worker = app.user("钱师傅", Role::Worker, Some("宝钢示范厂"), None, None).await;
+    let d = app.ok(Some(&worker), CREATE_TOKEN, json!({"input": {"name": "脚本"}})).await;
+    let (secret, token_id) =
+        (d["createAccessToken"]["secret"].as_str().unwrap().to_owned(), d["createAccessToken"]["accessToken"]["id"].clone());
+    let (code, stderr) = cli(&app, &["token", "revoke", token_id.as_str().unwrap()]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let qian = app.ok(Some(&worker), "{ viewer { id } }", json!({})).await["viewer"]["id"].clone();
+    let (code, stderr) = cli(&app, &["user", "deactivate", qian.as_str().unwrap()]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    for token in [&secret, &worker] {
+        while status_of(&app, &app.url, token, "{ viewer { name } }").await.0 != 401 {
+            assert!(std::time::Instant::now() < deadline, "the server still accepts a token the CLI revoked");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let (code, stderr) = cli(&app, &["user", "deactivate", "999999"]).await;
+    assert_ne!(code, 0, "an unknown person is an error: {stderr}");
+}
