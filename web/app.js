@@ -61,9 +61,26 @@ class ApiError extends Error {
 
 function token() { return localStorage.getItem(TOKEN_KEY); }
 
+// Signed in through the enterprise's account: the session cookie (HttpOnly) goes by itself; requests carry
+// the session's CSRF token. `session.oidc` says whether that sign-in is offered at all.
+const session = { csrf: null, oidc: false };
+async function loadSession() {
+  try {
+    const r = await fetch('/auth/session', { headers: { accept: 'application/json' } });
+    const body = await r.json().catch(() => ({}));
+    session.oidc = !!body.oidc;
+    session.csrf = r.ok ? body.csrfToken : null;
+  } catch { session.csrf = null; }
+}
+
+/** What proves who is asking: the pasted token, or the session's CSRF token beside its cookie. */
+function credentials() {
+  if (token()) return { authorization: `Bearer ${token()}` };
+  return session.csrf ? { 'x-csrf-token': session.csrf } : {};
+}
+
 async function gql(query, variables = {}) {
-  const headers = { 'content-type': 'application/json', accept: 'application/json' };
-  if (token()) headers.authorization = `Bearer ${token()}`;
+  const headers = { 'content-type': 'application/json', accept: 'application/json', ...credentials() };
   let res;
   try {
     res = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
@@ -125,7 +142,7 @@ function fail(err) {
 let viewer = null;
 async function loadViewer() {
   viewer = null;
-  if (token()) {
+  if (token() || session.csrf) {
     try {
       const d = await gql('{ viewer { id name role points greenSkillCredits enterprise { id name } studio { id name } } }');
       viewer = d.viewer;
@@ -142,7 +159,9 @@ function renderNav() {
   if (viewer) links.push(['#/submit', '提建议'], ['#/mine', '我的建议']);
   if (has('REVIEWER', 'STUDIO_LEAD')) links.push(['#/review', '评审任务']);
   if (has('STUDIO_LEAD', 'ENTERPRISE_ADMIN', 'ADMIN')) links.push(['#/manage', '待处理']);
+  if (has('ENTERPRISE_ADMIN', 'ADMIN')) links.push(['#/people', '人员'], ['#/audit', '审计日志']);
   links.push(['#/search', '搜索'], ['#/techniques', '技术目录'], ['#/impact', '成效']);
+  if (viewer) links.push(['#/tokens', '令牌']);
   links.push(viewer ? ['#/login', '退出'] : ['#/login', '登录']);
   const here = location.hash.split('?')[0] || '#/';
   document.getElementById('nav').replaceChildren(
@@ -187,10 +206,23 @@ async function invitations() {
         h('button', { class: 'secondary', onclick: () => respond(inv, false).catch(fail) }, '谢绝')))))));
 }
 
+async function logout() {
+  if (token()) localStorage.removeItem(TOKEN_KEY);
+  if (session.csrf) {
+    // Ends the session here, then at the enterprise's provider where it offers that.
+    const r = await fetch('/auth/logout', { method: 'POST', headers: { accept: 'application/json' } });
+    const body = await r.json().catch(() => ({}));
+    session.csrf = null;
+    if (body.redirect) { location.href = body.redirect; return; }
+  }
+  await loadViewer();
+  location.hash = '#/';
+}
+
 function login() {
   if (viewer) {
     page('退出登录', h('p', {}, `当前：${viewer.name}（${ROLE[viewer.role]}）`),
-      h('button', { onclick: async () => { localStorage.removeItem(TOKEN_KEY); await loadViewer(); location.hash = '#/'; } }, '退出登录'));
+      h('button', { onclick: () => logout().catch(fail) }, '退出登录'));
     return;
   }
   const input = h('input', { type: 'password', id: 'token', 'data-field': 'token', autocomplete: 'current-password', required: true });
@@ -205,8 +237,13 @@ function login() {
   },
   h('label', { for: 'token' }, '访问令牌 ', h('span', { class: 'hint' }, '（由企业管理员发放，以 glt_ 开头）')),
   input,
-  h('p', {}, h('button', { type: 'submit' }, '登录')));
-  page('登录', form);
+  h('p', {}, h('button', { type: 'submit', class: session.oidc ? 'secondary' : null }, '用令牌登录')));
+  const next = new URLSearchParams(location.hash.split('?')[1] || '').get('next') || '#/';
+  const sso = session.oidc
+    ? [h('p', {}, h('a', { class: 'button', href: `/auth/login?next=${encodeURIComponent(`/${next}`)}`, 'data-action': 'oidc' }, '用企业账号登录')),
+      h('p', { class: 'hint' }, '或使用访问令牌：')]
+    : null;
+  page('登录', ...(sso || []), form);
 }
 
 const SUBMIT = `mutation($input: SubmitProposalInput!) { submitProposal(input: $input) {
@@ -222,7 +259,7 @@ async function upload(proposalId, file) {
   form.append('0', file, file.name);
   let res;
   try {
-    res = await fetch('/graphql', { method: 'POST', headers: { authorization: `Bearer ${token()}`, accept: 'application/json' }, body: form });
+    res = await fetch('/graphql', { method: 'POST', headers: { ...credentials(), accept: 'application/json' }, body: form });
   } catch { throw new ApiError('NETWORK', '照片上传中断，请重试（不会重复提交建议）', 'photos'); }
   const body = await res.json().catch(() => ({}));
   const e = (body.errors && body.errors[0]) || (body.data && body.data.uploadAttachment.userErrors[0]);
@@ -349,7 +386,7 @@ const PROPOSAL = `query($id: ID!) { proposal(id: $id) {
 async function photo(a) {
   const img = h('img', { alt: a.fileName });
   try {
-    const r = await fetch(a.url, { headers: token() ? { authorization: `Bearer ${token()}` } : {} });
+    const r = await fetch(a.url, { headers: credentials() });
     if (r.ok) img.src = URL.createObjectURL(await r.blob());
   } catch { /* the name stays as alt text */ }
   return img;
@@ -686,6 +723,151 @@ async function impact() {
   } catch (err) { fail(err); }
 }
 
+// ---------- tokens, people, audit ----------
+const CREDENTIALS = '{ viewer { accessTokens { id name createdAt expiresAt lastUsedAt readOnly } sessions { id name createdAt expiresAt address } } }';
+
+async function tokens() {
+  if (!viewer) { location.hash = '#/login'; return; }
+  page('访问令牌', h('p', {}, '供脚本和数据看板调用接口；密钥只在创建时显示一次。'));
+  const name = h('input', { required: true, maxlength: 80 });
+  const days = h('input', { type: 'number', min: 1, max: 366, value: 90, inputmode: 'numeric' });
+  const readOnly = h('input', { type: 'checkbox', checked: true });
+  const result = h('div', { 'aria-live': 'polite' });
+  const form = h('form', {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      await busy(e.submitter || form.querySelector('button'), async () => {
+        try {
+          const r = await mutate(`mutation($input: CreateAccessTokenInput!) { createAccessToken(input: $input) {
+            secret accessToken { id } userErrors { field code message } } }`,
+          { name: name.value, expiresInDays: Number(days.value), readOnly: readOnly.checked });
+          result.replaceChildren(h('p', { class: 'notice', role: 'status' }, '令牌已创建，请立即复制保存（不会再次显示）：'),
+            h('p', {}, h('code', { 'data-secret': '' }, r.secret)));
+          list().catch(fail);
+        } catch (err) { showError(form, err); }
+      });
+    },
+  }, ...field('name', '用途', name, '如：能耗看板同步'), ...field('expiresInDays', '有效天数', days, '1–366'),
+  h('label', {}, readOnly, ' 只读（不能提交或修改）'), h('p', {}, h('button', { type: 'submit' }, '创建令牌')));
+  const holder = h('div');
+  main.append(h('section', { class: 'card' }, h('h2', {}, '新建令牌'), form, result), holder);
+  const revoke = (id) => mutate(`mutation($input: RevokeAccessTokenInput!) { revokeAccessToken(input: $input) {
+    accessToken { revokedAt } userErrors { code message } } }`, { id }).then(list);
+  async function list() {
+    const d = (await gql(CREDENTIALS)).viewer;
+    holder.replaceChildren(
+      h('h2', {}, `有效令牌（${d.accessTokens.length}）`),
+      h('ul', { class: 'plain' }, d.accessTokens.map((t) => h('li', { 'data-token': t.name },
+        h('strong', {}, t.name), t.readOnly ? ' · 只读' : '', h('span', { class: 'meta' }, ` · 到期 ${day(t.expiresAt)} · 最近使用 ${t.lastUsedAt ? day(t.lastUsedAt) : '从未'}`), ' ',
+        h('button', { class: 'secondary', onclick: () => revoke(t.id).catch(fail) }, '撤销')))),
+      h('h2', {}, `已登录的浏览器（${d.sessions.length}）`),
+      h('ul', { class: 'plain' }, d.sessions.map((t) => h('li', {},
+        `登录于 ${new Date(t.createdAt).toLocaleString('zh-CN')}`, h('span', { class: 'meta' }, ` · ${t.address || ''} · 到期 ${day(t.expiresAt)}`), ' ',
+        h('button', { class: 'secondary', onclick: () => revoke(t.id).catch(fail) }, '结束会话')))));
+  }
+  await list();
+}
+
+const PEOPLE = `query($search: String, $all: Boolean!) { viewer { enterprise { id teams { id name isGreen } studios { id name specialties lead { name } } } }
+  people(first: 100, search: $search, includeDeactivated: $all) { totalCount edges { node {
+    id name role email employeeNumber active linkedToProvider team { name } studio { name } } } } }`;
+
+async function people(params) {
+  if (!has('ENTERPRISE_ADMIN', 'ADMIN')) { location.hash = '#/'; return; }
+  const q = params.get('q') || '';
+  page('人员管理');
+  const d = await gql(PEOPLE, { search: q || null, all: true });
+  const ent = d.viewer.enterprise;
+  const searchBox = h('input', { type: 'search', value: q, placeholder: '姓名、工号或邮箱', 'aria-label': '查找人员' });
+  main.append(h('form', { role: 'search', onsubmit: (e) => { e.preventDefault(); location.hash = `#/people?q=${encodeURIComponent(searchBox.value)}`; } },
+    searchBox, ' ', h('button', { type: 'submit' }, '查找')));
+  const act = (mutation, input) => mutate(`mutation($input: ${mutation[0].toUpperCase()}${mutation.slice(1)}Input!) { ${mutation}(input: $input) {
+    user { id } userErrors { field code message } } }`, input).then(route);
+  const row = ({ node: u }) => {
+    const role = h('select', { 'aria-label': `${u.name}的角色` }, Object.entries(ROLE).filter(([k]) => has('ADMIN') || !['ASSOCIATION', 'ADMIN'].includes(k))
+      .map(([k, v]) => h('option', { value: k, selected: k === u.role }, v)));
+    role.addEventListener('change', () => act('updateUser', { id: u.id, role: role.value }).catch(fail));
+    return h('tr', { 'data-person': u.name, class: u.active ? null : 'inactive' },
+      h('td', {}, u.name, u.linkedToProvider ? h('span', { class: 'meta', title: '已关联企业账号' }, ' ⓘ') : null),
+      h('td', {}, u.employeeNumber || '—'), h('td', {}, role), h('td', {}, u.team ? u.team.name : '—'),
+      h('td', {}, u.email || '—'),
+      h('td', {}, u.id === viewer.id ? '' : h('button', { class: 'secondary', onclick: () => act(u.active ? 'deactivateUser' : 'reactivateUser', { id: u.id }).catch(fail) },
+        u.active ? '停用' : '启用')));
+  };
+  main.append(h('p', { class: 'meta' }, `共 ${d.people.totalCount} 人`),
+    h('div', { class: 'scroll' }, h('table', {}, h('thead', {}, h('tr', {}, ['姓名', '工号', '角色', '班组', '邮箱', ''].map((t) => h('th', {}, t)))),
+      h('tbody', {}, d.people.edges.map(row)))));
+  if (!ent) return;
+  // New person, new team, new studio.
+  const teamOptions = () => [h('option', { value: '' }, '（无）'), ...ent.teams.map((t) => h('option', { value: t.id }, t.isGreen ? `${t.name}（绿色班组）` : t.name))];
+  const name = h('input', { required: true });
+  const number = h('input', { autocomplete: 'off' });
+  const email = h('input', { type: 'email', autocomplete: 'off' });
+  const newRole = h('select', {}, Object.entries(ROLE).filter(([k]) => !['ASSOCIATION', 'ADMIN'].includes(k)).map(([k, v]) => h('option', { value: k }, v)));
+  const team = h('select', {}, teamOptions());
+  const userForm = h('form', {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        await mutate(`mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } userErrors { field code message } } }`,
+          { name: name.value, role: newRole.value, employeeNumber: number.value || null, email: email.value || null, teamId: team.value || null });
+        route();
+      } catch (err) { showError(userForm, err); }
+    },
+  }, ...field('name', '姓名', name), ...field('employeeNumber', '工号', number), ...field('email', '邮箱', email),
+  ...field('role', '角色', newRole), ...field('teamId', '班组', team), h('p', {}, h('button', { type: 'submit' }, '新增人员')));
+  const teamName = h('input', { required: true });
+  const green = h('input', { type: 'checkbox' });
+  const teamForm = h('form', {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        await mutate(`mutation($input: CreateTeamInput!) { createTeam(input: $input) { team { id } userErrors { field code message } } }`,
+          { name: teamName.value, isGreen: green.checked });
+        route();
+      } catch (err) { showError(teamForm, err); }
+    },
+  }, ...field('teamName', '班组名称', teamName), h('label', {}, green, ' 绿色班组'), h('p', {}, h('button', { type: 'submit' }, '新增班组')));
+  const studioName = h('input', { required: true });
+  const specialties = h('input', { placeholder: '如：余热回收，电机节能' });
+  const lead = h('select', {}, [h('option', { value: '' }, '（暂不指定）'), ...d.people.edges.filter(({ node }) => node.active).map(({ node }) => h('option', { value: node.id }, node.name))]);
+  const studioForm = h('form', {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        await mutate(`mutation($input: CreateStudioInput!) { createStudio(input: $input) { studio { id } userErrors { field code message } } }`,
+          { name: studioName.value, specialties: specialties.value.split(/[,，、]/).map((s) => s.trim()).filter(Boolean), leadId: lead.value || null });
+        route();
+      } catch (err) { showError(studioForm, err); }
+    },
+  }, ...field('studioName', '工作室名称', studioName), ...field('specialties', '专长', specialties, '用逗号分隔'), ...field('leadId', '负责人', lead),
+  h('p', {}, h('button', { type: 'submit' }, '新增工作室')));
+  main.append(
+    h('section', { class: 'card', 'data-screen': 'new-person' }, h('h2', {}, '新增人员'), userForm),
+    h('section', { class: 'card' }, h('h2', {}, `班组（${ent.teams.length}）`),
+      h('ul', { class: 'plain' }, ent.teams.map((t) => h('li', {}, t.name, t.isGreen ? ' 🌱 绿色班组' : ''))), teamForm),
+    h('section', { class: 'card' }, h('h2', {}, `创新工作室（${ent.studios.length}）`),
+      h('ul', { class: 'plain' }, ent.studios.map((s) => h('li', {}, s.name, h('span', { class: 'meta' }, ` · ${s.specialties.join('、') || '—'} · 负责人 ${s.lead ? s.lead.name : '—'}`)))), studioForm));
+}
+
+const ACTION = {
+  SIGNED_IN: '登录', SIGNED_OUT: '退出', USER_PROVISIONED: '首次登录开通账号', USER_UPDATED_FROM_CLAIMS: '按企业账号信息更新',
+  USER_CREATED: '新增人员', USER_UPDATED: '修改人员', USER_DEACTIVATED: '停用', USER_REACTIVATED: '启用',
+  TEAM_CREATED: '新增班组', STUDIO_CREATED: '新增工作室', TOKEN_CREATED: '创建令牌', TOKEN_REVOKED: '撤销令牌',
+};
+
+async function audit() {
+  if (!has('ENTERPRISE_ADMIN', 'ADMIN')) { location.hash = '#/'; return; }
+  page('审计日志', h('p', {}, '所有管理操作与登录记录，不可修改。'));
+  const d = await gql('{ auditLog(first: 100) { totalCount edges { node { at action actor { name } targetUser { name } detail address } } } }');
+  main.append(h('p', { class: 'meta' }, `共 ${d.auditLog.totalCount} 条`),
+    h('ul', { class: 'plain', 'data-screen': 'audit' }, d.auditLog.edges.map(({ node: a }) => h('li', { 'data-action': a.action },
+      h('strong', {}, a.actor ? a.actor.name : '系统'), ' ', ACTION[a.action] || a.action,
+      a.targetUser && (!a.actor || a.targetUser.name !== a.actor.name) ? ` ${a.targetUser.name}` : '',
+      h('div', { class: 'meta' }, `${new Date(a.at).toLocaleString('zh-CN')}${a.address ? ` · ${a.address}` : ''}`),
+      a.detail === '{}' ? null : h('div', { class: 'meta detail' }, a.detail)))));
+}
+
 // ---------- routing ----------
 async function route() {
   const [path, query] = (location.hash.slice(1) || '/').split('?');
@@ -694,7 +876,7 @@ async function route() {
   renderNav();
   const screens = {
     '': home, login, submit: submitForm, mine, review: reviewQueue, manage, search: () => search(params),
-    techniques: () => techniques(params), impact,
+    techniques: () => techniques(params), impact, tokens, people: () => people(params), audit,
     p: () => proposalPage(parts[1], params), score: () => scorecard(parts[1]), t: () => technique(parts[1]),
   };
   const screen = screens[parts[0] || ''] || home;
@@ -702,4 +884,4 @@ async function route() {
 }
 
 window.addEventListener('hashchange', route);
-loadViewer().then(route);
+loadSession().then(loadViewer).then(route);

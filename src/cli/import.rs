@@ -84,7 +84,13 @@ pub async fn roster(config: Config, args: ImportArgs) -> anyhow::Result<ExitCode
         s.unchanged,
         s.refused.len()
     );
-    eprintln!("名单导入完成：新增{}人，更新{}人，未变{}人，拒绝{}条", s.created, s.updated, s.unchanged, s.refused.len());
+    eprintln!(
+        "名单导入完成：新增{}人，更新{}人，未变{}人，拒绝{}条",
+        s.created,
+        s.updated,
+        s.unchanged,
+        s.refused.len()
+    );
     Ok(if s.refused.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 

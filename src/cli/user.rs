@@ -108,7 +108,8 @@ pub async fn revoke(config: Config, id: &str) -> anyhow::Result<ExitCode> {
                 let revoked = tx.revoke_credential(id, now).await?;
                 if revoked {
                     let owner = tx.user(c.user_id).await?;
-                    tx.audit(&audit("TOKEN_REVOKED", "AccessToken", id, owner.and_then(|u| u.enterprise_id)), now).await?;
+                    tx.audit(&audit("TOKEN_REVOKED", "AccessToken", id, owner.and_then(|u| u.enterprise_id)), now)
+                        .await?;
                 }
                 Ok((c, revoked))
             })

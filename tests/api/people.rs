@@ -353,8 +353,10 @@ async fn a_plant_is_onboarded_from_its_roster_and_the_cli_revokes(app: TestApp) 
     // The CLI: a token revoked, a person deactivated — seen by the running server.
     let worker = app.user("钱师傅", Role::Worker, Some("宝钢示范厂"), None, None).await;
     let d = app.ok(Some(&worker), CREATE_TOKEN, json!({"input": {"name": "脚本"}})).await;
-    let (secret, token_id) =
-        (d["createAccessToken"]["secret"].as_str().unwrap().to_owned(), d["createAccessToken"]["accessToken"]["id"].clone());
+    let (secret, token_id) = (
+        d["createAccessToken"]["secret"].as_str().unwrap().to_owned(),
+        d["createAccessToken"]["accessToken"]["id"].clone(),
+    );
     let (code, stderr) = cli(&app, &["token", "revoke", token_id.as_str().unwrap()]).await;
     assert_eq!(code, 0, "{stderr}");
     let qian = app.ok(Some(&worker), "{ viewer { id } }", json!({})).await["viewer"]["id"].clone();

@@ -94,6 +94,13 @@ impl AuditEntry {
         };
         self.0.target_id.map(|id| ids::encode(kind, id))
     }
+    /// The person it was done to, when it was done to a person. 被操作的人员（对象为人员时）。
+    async fn target_user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        match (self.0.target_kind.as_str(), self.0.target_id) {
+            ("User", Some(id)) => Ok(services(ctx)?.db.user(id).await?.map(User)),
+            _ => Ok(None),
+        }
+    }
     /// The kind of what it was done to (User, Team, Studio, AccessToken). 操作对象类型。
     async fn target_kind(&self) -> &str {
         &self.0.target_kind
