@@ -319,10 +319,27 @@ pub async fn ws(
         return (StatusCode::BAD_REQUEST, "Sec-WebSocket-Protocol must be graphql-transport-ws or graphql-ws")
             .into_response();
     };
-    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| serve(state, socket, protocol, ip))
+    // The page's session cookie comes with the upgrade; it signs the connection in only when
+    // `connection_init` also carries the session's CSRF token (another site cannot read it).
+    let session = crate::http::auth::cookie(&headers, crate::http::auth::SESSION_COOKIE).map(str::to_owned);
+    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| serve(state, socket, protocol, ip, session))
 }
 
-async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols, ip: Option<IpAddr>) {
+/// The CSRF token a `connection_init` payload carries (`{"X-CSRF-Token": …}`, any case, or in `headers`).
+fn csrf_in(payload: &Value) -> Option<&str> {
+    fn find(v: &Value) -> Option<&str> {
+        v.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(crate::http::auth::CSRF_HEADER))?.1.as_str()
+    }
+    find(payload).or_else(|| payload.get("headers").and_then(find))
+}
+
+async fn serve(
+    state: AppState,
+    socket: WebSocket,
+    protocol: WebSocketProtocols,
+    ip: Option<IpAddr>,
+    session: Option<String>,
+) {
     let c = &state.services.config;
     let limits = WsLimits {
         init_timeout: Duration::from_secs(c.ws_init_timeout_secs),
@@ -408,7 +425,34 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
     let remember = signed_in.clone();
     let outbound = Protocol::new(state.schema.clone(), input, protocol).on_connection_init(move |payload| async move {
         let viewer = match credentials(&payload) {
-            Credentials::Anonymous => Viewer::default(),
+            Credentials::Anonymous => match (session.as_deref(), csrf_in(&payload)) {
+                (Some(secret), Some(csrf)) => {
+                    let mut headers = HeaderMap::new();
+                    if let Ok(v) = csrf.parse() {
+                        headers.insert(crate::http::auth::CSRF_HEADER, v);
+                    }
+                    if !crate::http::auth::csrf_ok(&headers, secret) {
+                        return Err(async_graphql::Error::new(
+                            "UNAUTHENTICATED: the CSRF token does not match the session",
+                        ));
+                    }
+                    match crate::http::auth::session_user(&auth_state, secret).await {
+                        Ok(Some(signed)) => {
+                            *remember.lock().unwrap_or_else(|p| p.into_inner()) =
+                                Some((secret.to_owned(), signed.clone()));
+                            Viewer::signed(signed)
+                        }
+                        Ok(None) => return Err(async_graphql::Error::new("UNAUTHENTICATED: the session has ended")),
+                        Err(e) => {
+                            return Err(async_graphql::Error::new(format!(
+                                "SERVICE_UNAVAILABLE: {}",
+                                e.public_message()
+                            )))
+                        }
+                    }
+                }
+                _ => Viewer::default(),
+            },
             Credentials::Bearer(token) => match crate::http::auth::bearer_user(&auth_state, token).await {
                 Ok(Some(signed)) => {
                     *remember.lock().unwrap_or_else(|p| p.into_inner()) = Some((token.to_owned(), signed.clone()));
@@ -490,7 +534,11 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols,
                 }
             } => {
                 let Some((token, user)) = signed_in.lock().unwrap_or_else(|p| p.into_inner()).clone() else { continue };
-                let now = crate::http::auth::bearer_user(&state, &token).await;
+                let now = if user.credential.kind == crate::db::people::SESSION {
+                    crate::http::auth::session_user(&state, &token).await
+                } else {
+                    crate::http::auth::bearer_user(&state, &token).await
+                };
                 if matches!(&now, Ok(found) if !found.as_ref().is_some_and(|f| f.same_access(&user))) {
                     let reason = "Forbidden: the token was revoked or its user changed; reconnect / 登录已失效，请重新连接";
                     let _ = sink.send(Message::Close(Some(CloseFrame { code: 4403, reason: reason.into() }))).await;

@@ -344,6 +344,36 @@ async fn a_worker_signs_in_with_the_company_account(app: TestApp) {
     let secret2 = again.cookie(&app.url, "greenline_session").unwrap();
     assert_eq!(app.db().user_by_token(&secret2).await.unwrap().unwrap().user.id, stored, "the same person");
 
+    // A WebSocket from the page: the cookie comes with the upgrade, the CSRF token in `connection_init`;
+    // a wrong token is refused (4403); logging out closes the open subscription (4403).
+    use crate::attacks::{ws_about, ws_next, ws_send, ws_sync};
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+    let connect = |csrf: String| {
+        let url = format!("{}/graphql/ws", app.url.replace("http://", "ws://"));
+        let cookie = format!("greenline_session={secret}");
+        async move {
+            let mut req = url.into_client_request().unwrap();
+            req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+            req.headers_mut().insert("Cookie", cookie.parse().unwrap());
+            let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+            let init = json!({"type": "connection_init", "payload": {"X-CSRF-Token": csrf}});
+            ws.send(Message::text(init.to_string())).await.unwrap();
+            let first = ws_next(&mut ws).await;
+            (ws, first)
+        }
+    };
+    let (_, refused) = connect("not-the-token".into()).await;
+    assert_eq!(refused, json!({"close": 4403}));
+    let (mut ws, ack) = connect(csrf.clone()).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    ws_send(
+        &mut ws,
+        json!({"id": "v", "type": "subscribe", "payload": {"query": "subscription { proposalEvents { sequence } }"}}),
+    )
+    .await;
+    ws_sync(&mut ws).await;
+
     // Logout ends the session here and sends the browser on to end it at the provider.
     let a = browser.post(&format!("{}/auth/logout", app.url), &[], json!({})).await;
     assert_eq!(a.status, 303);
@@ -356,6 +386,11 @@ async fn a_worker_signs_in_with_the_company_account(app: TestApp) {
     browser.set_cookie(&app.url, "greenline_session", &secret);
     let (status, body) = browser.gql(&app.url, Some(&csrf), VIEWER, json!({})).await;
     assert_eq!(status, 401, "{body}");
+    assert_eq!(
+        ws_about(&mut ws, "v").await,
+        json!({"close": 4403}),
+        "the page's open subscription ends with the session"
+    );
     // The provider's logout page accepts the request (its confirmation form shows).
     let end = browser.get(&to).await;
     assert_eq!(end.status, 200, "{}", end.body);
@@ -515,4 +550,51 @@ async fn api_clients_present_the_providers_access_tokens(app: TestApp) {
     assert_eq!(d["deactivateUser"]["user"]["active"], false);
     let (status, _) = viewer(provider.sign(claims("zhao", AUDIENCE, now + 302), false).await).await;
     assert_eq!(status, 401);
+}
+
+/// The checks on an ID token, against the real provider's JWKS: a token the provider signed for this
+/// client with the sign-in's nonce passes; an expired one, a foreign-signed one, one for another client
+/// and one with another nonce (a replayed ID token) do not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn id_tokens_are_checked_against_the_providers_keys() {
+    let Some(provider) = Provider::start("http://127.0.0.1:9", json!({})).await else { return };
+    let mut config = greenline::config::Config::defaults();
+    config.oidc_issuer = Some(provider.issuer.clone());
+    config.oidc_client_id = Some(CLIENT_ID.into());
+    let oidc = greenline::oidc::Oidc::from_config(&config).unwrap().unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let id_token = |aud: &str, nonce: &str, exp: i64| json!({"sub": "wang", "aud": aud, "nonce": nonce, "exp": exp});
+    let good = provider.sign(id_token(CLIENT_ID, "n-1", now + 60), false).await;
+    let claims = oidc.check(&good, CLIENT_ID, Some("n-1")).await.map_err(|e| format!("{e:?}")).unwrap();
+    assert_eq!(claims["sub"], "wang");
+    use greenline::oidc::{Checked, Invalid};
+    let refused = |r: Result<serde_json::Map<String, Value>, Checked>| match r {
+        Err(Checked::Invalid(i)) => i,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    assert_eq!(refused(oidc.check(&good, CLIENT_ID, Some("n-2")).await), Invalid::Nonce);
+    let expired = provider.sign(id_token(CLIENT_ID, "n-1", now - 3600), false).await;
+    assert!(
+        matches!(refused(oidc.check(&expired, CLIENT_ID, Some("n-1")).await), Invalid::Rejected(r) if r.contains("Expired"))
+    );
+    let foreign = provider.sign(id_token(CLIENT_ID, "n-1", now + 60), true).await;
+    assert!(
+        matches!(refused(oidc.check(&foreign, CLIENT_ID, Some("n-1")).await), Invalid::Rejected(r) if r.contains("Signature"))
+    );
+    let other_client = provider.sign(id_token("another-client", "n-1", now + 60), false).await;
+    assert!(
+        matches!(refused(oidc.check(&other_client, CLIENT_ID, Some("n-1")).await), Invalid::Rejected(r) if r.contains("Audience"))
+    );
+    // `alg: none` and HMAC are never accepted, whatever the token says.
+    let header = base64_url(r#"{"alg":"none","typ":"JWT"}"#);
+    let body = base64_url(&id_token(CLIENT_ID, "n-1", now + 60).to_string());
+    let unsigned = format!("{header}.{body}.");
+    assert!(oidc.check(&unsigned, CLIENT_ID, Some("n-1")).await.is_err());
+    let hs = format!("{}.{body}.c2ln", base64_url(r#"{"alg":"HS256","typ":"JWT"}"#));
+    assert!(matches!(refused(oidc.check(&hs, CLIENT_ID, Some("n-1")).await), Invalid::Algorithm(_)));
+}
+
+fn base64_url(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
 }
