@@ -7,7 +7,7 @@ use anyhow::anyhow;
 
 use crate::{
     config::{Config, UserAdd},
-    db::{people::AuditEntry, users::NewUser, Db},
+    db::{users::NewUser, Db},
     domain::organisation::{Industry, Role},
     error::{AppError, ErrorCode},
 };
@@ -55,18 +55,6 @@ fn number(id: &str, kind: &str) -> anyhow::Result<i64> {
         .map_err(|_| anyhow!("{id:?} is not a {kind} id (a number, or the id the API shows)"))
 }
 
-fn audit(action: &'static str, kind: &'static str, id: i64, enterprise_id: Option<i64>) -> AuditEntry {
-    AuditEntry {
-        actor_id: None,
-        action,
-        target_kind: kind,
-        target_id: Some(id),
-        enterprise_id,
-        detail: serde_json::json!({ "via": "cli" }),
-        address: None,
-    }
-}
-
 /// `greenline user deactivate|reactivate ID`.
 pub async fn set_active(config: Config, id: &str, active: bool) -> anyhow::Result<ExitCode> {
     let id = number(id, "User")?;
@@ -76,16 +64,8 @@ pub async fn set_active(config: Config, id: &str, active: bool) -> anyhow::Resul
             Box::pin(async move {
                 let now = chrono::Utc::now();
                 let user = tx.user(id).await?.ok_or_else(|| AppError::new(ErrorCode::NotFound, "no such user"))?;
-                if user.deactivated_at.is_none() == active {
-                    return Ok((user, false));
-                }
-                tx.set_deactivated(id, (!active).then_some(now)).await?;
-                if !active {
-                    tx.end_sessions_of(id, now).await?;
-                }
-                let action = if active { "USER_REACTIVATED" } else { "USER_DEACTIVATED" };
-                tx.audit(&audit(action, "User", id, user.enterprise_id), now).await?;
-                Ok((user, true))
+                let changed = crate::journey::people::switch_active(tx, &user, active, None, None, now).await?;
+                Ok((user, changed))
             })
         })
         .await;
@@ -105,12 +85,9 @@ pub async fn revoke(config: Config, id: &str) -> anyhow::Result<ExitCode> {
             Box::pin(async move {
                 let now = chrono::Utc::now();
                 let c = tx.credential(id).await?.ok_or_else(|| AppError::new(ErrorCode::NotFound, "no such token"))?;
-                let revoked = tx.revoke_credential(id, now).await?;
-                if revoked {
-                    let owner = tx.user(c.user_id).await?;
-                    tx.audit(&audit("TOKEN_REVOKED", "AccessToken", id, owner.and_then(|u| u.enterprise_id)), now)
-                        .await?;
-                }
+                let owner =
+                    tx.user(c.user_id).await?.ok_or_else(|| AppError::new(ErrorCode::NotFound, "no such token"))?;
+                let revoked = crate::journey::people::revoke(tx, &c, &owner, None, None, now).await?;
                 Ok((c, revoked))
             })
         })

@@ -95,10 +95,10 @@ pub struct AuditRow {
 }
 
 /// An entry about to be written.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct AuditEntry {
     pub actor_id: Option<i64>,
-    pub action: &'static str,
+    pub action: crate::domain::people::AuditAction,
     pub target_kind: &'static str,
     pub target_id: Option<i64>,
     pub enterprise_id: Option<i64>,
@@ -497,7 +497,7 @@ macro_rules! people_impl {
                 )
                 .bind(now)
                 .bind(e.actor_id)
-                .bind(e.action)
+                .bind(e.action.as_str())
                 .bind(e.target_kind)
                 .bind(e.target_id)
                 .bind(e.enterprise_id)

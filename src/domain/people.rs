@@ -5,6 +5,36 @@ use chrono::{DateTime, Duration, Utc};
 use super::organisation::{Person, Role};
 use crate::error::{AppError, AppResult};
 
+crate::string_enum! {
+    /// What an entry of the audit log records. 审计日志记录的操作。
+    pub enum AuditAction {
+        /// Signed in with the enterprise's account. 用企业账号登录。
+        SignedIn = "SIGNED_IN",
+        /// Signed out. 退出登录。
+        SignedOut = "SIGNED_OUT",
+        /// Created at their first sign-in, from the provider's claims. 首次登录时按企业账号信息开通。
+        UserProvisioned = "USER_PROVISIONED",
+        /// Changed at a sign-in, from the provider's claims. 登录时按企业账号信息更新。
+        UserUpdatedFromClaims = "USER_UPDATED_FROM_CLAIMS",
+        /// A person added (by an administrator or a roster). 新增人员（管理员或名单导入）。
+        UserCreated = "USER_CREATED",
+        /// A person's role, team, studio or contact changed. 人员的角色、班组、工作室或联系方式变更。
+        UserUpdated = "USER_UPDATED",
+        /// A person deactivated. 停用人员。
+        UserDeactivated = "USER_DEACTIVATED",
+        /// A person reactivated. 重新启用人员。
+        UserReactivated = "USER_REACTIVATED",
+        /// A team created. 新增班组。
+        TeamCreated = "TEAM_CREATED",
+        /// A studio created. 新增工作室。
+        StudioCreated = "STUDIO_CREATED",
+        /// A personal access token made. 创建个人访问令牌。
+        TokenCreated = "TOKEN_CREATED",
+        /// A token revoked or a session ended by someone. 撤销令牌或结束会话。
+        TokenRevoked = "TOKEN_REVOKED",
+    }
+}
+
 /// Days a personal access token is valid when the request does not say.
 pub const DEFAULT_TOKEN_DAYS: u32 = 90;
 /// The longest a token may be valid.

@@ -29,6 +29,7 @@ use crate::{
         people::{AuditEntry, CredentialRow, LoginRow, NewCredential, SESSION},
         users::{hash_token, new_token, Signed},
     },
+    domain::people::AuditAction,
     error::{AppError, ErrorCode},
     graphql::guards::Viewer,
     oidc::Checked,
@@ -313,7 +314,7 @@ pub async fn callback(
                 tx.insert_credential(credential, now).await?;
                 let entry = AuditEntry {
                     actor_id: Some(user.id),
-                    action: "SIGNED_IN",
+                    action: AuditAction::SignedIn,
                     target_kind: "User",
                     target_id: Some(user.id),
                     enterprise_id: user.enterprise_id,
@@ -366,7 +367,7 @@ pub async fn logout(
                         if tx.revoke_credential(c.id, now).await? {
                             let entry = AuditEntry {
                                 actor_id: Some(c.user_id),
-                                action: "SIGNED_OUT",
+                                action: AuditAction::SignedOut,
                                 target_kind: "User",
                                 target_id: Some(c.user_id),
                                 enterprise_id: tx.user(c.user_id).await?.and_then(|u| u.enterprise_id),

@@ -20,7 +20,7 @@ use crate::{
     },
     domain::{
         organisation::{Industry, Role},
-        people as rules,
+        people::{self as rules, AuditAction},
     },
     error::{AppError, AppResult},
 };
@@ -135,7 +135,7 @@ async fn upsert(db: &Db, p: Person) -> AppResult<Outcome> {
                 employee_number: Some(p.employee_number.clone()),
                 oidc_subject: p.oidc_subject.clone(),
             };
-            let entry = |action: &'static str, id: i64, detail: Value| AuditEntry {
+            let entry = |action: AuditAction, id: i64, detail: Value| AuditEntry {
                 actor_id: None,
                 action,
                 target_kind: "User",
@@ -153,7 +153,7 @@ async fn upsert(db: &Db, p: Person) -> AppResult<Outcome> {
                         }
                     }
                     let detail = json!({ "via": "roster", "employeeNumber": p.employee_number, "role": user.role });
-                    tx.audit(&entry("USER_CREATED", user.id, detail), now).await?;
+                    tx.audit(&entry(AuditAction::UserCreated, user.id, detail), now).await?;
                     Ok(Outcome::Created)
                 }
                 Some(user) => {
@@ -177,7 +177,7 @@ async fn upsert(db: &Db, p: Person) -> AppResult<Outcome> {
                     }
                     tx.update_user(user.id, &next).await?;
                     changed.insert("via".into(), json!("roster"));
-                    tx.audit(&entry("USER_UPDATED", user.id, Value::Object(changed)), now).await?;
+                    tx.audit(&entry(AuditAction::UserUpdated, user.id, Value::Object(changed)), now).await?;
                     Ok(Outcome::Updated)
                 }
             }

@@ -15,7 +15,7 @@ use crate::{
     },
     domain::{
         organisation::{Industry, Role},
-        people::{self as rules, may_administer, may_grant},
+        people::{self as rules, may_administer, may_grant, AuditAction},
     },
     error::{AppError, AppResult, ErrorCode},
 };
@@ -29,7 +29,7 @@ pub struct Acting {
 impl Acting {
     fn audit(
         &self,
-        action: &'static str,
+        action: AuditAction,
         kind: &'static str,
         id: i64,
         enterprise_id: Option<i64>,
@@ -116,7 +116,13 @@ pub async fn create_user(tx: &mut dyn Store, by: &Acting, new: NewPerson, now: D
     };
     let user = tx.insert_user(&fields, now).await?;
     tx.audit(
-        &by.audit("USER_CREATED", "User", user.id, enterprise_id, json!({ "name": user.name, "role": user.role })),
+        &by.audit(
+            AuditAction::UserCreated,
+            "User",
+            user.id,
+            enterprise_id,
+            json!({ "name": user.name, "role": user.role }),
+        ),
         now,
     )
     .await?;
@@ -195,7 +201,8 @@ pub async fn update_user(
         return Ok(target);
     }
     let user = tx.update_user(id, &fields).await?;
-    tx.audit(&by.audit("USER_UPDATED", "User", id, target.enterprise_id, Value::Object(changed)), now).await?;
+    tx.audit(&by.audit(AuditAction::UserUpdated, "User", id, target.enterprise_id, Value::Object(changed)), now)
+        .await?;
     Ok(user)
 }
 
@@ -212,17 +219,40 @@ pub async fn set_active(
         return Err(AppError::invalid("id", "you cannot deactivate yourself / 不能停用自己的账号"));
     }
     let target = administered(tx, &by.user, id).await?;
-    if target.deactivated_at.is_none() == active {
-        return Ok(target);
-    }
-    tx.set_deactivated(id, (!active).then_some(now)).await?;
-    let mut detail = json!({});
-    if !active {
-        detail = json!({ "sessionsEnded": tx.end_sessions_of(id, now).await? });
-    }
-    let action = if active { "USER_REACTIVATED" } else { "USER_DEACTIVATED" };
-    tx.audit(&by.audit(action, "User", id, target.enterprise_id, detail), now).await?;
+    switch_active(tx, &target, active, Some(by.user.id), by.address.clone(), now).await?;
     tx.user(id).await?.ok_or_else(|| not_found("user"))
+}
+
+/// Deactivates or reactivates `target` (ending their sessions when deactivated) and records it as done by
+/// `actor_id` (none: the server's operator, from the command line). False when it was so already.
+pub async fn switch_active(
+    tx: &mut dyn Store,
+    target: &UserRow,
+    active: bool,
+    actor_id: Option<i64>,
+    address: Option<String>,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    if target.deactivated_at.is_none() == active {
+        return Ok(false);
+    }
+    tx.set_deactivated(target.id, (!active).then_some(now)).await?;
+    let mut detail = json!({ "via": if actor_id.is_some() { "api" } else { "cli" } });
+    if !active {
+        detail["sessionsEnded"] = json!(tx.end_sessions_of(target.id, now).await?);
+    }
+    let action = if active { AuditAction::UserReactivated } else { AuditAction::UserDeactivated };
+    let entry = AuditEntry {
+        actor_id,
+        action,
+        target_kind: "User",
+        target_id: Some(target.id),
+        enterprise_id: target.enterprise_id,
+        detail,
+        address,
+    };
+    tx.audit(&entry, now).await?;
+    Ok(true)
 }
 
 pub async fn create_team(
@@ -239,7 +269,13 @@ pub async fn create_team(
     let name = unit_name(name)?;
     let team = tx.insert_team(enterprise_id, &name, green, now).await?;
     tx.audit(
-        &by.audit("TEAM_CREATED", "Team", team.id, Some(enterprise_id), json!({ "name": name, "green": green })),
+        &by.audit(
+            AuditAction::TeamCreated,
+            "Team",
+            team.id,
+            Some(enterprise_id),
+            json!({ "name": name, "green": green }),
+        ),
         now,
     )
     .await?;
@@ -308,11 +344,11 @@ pub async fn create_studio(
             fields.studio_id = Some(studio.id);
             tx.update_user(lead.id, &fields).await?;
             let detail = json!({ "role": { "from": lead.role, "to": fields.role }, "reason": "studio lead" });
-            tx.audit(&by.audit("USER_UPDATED", "User", lead.id, Some(enterprise_id), detail), now).await?;
+            tx.audit(&by.audit(AuditAction::UserUpdated, "User", lead.id, Some(enterprise_id), detail), now).await?;
         }
     }
     let detail = json!({ "name": name, "lead": new.lead_id, "members": new.member_ids });
-    tx.audit(&by.audit("STUDIO_CREATED", "Studio", studio.id, Some(enterprise_id), detail), now).await?;
+    tx.audit(&by.audit(AuditAction::StudioCreated, "Studio", studio.id, Some(enterprise_id), detail), now).await?;
     Ok(studio)
 }
 
@@ -346,7 +382,7 @@ pub async fn create_access_token(
     };
     let row = tx.insert_credential(credential, now).await?;
     let detail = json!({ "name": name, "readOnly": read_only, "expiresAt": expires_at });
-    tx.audit(&by.audit("TOKEN_CREATED", "AccessToken", row.id, by.user.enterprise_id, detail), now).await?;
+    tx.audit(&by.audit(AuditAction::TokenCreated, "AccessToken", row.id, by.user.enterprise_id, detail), now).await?;
     Ok((row, secret))
 }
 
@@ -363,11 +399,34 @@ pub async fn revoke_credential(
         // Someone else's: only their administrator may know it exists.
         administered(tx, &by.user, owner.id).await.map_err(|_| not_found("token"))?;
     }
-    if tx.revoke_credential(id, now).await? {
-        let detail = json!({ "name": credential.name, "kind": credential.kind, "owner": owner.id });
-        tx.audit(&by.audit("TOKEN_REVOKED", "AccessToken", id, owner.enterprise_id, detail), now).await?;
-    }
+    revoke(tx, &credential, &owner, Some(by.user.id), by.address.clone(), now).await?;
     tx.credential(id).await?.ok_or_else(|| not_found("token"))
+}
+
+/// Revokes `credential` (of `owner`) and records it as done by `actor_id` (none: from the command line).
+/// False when it was revoked already.
+pub async fn revoke(
+    tx: &mut dyn Store,
+    credential: &CredentialRow,
+    owner: &UserRow,
+    actor_id: Option<i64>,
+    address: Option<String>,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    if !tx.revoke_credential(credential.id, now).await? {
+        return Ok(false);
+    }
+    let entry = AuditEntry {
+        actor_id,
+        action: AuditAction::TokenRevoked,
+        target_kind: "AccessToken",
+        target_id: Some(credential.id),
+        enterprise_id: owner.enterprise_id,
+        detail: json!({ "name": credential.name, "kind": credential.kind, "owner": owner.id }),
+        address,
+    };
+    tx.audit(&entry, now).await?;
+    Ok(true)
 }
 
 fn claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
@@ -417,7 +476,7 @@ pub async fn provision(
     if role <= Role::EnterpriseAdmin && enterprise_id.is_none() {
         role = Role::Worker;
     }
-    let entry = |action: &'static str, id: i64, enterprise: Option<i64>, detail: Value| AuditEntry {
+    let entry = |action: AuditAction, id: i64, enterprise: Option<i64>, detail: Value| AuditEntry {
         actor_id: None,
         action,
         target_kind: "User",
@@ -440,7 +499,7 @@ pub async fn provision(
             };
             let user = tx.insert_user(&fields, now).await?;
             let detail = json!({ "subject": subject, "role": user.role });
-            tx.audit(&entry("USER_PROVISIONED", user.id, user.enterprise_id, detail), now).await?;
+            tx.audit(&entry(AuditAction::UserProvisioned, user.id, user.enterprise_id, detail), now).await?;
             Ok(user)
         }
         Some(user) => {
@@ -473,8 +532,11 @@ pub async fn provision(
                 return Ok(user);
             }
             let updated = tx.update_user(user.id, &fields).await?;
-            tx.audit(&entry("USER_UPDATED_FROM_CLAIMS", user.id, updated.enterprise_id, Value::Object(changed)), now)
-                .await?;
+            tx.audit(
+                &entry(AuditAction::UserUpdatedFromClaims, user.id, updated.enterprise_id, Value::Object(changed)),
+                now,
+            )
+            .await?;
             Ok(updated)
         }
     }

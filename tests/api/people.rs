@@ -274,7 +274,7 @@ async fn enterprise_admins_manage_their_people_and_deactivation_is_instant(app: 
     let d = app.ok(Some(&other_admin), "{ auditLog(first: 50) { totalCount } }", json!({})).await;
     assert_eq!(d["auditLog"]["totalCount"], 0, "another enterprise's admin sees none of it");
     let d = app
-        .ok(Some(&admin), "{ auditLog(first: 5, filter: {action: \"USER_DEACTIVATED\"}) { totalCount } }", json!({}))
+        .ok(Some(&admin), "{ auditLog(first: 5, filter: {action: USER_DEACTIVATED}) { totalCount } }", json!({}))
         .await;
     assert_eq!(d["auditLog"]["totalCount"], 1);
 

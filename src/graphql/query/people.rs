@@ -5,7 +5,10 @@ use async_graphql::{Context, InputObject, Object, Result, ID};
 
 use crate::{
     db::people::{AuditFilter, PeopleFilter},
-    domain::{organisation::Role, people::may_administer},
+    domain::{
+        organisation::Role,
+        people::{may_administer, AuditAction},
+    },
     error::{AppError, AppResult},
     graphql::{
         connection::{Conn, Keyset, PageArgs},
@@ -38,8 +41,8 @@ pub struct AuditLogFilter {
     pub enterprise_id: Option<ID>,
     /// What this person did or what was done to them. 此人所做或对此人所做的操作。
     pub person_id: Option<ID>,
-    /// One kind of act, e.g. USER_DEACTIVATED. 某类操作，如 USER_DEACTIVATED。
-    pub action: Option<String>,
+    /// One kind of act. 某类操作。
+    pub action: Option<AuditAction>,
     /// From this time on. 自此时间起。
     pub since: Option<Timestamp>,
 }
@@ -94,7 +97,7 @@ impl PeopleQuery {
         let f = AuditFilter {
             enterprise_id,
             actor_id,
-            action: filter.action.map(|a| a.trim().to_ascii_uppercase()).filter(|a| !a.is_empty()),
+            action: filter.action.map(|a| a.as_str().to_owned()),
             target: None,
             since: filter.since.map(|t| t.0),
         };

@@ -4,6 +4,7 @@ use async_graphql::{Context, Enum, Object, Result, ID};
 
 use crate::{
     db::people::{AuditRow, CredentialRow, SESSION},
+    domain::people::AuditAction,
     graphql::{guards::services, ids, types::scalars::Timestamp, types::User},
 };
 
@@ -82,9 +83,9 @@ impl AuditEntry {
         let Some(id) = self.0.actor_id else { return Ok(None) };
         Ok(services(ctx)?.db.user(id).await?.map(User))
     }
-    /// What, e.g. USER_CREATED, USER_DEACTIVATED, TOKEN_REVOKED, SIGNED_IN. 操作，如 USER_CREATED、USER_DEACTIVATED、TOKEN_REVOKED、SIGNED_IN。
-    async fn action(&self) -> &str {
-        &self.0.action
+    /// What. 操作。
+    async fn action(&self) -> Option<AuditAction> {
+        AuditAction::parse(&self.0.action)
     }
     /// The global id of what it was done to. 操作对象的全局编号。
     async fn target_id(&self) -> Option<ID> {
