@@ -758,7 +758,7 @@ async function tokens() {
     holder.replaceChildren(
       h('h2', {}, `有效令牌（${d.accessTokens.length}）`),
       h('ul', { class: 'plain' }, d.accessTokens.map((t) => h('li', { 'data-token': t.name },
-        h('strong', {}, t.name), t.readOnly ? ' · 只读' : '', h('span', { class: 'meta' }, ` · 到期 ${day(t.expiresAt)} · 最近使用 ${t.lastUsedAt ? day(t.lastUsedAt) : '从未'}`), ' ',
+        h('strong', {}, t.name), t.readOnly ? ' · 只读' : '', h('span', { class: 'meta' }, ` · 到期 ${day(t.expiresAt)} · ${t.lastUsedAt ? `最近使用 ${day(t.lastUsedAt)}` : '尚未使用'}`), ' ',
         h('button', { class: 'secondary', onclick: () => revoke(t.id).catch(fail) }, '撤销')))),
       h('h2', {}, `已登录的浏览器（${d.sessions.length}）`),
       h('ul', { class: 'plain' }, d.sessions.map((t) => h('li', {},
