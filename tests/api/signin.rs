@@ -410,6 +410,18 @@ async fn a_worker_signs_in_with_the_company_account(app: TestApp) {
         assert!(actions.contains(&expected), "{expected} missing from {actions:?}");
     }
     assert_eq!(actions.iter().filter(|a| **a == "USER_PROVISIONED").count(), 3, "three people, once each");
+
+    // Someone who left: deactivated, they can no longer sign in through the provider.
+    let d =
+        app.ok(Some(&admin), "{ people(first: 10, search: \"王建国\") { edges { node { id } } } }", json!({})).await;
+    let id = d["people"]["edges"][0]["node"]["id"].clone();
+    let q = "mutation($input: DeactivateUserInput!) { deactivateUser(input: $input) { userErrors { code } } }";
+    app.ok(Some(&admin), q, json!({"input": {"id": id}})).await;
+    let mut gone = Browser::new();
+    let a = gone.sign_in(&app.url, "wang", "/").await;
+    assert_eq!(a.status, 403, "{}", a.body);
+    assert!(a.body.contains("账号已停用"), "{}", a.body);
+    assert!(gone.cookie(&app.url, "greenline_session").is_none(), "no session for a deactivated person");
 }
 
 story!(sign_in_refuses_what_it_should);
