@@ -56,6 +56,20 @@ pub struct UserFields {
 }
 
 impl UserFields {
+    /// What differs from `before`, as `{"field": {"from": …, "to": …}}` for the audit log.
+    pub fn changes_from(&self, before: &UserFields) -> serde_json::Map<String, serde_json::Value> {
+        let mut changed = serde_json::Map::new();
+        macro_rules! note {
+            ($($f:ident),*) => {$(
+                if before.$f != self.$f {
+                    changed.insert(stringify!($f).into(), serde_json::json!({ "from": before.$f, "to": self.$f }));
+                }
+            )*};
+        }
+        note!(name, role, enterprise_id, team_id, studio_id, email, employee_number, oidc_subject);
+        changed
+    }
+
     pub fn of(user: &UserRow) -> UserFields {
         UserFields {
             name: user.name.clone(),
@@ -159,6 +173,20 @@ pub trait PeopleStore: Send {
     /// Puts a person in a studio (or none), leaving everything else as it is.
     async fn set_user_studio(&mut self, user_id: i64, studio_id: Option<i64>) -> AppResult<()>;
     async fn team_by_name(&mut self, enterprise_id: i64, name: &str) -> AppResult<Option<TeamRow>>;
+    /// The team of this name in the enterprise, made when missing.
+    async fn ensure_team(&mut self, enterprise_id: i64, name: &str, now: DateTime<Utc>) -> AppResult<i64> {
+        Ok(match self.team_by_name(enterprise_id, name).await? {
+            Some(team) => team.id,
+            None => self.insert_team(enterprise_id, name, false, now).await?.id,
+        })
+    }
+    /// The studio of this name in the enterprise, made when missing.
+    async fn ensure_studio(&mut self, enterprise_id: i64, name: &str, now: DateTime<Utc>) -> AppResult<i64> {
+        Ok(match self.studio_by_name(enterprise_id, name).await? {
+            Some(studio) => studio.id,
+            None => self.insert_studio(enterprise_id, name, "", None, now).await?.id,
+        })
+    }
     async fn studio_by_name(&mut self, enterprise_id: i64, name: &str) -> AppResult<Option<StudioRow>>;
     async fn insert_team(
         &mut self,

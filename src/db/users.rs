@@ -240,16 +240,10 @@ impl Db {
                         let id = tx.ensure_enterprise(e, industry, now).await?;
                         fields.enterprise_id = Some(id);
                         if let Some(t) = new.team.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-                            fields.team_id = Some(match tx.team_by_name(id, t).await? {
-                                Some(team) => team.id,
-                                None => tx.insert_team(id, t, false, now).await?.id,
-                            });
+                            fields.team_id = Some(tx.ensure_team(id, t, now).await?);
                         }
                         if let Some(st) = new.studio.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-                            fields.studio_id = Some(match tx.studio_by_name(id, st).await? {
-                                Some(studio) => studio.id,
-                                None => tx.insert_studio(id, st, "", None, now).await?.id,
-                            });
+                            fields.studio_id = Some(tx.ensure_studio(id, st, now).await?);
                         }
                     }
                     let user = tx.insert_user(&fields, now).await?;

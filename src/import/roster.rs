@@ -112,17 +112,11 @@ async fn upsert(db: &Db, p: Person) -> AppResult<Outcome> {
             let now = Utc::now();
             let enterprise_id = tx.ensure_enterprise(&p.enterprise, p.industry.as_str(), now).await?;
             let team_id = match &p.team {
-                Some(t) => Some(match tx.team_by_name(enterprise_id, t).await? {
-                    Some(team) => team.id,
-                    None => tx.insert_team(enterprise_id, t, false, now).await?.id,
-                }),
+                Some(t) => Some(tx.ensure_team(enterprise_id, t, now).await?),
                 None => None,
             };
             let studio_id = match &p.studio {
-                Some(s) => Some(match tx.studio_by_name(enterprise_id, s).await? {
-                    Some(studio) => studio.id,
-                    None => tx.insert_studio(enterprise_id, s, "", None, now).await?.id,
-                }),
+                Some(s) => Some(tx.ensure_studio(enterprise_id, s, now).await?),
                 None => None,
             };
             let fields = UserFields {
@@ -162,16 +156,7 @@ async fn upsert(db: &Db, p: Person) -> AppResult<Outcome> {
                     if next.oidc_subject.is_none() {
                         next.oidc_subject = user.oidc_subject.clone();
                     }
-                    let before = UserFields::of(&user);
-                    let mut changed = Map::new();
-                    macro_rules! note {
-                        ($($f:ident),*) => {$(
-                            if before.$f != next.$f {
-                                changed.insert(stringify!($f).into(), json!({ "from": before.$f, "to": next.$f }));
-                            }
-                        )*};
-                    }
-                    note!(name, role, team_id, studio_id, email, oidc_subject);
+                    let mut changed = next.changes_from(&UserFields::of(&user));
                     if changed.is_empty() {
                         return Ok(Outcome::Unchanged);
                     }

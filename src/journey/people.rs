@@ -159,7 +159,6 @@ pub async fn update_user(
 ) -> AppResult<UserRow> {
     let target = administered(tx, &by.user, id).await?;
     let mut fields = UserFields::of(&target);
-    let mut changed = Map::new();
     if let Some(name) = changes.name {
         fields.name = rules::clean_name(&name)?;
     }
@@ -188,15 +187,7 @@ pub async fn update_user(
         fields.oidc_subject = s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     }
     check_units(tx, target.enterprise_id, fields.team_id, fields.studio_id).await?;
-    let before = UserFields::of(&target);
-    macro_rules! note {
-        ($($f:ident),*) => {$(
-            if before.$f != fields.$f {
-                changed.insert(stringify!($f).into(), json!({ "from": before.$f, "to": fields.$f }));
-            }
-        )*};
-    }
-    note!(name, role, team_id, studio_id, email, employee_number, oidc_subject);
+    let changed = fields.changes_from(&UserFields::of(&target));
     if changed.is_empty() {
         return Ok(target);
     }
@@ -458,17 +449,11 @@ pub async fn provision(
     if let Some(e) = enterprise_id {
         if let Some(t) = claim(claims, &config.oidc_claim_team) {
             let t: String = t.chars().take(100).collect();
-            team_id = Some(match tx.team_by_name(e, &t).await? {
-                Some(team) => team.id,
-                None => tx.insert_team(e, &t, false, now).await?.id,
-            });
+            team_id = Some(tx.ensure_team(e, &t, now).await?);
         }
         if let Some(s) = claim(claims, &config.oidc_claim_studio) {
             let s: String = s.chars().take(100).collect();
-            studio_id = Some(match tx.studio_by_name(e, &s).await? {
-                Some(studio) => studio.id,
-                None => tx.insert_studio(e, &s, "", None, now).await?.id,
-            });
+            studio_id = Some(tx.ensure_studio(e, &s, now).await?);
         }
     }
     let role_claim = claim(claims, &config.oidc_claim_role);
@@ -518,16 +503,7 @@ pub async fn provision(
             if role_claim.is_some() {
                 fields.role = role.as_str().to_owned();
             }
-            let before = UserFields::of(&user);
-            let mut changed = Map::new();
-            macro_rules! note {
-                ($($f:ident),*) => {$(
-                    if before.$f != fields.$f {
-                        changed.insert(stringify!($f).into(), json!({ "from": before.$f, "to": fields.$f }));
-                    }
-                )*};
-            }
-            note!(name, role, enterprise_id, team_id, studio_id, email);
+            let changed = fields.changes_from(&UserFields::of(&user));
             if changed.is_empty() {
                 return Ok(user);
             }
