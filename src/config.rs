@@ -285,6 +285,24 @@ pub struct Config {
     /// Hours a signed-in browser session lasts.
     #[arg(long, env = "GREENLINE_SESSION_HOURS", default_value_t = 12, global = true)]
     pub session_hours: u32,
+    /// The mail server for notifications: `smtp://host:25` (STARTTLS when offered), `smtp://host:587?tls=required`,
+    /// `smtps://user:password@host:465` (TLS from the start). No e-mail is sent without it.
+    #[arg(long, env = "GREENLINE_SMTP_URL", hide_env_values = true, global = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of notification e-mails, e.g. `greenline <greenline@plant.example.com>`.
+    #[arg(long, env = "GREENLINE_MAIL_FROM", default_value = "greenline <greenline@localhost>", global = true)]
+    pub mail_from: String,
+    /// Seconds an instance holds a delivery it is attempting; another instance takes it over after that
+    /// (a killed instance's deliveries are attempted again).
+    #[arg(long, env = "GREENLINE_DELIVERY_LEASE_SECS", default_value_t = 60, global = true)]
+    pub delivery_lease_secs: u64,
+    /// Seconds between looks for reminders that fell due (review and milestone dates, digests).
+    #[arg(long, env = "GREENLINE_REMINDER_SWEEP_SECS", default_value_t = 60, global = true)]
+    pub reminder_sweep_secs: u64,
+    /// Seconds added to the clock of reminders and deliveries: for trying reminders days ahead on a test
+    /// deployment. Leave at 0 in production.
+    #[arg(long, env = "GREENLINE_NOW_OFFSET_SECS", default_value_t = 0, allow_hyphen_values = true, global = true)]
+    pub now_offset_secs: i64,
     /// Seconds given to in-flight requests on shutdown.
     #[arg(long, env = "GREENLINE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10, global = true)]
     pub shutdown_timeout_secs: u64,

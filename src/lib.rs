@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod courier;
 pub mod db;
 pub mod demo;
 pub mod domain;
@@ -50,12 +51,15 @@ pub async fn open(config: Config) -> anyhow::Result<AppState> {
     let search = search::Indexer::start(db.clone(), index, listening.clone()).await?;
     let events = events::EventHub::start(db.clone(), listening.clone()).await?;
     let tokens = Arc::new(db::users::TokenCache::new(listening.clone()));
+    let courier = courier::Courier::start(db.clone(), &config, listening.clone())?;
     {
         let (search, events, tokens) = (Arc::downgrade(&search), Arc::downgrade(&events), Arc::downgrade(&tokens));
+        let courier = Arc::downgrade(&courier);
         db::listen::start(&db, config.database_listen_url.clone(), listening, move |channel| match channel {
             db::listen::CHANGES => {
                 search.upgrade().inspect(|s| s.nudge());
                 events.upgrade().inspect(|e| e.nudge());
+                courier.upgrade().inspect(|c| c.nudge());
             }
             _ => {
                 tokens.upgrade().inspect(|t| t.forget_all());
@@ -92,6 +96,7 @@ pub async fn open(config: Config) -> anyhow::Result<AppState> {
         tokens,
         persisted,
         oidc,
+        courier,
     }))
 }
 

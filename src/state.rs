@@ -19,6 +19,8 @@ pub struct Services {
     pub persisted: Arc<crate::http::persisted::Persisted>,
     /// The enterprise's OpenID provider, when sign-in with it is configured.
     pub oidc: Option<Arc<crate::oidc::Oidc>>,
+    /// Sends notifications' e-mails and webhook calls, and fires reminders.
+    pub courier: Arc<crate::courier::Courier>,
 }
 
 /// Router state: the services and the GraphQL schema built over them.

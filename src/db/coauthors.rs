@@ -18,14 +18,15 @@ pub struct InvitationRow {
 
 #[async_trait::async_trait]
 pub trait CoAuthorStore: Send {
-    /// Makes `user_ids` the proposal's open invitations: others are withdrawn, existing ones kept.
+    /// Makes `user_ids` the proposal's open invitations: others are withdrawn, existing ones kept. Returns
+    /// those newly invited.
     async fn replace_invitations(
         &mut self,
         proposal_id: i64,
         invited_by: i64,
         user_ids: &[i64],
         now: DateTime<Utc>,
-    ) -> AppResult<()>;
+    ) -> AppResult<Vec<i64>>;
     async fn invitations_of(&mut self, user_id: i64) -> AppResult<Vec<InvitationRow>>;
     async fn invitees(&mut self, proposal_id: i64) -> AppResult<Vec<InvitationRow>>;
     /// Closes an invitation; false when there was none.
@@ -49,7 +50,7 @@ macro_rules! coauthor_impl {
                 invited_by: i64,
                 user_ids: &[i64],
                 now: DateTime<Utc>,
-            ) -> AppResult<()> {
+            ) -> AppResult<Vec<i64>> {
                 let open: Vec<(i64,)> = sqlx::query_as("select user_id from coauthor_invitations where proposal_id = $1")
                     .bind(proposal_id)
                     .fetch_all(&mut **self)
@@ -59,7 +60,9 @@ macro_rules! coauthor_impl {
                         self.delete_invitation(proposal_id, *user_id).await?;
                     }
                 }
+                let mut invited = Vec::new();
                 for user_id in user_ids.iter().filter(|u| !open.iter().any(|(o,)| o == *u)) {
+                    invited.push(*user_id);
                     sqlx::query("insert into coauthor_invitations (proposal_id, user_id, invited_by, created_at) values ($1, $2, $3, $4)")
                         .bind(proposal_id)
                         .bind(user_id)
@@ -68,7 +71,7 @@ macro_rules! coauthor_impl {
                         .execute(&mut **self)
                         .await?;
                 }
-                Ok(())
+                Ok(invited)
             }
 
             async fn invitations_of(&mut self, user_id: i64) -> AppResult<Vec<InvitationRow>> {

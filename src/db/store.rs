@@ -188,6 +188,7 @@ pub trait Store:
     + super::feed::FeedStore
     + super::persisted::PersistedStore
     + super::people::PeopleStore
+    + super::notifications::NotificationStore
     + Send
 {
     // --- reads -------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ pub mod attachment;
 pub mod evaluation;
 pub mod impact;
 pub mod lifecycle;
+pub mod notify;
 pub mod organisation;
 pub mod people;
 pub mod proposal;

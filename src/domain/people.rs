@@ -32,6 +32,12 @@ crate::string_enum! {
         TokenCreated = "TOKEN_CREATED",
         /// A token revoked or a session ended by someone. 撤销令牌或结束会话。
         TokenRevoked = "TOKEN_REVOKED",
+        /// A webhook created. 新增推送地址。
+        WebhookCreated = "WEBHOOK_CREATED",
+        /// A webhook changed, paused or resumed. 修改、暂停或恢复推送地址。
+        WebhookChanged = "WEBHOOK_CHANGED",
+        /// A webhook deleted. 删除推送地址。
+        WebhookDeleted = "WEBHOOK_DELETED",
     }
 }
 

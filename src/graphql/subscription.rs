@@ -11,7 +11,7 @@ use crate::{
     graphql::{
         guards::{services, viewer},
         ids,
-        types::event::ProposalEvent,
+        types::{event::ProposalEvent, notification::Notification},
     },
     journey,
 };
@@ -133,4 +133,73 @@ impl SubscriptionRoot {
         });
         Ok(stream)
     }
+
+    /// Your new notifications as they arrive (the bell). With `after` (the id of the last one received),
+    /// those since then come first. 本人的新通知，实时推送（铃铛）。给出 after（最后收到的通知编号）时先补发其后的通知。
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Replay the notifications after this one first. 先补发该通知之后的通知。")] after: Option<ID>,
+    ) -> Result<impl Stream<Item = Notification>> {
+        let services = services(ctx)?.clone();
+        let uid = viewer(ctx).require()?.id;
+        let live = BroadcastStream::new(services.events.subscribe());
+        let start = match &after {
+            Some(id) => ids::decode(id, "Notification", "after")?,
+            None => services.db.read(move |s| Box::pin(async move { s.last_notification(uid).await })).await?,
+        };
+        Ok(inbox_stream(services, uid, start, live))
+    }
+}
+
+/// How far below the highest id received a notification may still appear (PostgreSQL assigns ids at insert,
+/// so a transaction that commits later can bring a lower one).
+const LATE_WINDOW: i64 = 1_000;
+
+fn inbox_stream(
+    services: crate::state::Services,
+    user_id: i64,
+    start: i64,
+    live: BroadcastStream<crate::db::rows::EventRow>,
+) -> impl Stream<Item = Notification> {
+    struct State {
+        services: crate::state::Services,
+        live: BroadcastStream<crate::db::rows::EventRow>,
+        seen: std::collections::BTreeSet<i64>,
+        high: i64,
+        queue: std::collections::VecDeque<crate::db::notifications::NotificationRow>,
+        first: bool,
+    }
+    let state = State { services, live, seen: Default::default(), high: start, queue: Default::default(), first: true };
+    futures_util::stream::unfold(state, move |mut st| async move {
+        loop {
+            if let Some(n) = st.queue.pop_front() {
+                return Some((Notification(n), st));
+            }
+            if !st.first {
+                // Woken by any settled event (notifications are written with them), or every 5 s for
+                // reminders, which come without one.
+                tokio::select! {
+                    item = st.live.next() => { let _ = item?; }
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+                }
+            }
+            st.first = false;
+            let from = (st.high - LATE_WINDOW).max(start);
+            let rows = st
+                .services
+                .db
+                .read(move |s| Box::pin(async move { s.notifications_after(user_id, from, 200).await }))
+                .await
+                .ok()?;
+            for n in rows {
+                if n.id > start && st.seen.insert(n.id) {
+                    st.high = st.high.max(n.id);
+                    st.queue.push_back(n);
+                }
+            }
+            let floor = st.high - LATE_WINDOW;
+            st.seen = st.seen.split_off(&floor);
+        }
+    })
 }

@@ -5,11 +5,13 @@
 pub mod attachments;
 pub mod coauthors;
 pub mod duplicates;
+pub mod notify;
 pub mod people;
 pub mod pilot;
 pub mod promotion;
 pub mod proposals;
 pub mod review;
+pub mod webhooks;
 
 use chrono::{DateTime, Utc};
 
@@ -147,6 +149,7 @@ pub async fn record(
             now,
         })
         .await?;
+    notify::on_event(store, p, kind, actor, reason, now).await?;
     store.feed("proposal", p.id, now).await
 }
 

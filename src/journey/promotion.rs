@@ -174,5 +174,6 @@ pub async fn record_adoption(
         .await?;
     store.touch_technique(technique_id, now).await?;
     store.feed("technique", technique_id, now).await?;
+    super::notify::adopted_elsewhere(store, technique_id, enterprise_id, user, now).await?;
     Ok(row)
 }

@@ -98,7 +98,8 @@ async fn create_loaded(
         )
         .await?;
     store.replace_authors(row.id, &authors).await?;
-    store.replace_invitations(row.id, user.id, &invitees, now).await?;
+    let invited = store.replace_invitations(row.id, user.id, &invitees, now).await?;
+    super::notify::invited(store, &row, user, &invited, now).await?;
     if let Some(s) = f.expected_savings {
         let c = convert(store, s).await?;
         store.put_savings(row.id, SavingsKind::Expected, &c, Some(user.id), now).await?;
@@ -163,7 +164,8 @@ pub async fn update(
         }
         let invitees: Vec<i64> = invitees.into_iter().filter(|u| !joined.contains(u)).collect();
         store.replace_authors(id, &authors).await?;
-        store.replace_invitations(id, user.id, &invitees, now).await?;
+        let invited = store.replace_invitations(id, user.id, &invitees, now).await?;
+        super::notify::invited(store, &p.row, user, &invited, now).await?;
     }
     if let Some(s) = f.expected_savings {
         validate_savings(&s, "expectedSavings")?;

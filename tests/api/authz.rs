@@ -53,13 +53,20 @@ const MUTATIONS: &str = "
     reactivateUser       .    .      .      .            .        .    .          Y         .           .           Y
     createTeam           .    .      .      .            .        .    .          Y         .           .           Y
     createStudio         .    .      .      .            .        .    .          Y         .           .           Y
+    markNotificationsRead .   Y      Y      Y            Y        Y    Y          Y         Y           Y           Y
+    setNotificationPreferences . Y   Y      Y            Y        Y    Y          Y         Y           Y           Y
+    createWebhook        .    .      .      .            .        .    .          Y         .           .           Y
+    updateWebhook        .    .      .      .            .        .    .          Y         .           .           Y
+    deleteWebhook        .    .      .      .            .        .    .          Y         .           .           Y
+    redeliverWebhook     .    .      .      .            .        .    .          Y         .           .           Y
 ";
 
 /// Administration acts on people of the proposal's enterprise: the author's token (`revokeAccessToken`),
 /// a person made for the case (`updateUser`, `deactivateUser`, `reactivateUser`), and names unique to the
 /// case (`createTeam`, `createStudio`). The enterprise is always named: an enterprise admin of another
-/// enterprise may do all of it in their own.
-const PEOPLE_MUTATIONS: [&str; 8] = [
+/// enterprise may do all of it in their own. Notification settings are each person's own; webhooks are the
+/// enterprise's (a webhook made by its enterprise admin, and a delivery of it held while it is paused).
+const PEOPLE_MUTATIONS: [&str; 14] = [
     "createAccessToken",
     "revokeAccessToken",
     "createUser",
@@ -68,6 +75,12 @@ const PEOPLE_MUTATIONS: [&str; 8] = [
     "reactivateUser",
     "createTeam",
     "createStudio",
+    "markNotificationsRead",
+    "setNotificationPreferences",
+    "createWebhook",
+    "updateWebhook",
+    "deleteWebhook",
+    "redeliverWebhook",
 ];
 
 /// Sensitive reads. `Y` sees it, `.` does not (null, or the proposal itself is not found). `authors`: the
@@ -198,6 +211,9 @@ fn outcome(body: Value) -> Result<Value, String> {
         None => Ok(data),
     }
 }
+
+/// A webhook URL where nothing listens (the discard port): deliveries fail at once, nothing leaves the machine.
+const DEAD_END: &str = "http://127.0.0.1:9/greenline";
 
 const SCORES: &str = r#"[{"criterion": "ENERGY_EMISSION_EFFECT", "score": 8}, {"criterion": "ECONOMIC_BENEFIT", "score": 7},
     {"criterion": "TECHNICAL_FEASIBILITY", "score": 9}, {"criterion": "NOVELTY", "score": 6}, {"criterion": "PROMOTION_POTENTIAL", "score": 8}]"#;
@@ -347,6 +363,19 @@ fn case(name: &str, f: &Fixture, v: i64, p: &People) -> (Stage, Value) {
             Stage::Draft,
             json!({"enterpriseId": p.enterprise_id, "name": format!("工作室{}", f.label), "specialties": ["余热回收"]}),
         ),
+        "markNotificationsRead" => (Stage::Draft, json!({"all": true})),
+        "setNotificationPreferences" => (
+            Stage::Draft,
+            json!({"preferences": [{"kind": "PROMOTED", "channel": "DIGEST"}], "quietHours": {"start": 1320, "end": 420}}),
+        ),
+        "createWebhook" => (
+            Stage::Draft,
+            json!({"enterpriseId": p.enterprise_id, "name": format!("能源系统{}", f.label), "url": DEAD_END,
+                   "kinds": ["PROPOSAL_SUBMITTED"], "format": "JSON"}),
+        ),
+        "updateWebhook" => (Stage::Draft, json!({"id": f.subject, "name": format!("改名{}", f.label)})),
+        "deleteWebhook" => (Stage::Draft, json!({"id": f.subject})),
+        "redeliverWebhook" => (Stage::Draft, json!({"deliveryId": f.subject})),
         other => panic!("no case for {other}"),
     }
 }
@@ -440,6 +469,33 @@ async fn people_fixture(app: &TestApp, p: &People, name: &str) -> Fixture {
                 attempt(app, admin, &mutation("deactivateUser"), json!({"id": id})).await.unwrap();
             }
             id
+        }
+        "updateWebhook" | "deleteWebhook" | "redeliverWebhook" => {
+            let q = "mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { webhook { id } userErrors { code message } } }";
+            let d = attempt(
+                app,
+                admin,
+                q,
+                json!({"enterpriseId": p.enterprise_id, "name": format!("推送{label}"), "url": DEAD_END,
+                       "kinds": ["PROPOSAL_SUBMITTED"], "format": "JSON"}),
+            )
+            .await
+            .unwrap();
+            let hook = d["webhook"]["id"].clone();
+            if name != "redeliverWebhook" {
+                hook
+            } else {
+                // Paused, so that what it is told is held, not sent.
+                attempt(app, admin, &mutation("updateWebhook"), json!({"id": hook, "paused": true})).await.unwrap();
+                let input = json!({"proposal": {"title": format!("通知{label}"), "body": "内容"}});
+                app.ok(p.token("author"), crate::journey::SUBMIT, json!({"input": input})).await;
+                let q = "query { webhooks { id deliveries(first: 5) { nodes { id state } } } }";
+                let hooks = app.ok(admin, q, json!({})).await["webhooks"].clone();
+                let hook = hooks.as_array().unwrap().iter().find(|h| h["id"] == hook).unwrap().clone();
+                let delivery = hook["deliveries"]["nodes"][0].clone();
+                assert_eq!(delivery["state"], "HELD", "{hook}");
+                delivery["id"].clone()
+            }
         }
         _ => Value::Null,
     };

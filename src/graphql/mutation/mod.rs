@@ -5,6 +5,7 @@
 mod attachments;
 mod coauthors;
 mod duplicates;
+mod notifications;
 mod people;
 mod pilot;
 mod promotion;
@@ -37,9 +38,11 @@ pub struct MutationRoot(
     coauthors::CoAuthorMutations,
     duplicates::DuplicateMutations,
     people::PeopleMutations,
+    notifications::NotificationMutations,
 );
 
-/// Runs `f` for the signed-in viewer in one write transaction, then wakes the event hub.
+/// Runs `f` for the signed-in viewer in one write transaction, then wakes the event hub, the indexer and
+/// the courier.
 pub async fn act<R, F>(ctx: &Context<'_>, f: F) -> AppResult<R>
 where
     R: Send + 'static,
@@ -50,6 +53,7 @@ where
     let r = s.db.write(move |tx| f(tx, user, Utc::now())).await?;
     s.events.nudge();
     s.search.nudge();
+    s.courier.nudge();
     Ok(r)
 }
 

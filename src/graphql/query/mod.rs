@@ -3,6 +3,7 @@
 mod catalogue;
 mod impact;
 mod node;
+mod notifications;
 mod people;
 pub mod proposals;
 pub(crate) mod search;
@@ -21,4 +22,5 @@ pub struct QueryRoot(
     search::SearchQueryRoot,
     impact::ImpactQuery,
     people::PeopleQuery,
+    notifications::NotificationQuery,
 );

@@ -21,15 +21,16 @@ use crate::{
 
 /// The enterprise an administrator looks at: the one named (an administrator may name any, or none for
 /// all), else their own.
-fn scope(ctx: &Context<'_>, enterprise_id: Option<&ID>) -> AppResult<Option<i64>> {
-    let user = viewer(ctx).require_role(&[Role::EnterpriseAdmin], "see the people of an enterprise")?;
+/// The enterprise an administrator looks at: the one named, or their own (an admin: none means all).
+pub(super) fn scope(ctx: &Context<'_>, enterprise_id: Option<&ID>, what: &str) -> AppResult<Option<i64>> {
+    let user = viewer(ctx).require_role(&[Role::EnterpriseAdmin], &format!("see the {what} of an enterprise"))?;
     let named = enterprise_id.map(|id| ids::decode(id, "Enterprise", "enterpriseId")).transpose()?;
     let enterprise = match (user.role(), named) {
         (Role::Admin, named) => named,
         (_, named) => named.or(user.enterprise_id),
     };
     if user.role() != Role::Admin && !may_administer(&user.person(), enterprise) {
-        return Err(AppError::forbidden("see the people of another enterprise"));
+        return Err(AppError::forbidden(&format!("see the {what} of another enterprise")));
     }
     Ok(enterprise)
 }
@@ -68,7 +69,7 @@ impl PeopleQuery {
         #[graphql(desc = "Page size backward (0–100). 向前翻页的每页数量（0–100）。")] last: Option<i32>,
         #[graphql(desc = "People before this cursor. 到该游标之前为止。")] before: Option<String>,
     ) -> Result<Conn<User>> {
-        let enterprise_id = scope(ctx, enterprise_id.as_ref())?;
+        let enterprise_id = scope(ctx, enterprise_id.as_ref(), "people")?;
         if search.as_ref().is_some_and(|s| s.chars().count() > 100) {
             return Err(AppError::invalid("search", "at most 100 characters / 最多100个字符").into());
         }
@@ -91,7 +92,7 @@ impl PeopleQuery {
         #[graphql(desc = "Entries before this cursor. 到该游标之前为止。")] before: Option<String>,
     ) -> Result<Conn<AuditEntry>> {
         let filter = filter.unwrap_or_default();
-        let enterprise_id = scope(ctx, filter.enterprise_id.as_ref())?;
+        let enterprise_id = scope(ctx, filter.enterprise_id.as_ref(), "audit log")?;
         let actor_id = filter.person_id.as_ref().map(|id| ids::decode(id, "User", "personId")).transpose()?;
         let page = Keyset::of("auditLog", &PageArgs::new(first, after, last, before))?;
         let f = AuditFilter {

@@ -3,6 +3,7 @@
 pub mod attachment;
 pub mod evaluation;
 pub mod event;
+pub mod notification;
 pub mod organisation;
 pub mod people;
 pub mod pilot;

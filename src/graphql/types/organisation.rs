@@ -81,6 +81,40 @@ impl User {
     async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<AccessToken>> {
         self.credentials(ctx, SESSION).await
     }
+    /// Their inbox, newest first: for themself only (null for anyone else). 本人的通知收件箱（新的在前）；他人查看为空。
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only those not yet read. 仅未读。", default = false)] unread_only: bool,
+        #[graphql(desc = "Page size forward (0–100). 向后翻页的每页数量（0–100）。")] first: Option<i32>,
+        #[graphql(desc = "Notifications after this cursor. 从该游标之后开始。")] after: Option<String>,
+        #[graphql(desc = "Page size backward (0–100). 向前翻页的每页数量（0–100）。")] last: Option<i32>,
+        #[graphql(desc = "Notifications before this cursor. 到该游标之前为止。")] before: Option<String>,
+    ) -> Result<Option<crate::graphql::connection::Conn<super::notification::Notification>>> {
+        if !self.is_self(ctx) {
+            return Ok(None);
+        }
+        let args = crate::graphql::connection::PageArgs::new(first, after, last, before);
+        Ok(Some(super::notification::inbox(ctx, self.0.id, unread_only, &args).await?))
+    }
+    /// How many of their notifications are unread: for themself only. 未读通知数（仅本人可见）。
+    async fn unread_notification_count(&self, ctx: &Context<'_>) -> Result<Option<i64>> {
+        if !self.is_self(ctx) {
+            return Ok(None);
+        }
+        let id = self.0.id;
+        Ok(Some(read!(ctx, |s| s.unread_count(id).await)))
+    }
+    /// How they want to be told (channel per kind, quiet hours): for themself only. 通知设置（仅本人可见）。
+    async fn notification_settings(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<super::notification::NotificationSettings>> {
+        if !self.is_self(ctx) {
+            return Ok(None);
+        }
+        Ok(Some(super::notification::settings(ctx, self.0.id, self.0.email.is_some()).await?))
+    }
     /// When it was created. 创建时间。
     async fn created_at(&self) -> Timestamp {
         self.0.created_at.into()
@@ -141,6 +175,10 @@ impl User {
 
     pub fn sight(&self, ctx: &Context<'_>) -> PersonSight {
         person_sight(viewer(ctx).user.as_ref().map(|u| u.person()), self.0.person())
+    }
+
+    fn is_self(&self, ctx: &Context<'_>) -> bool {
+        viewer(ctx).user.as_ref().is_some_and(|v| v.id == self.0.id)
     }
 
     fn is_self_or_admin(&self, ctx: &Context<'_>) -> bool {
