@@ -285,13 +285,18 @@ pub struct Config {
     /// Hours a signed-in browser session lasts.
     #[arg(long, env = "GREENLINE_SESSION_HOURS", default_value_t = 12, global = true)]
     pub session_hours: u32,
-    /// The mail server for notifications: `smtp://host:25` (STARTTLS when offered), `smtp://host:587?tls=required`,
-    /// `smtps://user:password@host:465` (TLS from the start). No e-mail is sent without it.
+    /// The mail server for notifications: `smtps://user:password@host:465` (TLS from the start),
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS), or `smtp://host:25` (unencrypted: a relay on
+    /// the same host or network only). No e-mail is sent without it.
     #[arg(long, env = "GREENLINE_SMTP_URL", hide_env_values = true, global = true)]
     pub smtp_url: Option<String>,
     /// The sender of notification e-mails, e.g. `greenline <greenline@plant.example.com>`.
     #[arg(long, env = "GREENLINE_MAIL_FROM", default_value = "greenline <greenline@localhost>", global = true)]
     pub mail_from: String,
+    /// Whether this instance sends notifications' e-mails and webhook calls and fires reminders (instances
+    /// that only serve requests may turn it off; at least one must keep it on).
+    #[arg(long, env = "GREENLINE_COURIER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub courier: bool,
     /// Seconds an instance holds a delivery it is attempting; another instance takes it over after that
     /// (a killed instance's deliveries are attempted again).
     #[arg(long, env = "GREENLINE_DELIVERY_LEASE_SECS", default_value_t = 60, global = true)]

@@ -105,7 +105,9 @@ impl Courier {
             wake: Arc::default(),
             listening,
         });
-        tokio::spawn(run(Arc::downgrade(&courier)));
+        if config.courier {
+            tokio::spawn(run(Arc::downgrade(&courier)));
+        }
         Ok(courier)
     }
 

@@ -62,7 +62,6 @@ pub async fn on_event(
     }
     let Some(notification) = NotificationKind::for_event(event) else { return Ok(()) };
     let mut ids: Vec<i64> = Vec::new();
-    let mut due_on = None;
     let mut points: Option<(PointsReason, Vec<i64>)> = None;
     for audience in notification.audience() {
         match audience {
@@ -79,13 +78,8 @@ pub async fn on_event(
                 }
                 ids.extend(authors);
             }
-            Audience::NewReviewers => {
-                // Those assigned by this step (in the proposal's round, at this moment).
-                for a in store.assignments(p.id, p.round).await?.into_iter().filter(|a| a.assigned_at == now) {
-                    due_on = due_on.or(a.due_on);
-                    ids.push(a.reviewer_id);
-                }
-            }
+            // `assigned` names them: the step knows whom it assigned.
+            Audience::NewReviewers => {}
             Audience::EnterpriseStudioLeads => {
                 if let Some(e) = p.enterprise_id {
                     ids.extend(store.people_with_role(e, Role::StudioLead.as_str()).await?.iter().map(|u| u.id));
@@ -107,7 +101,24 @@ pub async fn on_event(
             *earned = authors.iter().position(|a| *a == user.id).map(|i| shares[i]);
         }
     }
-    let mut h = about(notification, p, reason, recipients);
+    if notification == NotificationKind::ReviewAssigned {
+        return Ok(()); // told by `assigned`, which knows whom this step assigned
+    }
+    let h = about(notification, p, reason, recipients);
+    fan_out(store, &h, now).await
+}
+
+/// Reviewers assigned by a step: each is asked to review, by the due date when there is one.
+pub async fn assigned(
+    store: &mut dyn Store,
+    p: &ProposalRow,
+    lead: &UserRow,
+    reviewer_ids: &[i64],
+    due_on: Option<NaiveDate>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let recipients = people(store, reviewer_ids, lead).await?;
+    let mut h = about(NotificationKind::ReviewAssigned, p, None, recipients);
     h.due_on = due_on;
     fan_out(store, &h, now).await
 }

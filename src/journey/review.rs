@@ -58,6 +58,7 @@ pub async fn assign_reviewers(
     }
     store.set_studio(id, lead.studio_id).await?;
     transition(store, &p, lead, Action::AssignReviewers, expected_version, "REVIEWERS_ASSIGNED", None, now).await?;
+    super::notify::assigned(store, &p.row, lead, reviewer_ids, due_on, now).await?;
     super::proposals::reload(store, id).await
 }
 

@@ -142,6 +142,16 @@ impl TestApp {
         Sibling { url, state, _shutdown: shutdown, _server: server }
     }
 
+    /// A second server on the same database with other settings.
+    pub async fn sibling_with(&self, index_dir: &str, tweak: impl FnOnce(&mut Config)) -> Sibling {
+        let mut config = (*self.state.services.config).clone();
+        config.index_dir = self.path(index_dir);
+        tweak(&mut config);
+        let (url, state, shutdown, server) = launch(config).await;
+        wait_healthy(&self.client, &url).await;
+        Sibling { url, state, _shutdown: shutdown, _server: server }
+    }
+
     /// A server on another database (e.g. one an import filled), with its own index.
     pub async fn server_on(&self, database_url: &str, index_dir: &str) -> Sibling {
         let mut config = (*self.state.services.config).clone();

@@ -18,6 +18,7 @@ mod foundation;
 mod hardening;
 mod import;
 mod journey;
+mod notifications;
 mod people;
 mod search;
 mod signin;

@@ -221,13 +221,16 @@ impl NotificationMutations {
         let r = match enterprise {
             Ok(enterprise) => {
                 let format = input.format;
+                let chosen = input.secret.is_some();
                 let fields =
                     WebhookFields { name: input.name, url: input.url, kinds: input.kinds, secret: input.secret };
                 let address = viewer(ctx).address.clone();
                 act(ctx, move |tx, user, now| {
                     Box::pin(async move {
                         let by = Acting { user, address };
-                        webhooks::create_webhook(tx, &by, enterprise, format, fields, now).await
+                        let (hook, secret) = webhooks::create_webhook(tx, &by, enterprise, format, fields, now).await?;
+                        // A secret the admin chose is theirs already; one made here is shown this once.
+                        Ok((hook, if chosen { String::new() } else { secret }))
                     })
                 })
                 .await
