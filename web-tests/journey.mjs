@@ -1,7 +1,7 @@
 // The journey through the shop-floor page, in Debian's chromium at 360×800: a worker submits with a photo
 // (and a retry after a dropped connection creates no second proposal), the lead assigns two reviewers, both
 // score on the blind scorecard, the lead accepts, search finds the proposal, the impact page draws its
-// charts. A screenshot of each screen goes to $OUT. Env: URL, OUT, WORKER, REVIEWER1, REVIEWER2, LEAD.
+// charts. A screenshot of each screen goes to $OUT. Env: URL, OUT, WORKER, REVIEWER1, REVIEWER2, LEAD, ADMIN.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -103,6 +103,40 @@ try {
   await lead.locator('.badge.status', { hasText: '已采纳' }).waitFor();
   await lead.getByText('评审明细').waitFor();
   await shot(lead, 'accepted');
+
+  // The author's bell rings without a reload (the notifications subscription over graphql-transport-ws);
+  // the notification opens the proposal and is then read.
+  await worker.locator('#bell .count', { hasText: '1' }).waitFor();
+  await worker.locator('.toast', { hasText: '提案被采纳' }).waitFor();
+  await worker.locator('#bell').click();
+  await worker.getByRole('heading', { name: '通知' }).waitFor();
+  await worker.locator('[data-kind=PROPOSAL_ACCEPTED]').waitFor();
+  assert.ok((await worker.locator('[data-kind=PROPOSAL_ACCEPTED]').innerText()).includes(TITLE), 'the notification names the proposal');
+  await shot(worker, 'inbox');
+  await worker.locator('[data-kind=PROPOSAL_ACCEPTED] a').click();
+  await worker.waitForURL(/#\/p\//);
+  await worker.locator('.badge.status', { hasText: '已采纳' }).waitFor();
+  await worker.waitForFunction(() => document.querySelector('#bell .count').textContent === '');
+  await worker.goto(`${base}/#/settings`);
+  await worker.getByLabel('评审即将到期').waitFor();
+  await worker.getByLabel('提案入选行业目录').selectOption('DIGEST');
+  await worker.getByRole('button', { name: '保存' }).click();
+  await worker.getByText('已保存。').waitFor();
+  await shot(worker, 'notification-settings');
+
+  // The enterprise admin points the enterprise's notifications at a WeCom group robot.
+  const admin = await signIn(process.env.ADMIN);
+  await admin.goto(`${base}/#/webhooks`);
+  await admin.getByLabel('名称').fill('二车间节能群');
+  await admin.getByLabel('地址').fill('http://127.0.0.1:9/cgi-bin/webhook/send?key=robot-key');
+  await admin.getByLabel('格式').selectOption('WECOM_ROBOT');
+  await admin.getByRole('button', { name: '添加推送地址' }).click();
+  await admin.locator('[data-webhook="二车间节能群"]').waitFor();
+  const adminText = await admin.locator('main').innerText();
+  assert.ok(!adminText.includes('robot-key'), 'the robot key is not shown back');
+  assert.ok(!adminText.includes('null'), 'the webhooks screen prints no null');
+  await shot(admin, 'webhooks');
+  await admin.context().close();
 
   // Search finds it, highlighted; the impact page draws its charts.
   await lead.goto(`${base}/#/search?q=${encodeURIComponent('余热')}`);

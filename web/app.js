@@ -33,6 +33,17 @@ const CODES = {
   INTERNAL: '服务器出错，已记录，请稍后再试',
 };
 
+const NOTIFY = {
+  PROPOSAL_SUBMITTED: '新提案待指派评审', REVIEW_ASSIGNED: '评审任务', REVIEW_DUE_SOON: '评审即将到期', REVIEW_OVERDUE: '评审已逾期',
+  REVIEW_ESCALATED: '评审逾期督办', REVIEWS_COMPLETE: '评审已完成，待决定', PROPOSAL_ACCEPTED: '提案被采纳', PROPOSAL_REJECTED: '提案未被采纳',
+  PROPOSAL_RETURNED: '提案被退回修改', MARKED_DUPLICATE: '提案被标记为重复', PILOT_STARTED: '试点开始', MILESTONE_DUE: '试点里程碑即将到期',
+  MILESTONE_OVERDUE: '试点里程碑已逾期', ADOPTION_CONFIRMED: '提案已推广应用', PROMOTED: '提案入选行业目录',
+  ADOPTED_ELSEWHERE: '你的技术被其他企业采用', COAUTHOR_INVITED: '共同作者邀请', WEBHOOK_PAUSED: '推送地址已暂停',
+};
+const CHANNEL = { EMAIL: '立即发邮件', DIGEST: '每日汇总邮件', OFF: '仅站内信' };
+const FORMAT = { JSON: 'JSON（自有系统，签名）', WECOM_ROBOT: '企业微信群机器人', DINGTALK_ROBOT: '钉钉群机器人' };
+const DELIVERY = { PENDING: '等待发送', DELIVERED: '已送达', DEAD: '已放弃', HELD: '已暂存' };
+
 // ---------- helpers ----------
 /** Builds an element; strings become text nodes (never HTML). */
 function h(tag, attrs = {}, ...children) {
@@ -144,12 +155,61 @@ async function loadViewer() {
   viewer = null;
   if (token() || session.csrf) {
     try {
-      const d = await gql('{ viewer { id name role points greenSkillCredits enterprise { id name } studio { id name } } }');
+      const d = await gql('{ viewer { id name role points greenSkillCredits unreadNotificationCount enterprise { id name } studio { id name } } }');
       viewer = d.viewer;
     } catch { viewer = null; }
   }
   document.getElementById('who').textContent = viewer ? `${viewer.name}（${ROLE[viewer.role]}）` : '未登录';
   renderNav();
+  showBell(viewer ? viewer.unreadNotificationCount : null);
+  // Whoever is signed in now gets a connection of their own.
+  if (socket) { const old = socket; socket = null; old.onclose = null; old.close(); }
+  if (viewer) listen();
+}
+
+// ---------- the bell: unread notifications, live over graphql-transport-ws ----------
+function showBell(count) {
+  const bell = document.getElementById('bell');
+  bell.hidden = count === null || count === undefined;
+  bell.setAttribute('aria-label', count ? `通知：${count} 条未读` : '通知');
+  bell.querySelector('.count').textContent = count ? String(count > 99 ? '99+' : count) : '';
+}
+
+async function refreshBell() {
+  if (!viewer) return showBell(null);
+  try { showBell((await gql('{ viewer { unreadNotificationCount } }')).viewer.unreadNotificationCount); } catch { /* shown next time */ }
+}
+
+let socket = null;
+let retry = 1000;
+function listen() {
+  if (socket || !('WebSocket' in window)) return;
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql/ws`, 'graphql-transport-ws');
+  socket = ws;
+  ws.onopen = () => ws.send(JSON.stringify({ type: 'connection_init',
+    payload: token() ? { Authorization: `Bearer ${token()}` } : { 'X-CSRF-Token': session.csrf } }));
+  ws.onmessage = (e) => {
+    const msg = JSON.parse(e.data);
+    if (msg.type === 'connection_ack') {
+      retry = 1000;
+      ws.send(JSON.stringify({ id: 'bell', type: 'subscribe', payload: { query: 'subscription { notifications { id subject } }' } }));
+    } else if (msg.type === 'ping') {
+      ws.send(JSON.stringify({ type: 'pong' }));
+    } else if (msg.type === 'next' && msg.payload.data) {
+      const n = msg.payload.data.notifications;
+      refreshBell();
+      const toast = h('a', { class: 'toast', role: 'status', href: '#/inbox' }, n.subject);
+      document.body.append(toast);
+      setTimeout(() => toast.remove(), 6000);
+      if ((location.hash.split('?')[0]) === '#/inbox') route();
+    }
+  };
+  ws.onclose = () => {
+    socket = null;
+    if (!viewer) return;
+    setTimeout(listen, retry);
+    retry = Math.min(retry * 2, 60000);
+  };
 }
 
 const has = (...roles) => viewer && roles.includes(viewer.role);
@@ -161,7 +221,8 @@ function renderNav() {
   if (has('STUDIO_LEAD', 'ENTERPRISE_ADMIN', 'ADMIN')) links.push(['#/manage', '待处理']);
   if (has('ENTERPRISE_ADMIN', 'ADMIN')) links.push(['#/people', '人员'], ['#/audit', '审计日志']);
   links.push(['#/search', '搜索'], ['#/techniques', '技术目录'], ['#/impact', '成效']);
-  if (viewer) links.push(['#/tokens', '令牌']);
+  if (has('ENTERPRISE_ADMIN', 'ADMIN')) links.push(['#/webhooks', '推送']);
+  if (viewer) links.push(['#/inbox', '通知'], ['#/tokens', '令牌']);
   links.push(viewer ? ['#/login', '退出'] : ['#/login', '登录']);
   const here = location.hash.split('?')[0] || '#/';
   document.getElementById('nav').replaceChildren(
@@ -868,15 +929,139 @@ async function audit() {
       a.detail === '{}' ? null : h('div', { class: 'meta detail' }, a.detail)))));
 }
 
+const INBOX = `query($after: String) { viewer { unreadNotificationCount notificationSettings { emailEnabled hasEmail }
+  notifications(first: 30, after: $after) { totalCount pageInfo { hasNextPage endCursor }
+    nodes { id kind subject body createdAt readAt proposal { id } technique { id } } } } }`;
+const MARK_READ = `mutation($input: MarkNotificationsReadInput!) { markNotificationsRead(input: $input) {
+  marked unreadCount userErrors { field code message } } }`;
+
+async function inbox() {
+  if (!viewer) { location.hash = '#/login?next=%23%2Finbox'; return; }
+  const d = (await gql(INBOX)).viewer;
+  page('通知', h('p', { class: 'meta' }, `${d.notifications.totalCount} 条，未读 ${d.unreadNotificationCount} 条 · `,
+    h('a', { href: '#/settings' }, '通知设置'),
+    d.notificationSettings.emailEnabled && !d.notificationSettings.hasEmail ? '（您还没有邮箱，请管理员在“人员”中填写）' : ''));
+  const markAll = h('button', { class: 'secondary', disabled: d.unreadNotificationCount === 0 || undefined, onclick: async () => {
+    await busy(markAll, async () => { const r = await mutate(MARK_READ, { all: true }); showBell(r.unreadCount); await inbox(); });
+  } }, '全部标为已读');
+  const open = async (n) => {
+    if (!n.readAt) { const r = await mutate(MARK_READ, { ids: [n.id] }); showBell(r.unreadCount); }
+    if (n.proposal) location.hash = `#/p/${encodeURIComponent(n.proposal.id)}`;
+    else if (n.technique) location.hash = `#/t/${encodeURIComponent(n.technique.id)}`;
+    else if (n.kind === 'WEBHOOK_PAUSED') location.hash = '#/webhooks';
+    else await inbox();
+  };
+  main.append(h('p', {}, markAll),
+    d.notifications.nodes.length ? h('ul', { class: 'plain inbox', 'data-screen': 'inbox' }, d.notifications.nodes.map((n) =>
+      h('li', { class: n.readAt ? 'read' : 'unread', 'data-kind': n.kind },
+        h('a', { href: '#', onclick: (e) => { e.preventDefault(); open(n).catch(fail); } },
+          n.readAt ? null : h('span', { class: 'badge' }, '未读'), ' ', h('strong', {}, NOTIFY[n.kind] || n.kind)),
+        h('div', {}, n.body),
+        h('div', { class: 'meta' }, new Date(n.createdAt).toLocaleString('zh-CN'))))) : h('p', { class: 'notice' }, '暂时没有通知。'));
+}
+
+async function settings() {
+  if (!viewer) { location.hash = '#/login'; return; }
+  const d = (await gql(`{ viewer { notificationSettings { emailEnabled hasEmail quietHours { start end }
+    preferences { kind channel } } } }`)).viewer.notificationSettings;
+  page('通知设置', h('p', {}, '站内信始终保留；可为每类通知选择是否发邮件。'),
+    d.emailEnabled ? (d.hasEmail ? null : h('p', { class: 'notice' }, '您还没有邮箱地址，邮件无法送达。请管理员在“人员”中填写。'))
+      : h('p', { class: 'notice' }, '本系统尚未配置邮件服务器，目前只有站内信。'));
+  const selects = d.preferences.map((p) => {
+    const sel = h('select', { 'data-kind': p.kind, 'aria-label': NOTIFY[p.kind] || p.kind },
+      Object.entries(CHANNEL).map(([v, t]) => h('option', { value: v, selected: v === p.channel || undefined }, t)));
+    return h('tr', {}, h('td', {}, NOTIFY[p.kind] || p.kind), h('td', {}, sel));
+  });
+  const time = (m) => (m === null || m === undefined ? '' : `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`);
+  const minutes = (v) => { const [hh, mm] = v.split(':').map(Number); return hh * 60 + mm; };
+  const quiet = d.quietHours;
+  const start = h('input', { type: 'time', value: time(quiet && quiet.start), 'data-field': 'quietHours' });
+  const end = h('input', { type: 'time', value: time(quiet && quiet.end) });
+  const form = h('form', { onsubmit: async (e) => {
+    e.preventDefault();
+    await busy(e.submitter || form.querySelector('button'), async () => {
+      try {
+        const preferences = [...form.querySelectorAll('select[data-kind]')].map((s) => ({ kind: s.dataset.kind, channel: s.value }));
+        const quietHours = start.value && end.value ? { start: minutes(start.value), end: minutes(end.value) } : null;
+        await mutate(`mutation($input: SetNotificationPreferencesInput!) { setNotificationPreferences(input: $input) {
+          settings { quietHours { start } } userErrors { field code message } } }`, { preferences, quietHours });
+        form.querySelectorAll('.error').forEach((x) => x.remove());
+        form.append(h('p', { class: 'notice', role: 'status' }, '已保存。'));
+      } catch (err) { showError(form, err); }
+    });
+  } },
+  h('div', { class: 'scroll' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, '通知'), h('th', {}, '方式'))), h('tbody', {}, selects))),
+  h('h2', {}, '免打扰时段（北京时间）'), h('p', { class: 'hint' }, '期间的邮件在结束后发送；两项都留空表示不设。'),
+  h('div', { class: 'grid2' }, h('label', {}, '开始', start), h('label', {}, '结束', end)),
+  h('p', {}, h('button', { type: 'submit' }, '保存')));
+  main.append(form);
+}
+
+const WEBHOOKS = `{ webhooks { id name url format kinds pausedAt failingSince
+  deliveries(first: 10) { totalCount nodes { id deliveryId kind state attempts lastStatus lastError createdAt } } } }`;
+
+async function webhooks() {
+  if (!has('ENTERPRISE_ADMIN', 'ADMIN')) { location.hash = '#/'; return; }
+  page('推送地址', h('p', {}, '把本企业的通知推送到能源管理系统（签名 JSON）或企业微信、钉钉群机器人。'));
+  const kinds = Object.keys(NOTIFY).filter((k) => k !== 'COAUTHOR_INVITED' && k !== 'WEBHOOK_PAUSED');
+  const name = h('input', { required: true, maxlength: 100, 'data-field': 'name' });
+  const url = h('input', { type: 'url', required: true, inputmode: 'url', 'data-field': 'url', placeholder: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…' });
+  const format = h('select', { 'data-field': 'format' }, Object.entries(FORMAT).map(([v, t]) => h('option', { value: v }, t)));
+  const secret = h('input', { 'data-field': 'secret', autocomplete: 'off' });
+  const boxes = h('fieldset', { 'data-field': 'kinds' }, h('legend', {}, '推送哪些通知'),
+    kinds.map((k) => h('label', {}, h('input', { type: 'checkbox', value: k, checked: ['PROPOSAL_ACCEPTED', 'ADOPTION_CONFIRMED', 'PROMOTED'].includes(k) || undefined }), NOTIFY[k])));
+  const result = h('div', { 'aria-live': 'polite' });
+  const form = h('form', { onsubmit: async (e) => {
+    e.preventDefault();
+    await busy(e.submitter || form.querySelector('button'), async () => {
+      try {
+        const r = await mutate(`mutation($input: CreateWebhookInput!) { createWebhook(input: $input) {
+          webhook { id } secret userErrors { field code message } } }`, {
+          name: name.value, url: url.value, format: format.value, secret: secret.value || null,
+          kinds: [...boxes.querySelectorAll('input:checked')].map((b) => b.value) });
+        form.reset();
+        result.replaceChildren(h('p', { class: 'notice', role: 'status' }, '已添加。', r.secret ? '签名密钥（只显示这一次，请保存到接收方）：' : ''),
+          ...(r.secret ? [h('p', {}, h('code', { 'data-secret': '' }, r.secret))] : []));
+        await list();
+      } catch (err) { showError(form, err); }
+    });
+  } }, ...field('name', '名称', name, '如：能源管理系统、二车间群'), ...field('url', '地址', url, '机器人地址或自有系统的接收地址'),
+  ...field('format', '格式', format), ...field('secret', '密钥', secret, 'JSON：留空自动生成；钉钉：加签密钥 SEC…；企业微信：不需要'),
+  boxes, h('p', {}, h('button', { type: 'submit' }, '添加推送地址')));
+  const holder = h('div');
+  main.append(h('section', { class: 'card' }, h('h2', {}, '新增'), form, result), holder);
+  const update = (input) => mutate(`mutation($input: UpdateWebhookInput!) { updateWebhook(input: $input) {
+    webhook { id } userErrors { field code message } } }`, input).then(list);
+  const remove = (id) => mutate(`mutation($input: DeleteWebhookInput!) { deleteWebhook(input: $input) {
+    webhook { id } userErrors { field code message } } }`, { id }).then(list);
+  const redeliver = (id) => mutate(`mutation($input: RedeliverWebhookInput!) { redeliverWebhook(input: $input) {
+    delivery { id } userErrors { field code message } } }`, { deliveryId: id }).then(list);
+  async function list() {
+    const d = await gql(WEBHOOKS);
+    holder.replaceChildren(h('h2', {}, `已有（${d.webhooks.length}）`), ...d.webhooks.map((w) => h('section', { class: 'card', 'data-webhook': w.name },
+      h('h3', {}, w.name, ' ', h('span', { class: 'badge' }, w.pausedAt ? '已暂停' : (w.failingSince ? '投递失败中' : '正常'))),
+      h('div', { class: 'meta detail' }, w.url), h('div', { class: 'meta' }, `${FORMAT[w.format] || w.format} · ${w.kinds.map((k) => NOTIFY[k] || k).join('、')}`),
+      h('div', { class: 'row' },
+        h('button', { class: 'secondary', onclick: () => update({ id: w.id, paused: !w.pausedAt }).catch(fail) }, w.pausedAt ? '恢复' : '暂停'),
+        h('button', { class: 'secondary', onclick: () => { if (confirm(`删除“${w.name}”？`)) remove(w.id).catch(fail); } }, '删除')),
+      h('ul', { class: 'plain' }, w.deliveries.nodes.map((x) => h('li', { 'data-state': x.state },
+        `#${x.deliveryId} ${NOTIFY[x.kind] || x.kind} · ${DELIVERY[x.state] || x.state}`,
+        h('span', { class: 'meta' }, ` · ${x.attempts} 次${x.lastStatus ? ` · HTTP ${x.lastStatus}` : ''}${x.lastError ? ` · ${x.lastError}` : ''} · ${new Date(x.createdAt).toLocaleString('zh-CN')}`), ' ',
+        x.state === 'PENDING' ? null : h('button', { class: 'secondary', onclick: () => redeliver(x.id).catch(fail) }, '重新投递')))))));
+  }
+  await list();
+}
+
 // ---------- routing ----------
 async function route() {
   const [path, query] = (location.hash.slice(1) || '/').split('?');
   const params = new URLSearchParams(query || '');
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   renderNav();
+  refreshBell();
   const screens = {
     '': home, login, submit: submitForm, mine, review: reviewQueue, manage, search: () => search(params),
-    techniques: () => techniques(params), impact, tokens, people: () => people(params), audit,
+    techniques: () => techniques(params), impact, tokens, people: () => people(params), audit, inbox, settings, webhooks,
     p: () => proposalPage(parts[1], params), score: () => scorecard(parts[1]), t: () => technique(parts[1]),
   };
   const screen = screens[parts[0] || ''] || home;
