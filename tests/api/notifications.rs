@@ -356,6 +356,23 @@ async fn each_kind_reaches_the_right_people_by_inbox_mail_and_webhook(app: TestA
         assert_eq!(body["data"]["proposal"]["id"], id);
         assert!(!String::from_utf8_lossy(&r.body).contains("王师傅"), "no author in a webhook: {body}");
     }
+    // The README's check, in Python, accepts what arrived and refuses it with one byte changed.
+    let r = &got[0];
+    let readme = include_str!("../../README.md");
+    let start = readme.find("```python\n").expect("the README shows the check in Python") + 10;
+    let snippet = &readme[start..start + readme[start..].find("```").unwrap()];
+    let program = format!(
+        "import json, sys\n{snippet}\nh = json.loads(sys.argv[1])\nbody = open(sys.argv[2], 'rb').read()\n\
+         print(verified(sys.argv[3], h, body), verified(sys.argv[3], h, body[:-1] + b' '))"
+    );
+    let body_file = app.dir.path().join("delivery.json");
+    std::fs::write(&body_file, &r.body).unwrap();
+    let headers = json!({"X-Greenline-Timestamp": r.headers["x-greenline-timestamp"], "X-Greenline-Signature": r.headers["x-greenline-signature"]});
+    let out = std::process::Command::new("python3")
+        .args(["-c", &program, &headers.to_string(), body_file.to_str().unwrap(), &secret])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "True False", "{}", String::from_utf8_lossy(&out.stderr));
     let rejected = got.iter().find(|r| r.json()["kind"] == "PROPOSAL_REJECTED").unwrap().json();
     assert_eq!(rejected["data"]["detail"], "投资回收期过长");
     assert!(rejected["occurredAt"].as_str().unwrap().ends_with('Z'));
