@@ -44,3 +44,20 @@ macro_rules! string_enum {
         }
     };
 }
+
+/// Today's date where greenline is used: China Standard Time (UTC+8, no daylight saving). Dates people
+/// give (a review's due date, an adoption, a milestone done) are checked against it, not against UTC,
+/// which is still yesterday until 08:00 in China.
+pub fn today(now: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+    now.with_timezone(&notify::china()).date_naive()
+}
+
+#[cfg(test)]
+mod today_tests {
+    #[test]
+    fn a_chinese_morning_is_already_today() {
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
+        assert_eq!(super::today(at("2026-11-30T17:30:00Z")).to_string(), "2026-12-01");
+        assert_eq!(super::today(at("2026-11-30T15:59:59Z")).to_string(), "2026-11-30");
+    }
+}

@@ -231,7 +231,7 @@ pub fn china() -> FixedOffset {
 
 /// Today's date in China.
 pub fn china_today(now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&china()).date_naive()
+    super::today(now)
 }
 
 /// Quiet hours, as minutes after midnight China time; `start > end` spans midnight (e.g. 22:00–07:00).

@@ -79,7 +79,7 @@ pub async fn update_milestone(
     let p = load_visible(store, Some(user), m.proposal_id).await?;
     check(&p, user, Action::RecordMeasurement)?;
     let done_on = match status {
-        MilestoneStatus::Done => Some(done_on.unwrap_or(now.date_naive())),
+        MilestoneStatus::Done => Some(done_on.unwrap_or(crate::domain::today(now))),
         _ => None,
     };
     store.update_milestone(milestone_id, status.as_str(), done_on).await?;

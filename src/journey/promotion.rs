@@ -101,7 +101,7 @@ pub async fn promote(
     store.add_technique_source(technique, id, now).await?;
     if let Some(enterprise_id) = p.row.enterprise_id {
         // The originating enterprise is the technique's first adopter, with the verified savings.
-        let adopted_on = p.row.adopted_at.unwrap_or(now).date_naive();
+        let adopted_on = crate::domain::today(p.row.adopted_at.unwrap_or(now));
         store
             .insert_adoption(&NewAdoption {
                 technique_id: technique,
@@ -153,7 +153,7 @@ pub async fn record_adoption(
         .await?
         .ok_or_else(|| AppError::invalid("enterpriseId", "the enterprise does not exist / 该企业不存在"))?;
     validate_savings(&savings, "savings")?;
-    if adopted_on > now.date_naive() {
+    if adopted_on > crate::domain::today(now) {
         return Err(AppError::invalid("adoptedOn", "the adoption date is in the future / 采用日期不能晚于今天"));
     }
     if note.chars().count() > 5000 {

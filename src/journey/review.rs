@@ -37,7 +37,7 @@ pub async fn assign_reviewers(
             format!("assign 1–{MAX_REVIEWERS} reviewers / 请指派1到{MAX_REVIEWERS}名评审人"),
         ));
     }
-    if due_on.is_some_and(|d| d < now.date_naive()) {
+    if due_on.is_some_and(|d| d < crate::domain::today(now)) {
         return Err(AppError::invalid("dueOn", "the due date is in the past / 截止日期已过"));
     }
     for &rid in reviewer_ids {

@@ -702,3 +702,169 @@ async fn reminders_fire_once_on_a_moved_clock_and_escalate(app: TestApp) {
     let r = inbox(&app.url, &app.client, &c.reviewer1).await;
     assert_eq!(kinds(&r), ["REVIEW_ASSIGNED", "REVIEW_DUE_SOON", "REVIEW_OVERDUE"], "no reminder twice");
 }
+
+story!(the_rest_of_the_journey_tells_each_one_their_part);
+/// Accepted, piloted (a milestone falls due), adopted, promoted, adopted elsewhere; another proposal
+/// returned; a draft's co-author invited: every kind of the journey reaches its people, with the points it
+/// earned them, and nobody else.
+async fn the_rest_of_the_journey_tells_each_one_their_part(app: TestApp) {
+    let app = app.restarted_with(|c| c.reminder_sweep_secs = 1).await;
+    let c = cast(&app).await;
+    let china = FixedOffset::east_opt(8 * 3600).unwrap();
+    let today = Utc::now().with_timezone(&china).date_naive();
+    let (id, v) = evaluated_proposal(&app, &c, "空压机群控节能").await;
+    let d = app
+        .ok(
+            Some(&c.lead),
+            DECIDE,
+            json!({"input": {"proposalId": id, "expectedVersion": v, "decision": "ACCEPT", "reason": "同意试点"}}),
+        )
+        .await;
+    let v = d["decideProposal"]["proposal"]["version"].as_i64().unwrap();
+    let d = app
+        .ok(
+            Some(&c.lead),
+            "mutation($input: StartPilotInput!) { startPilot(input: $input) { proposal { version } userErrors { code message } } }",
+            json!({"input": {"proposalId": id, "expectedVersion": v, "plan": "一号空压站试点",
+                "milestones": [{"title": "群控柜安装", "dueOn": (today + Days::days(1)).to_string()}]}}),
+        )
+        .await;
+    assert_eq!(d["startPilot"]["userErrors"], json!([]), "{d}");
+    let mut v = d["startPilot"]["proposal"]["version"].as_i64().unwrap();
+    // The milestone is due tomorrow: the lead who runs the pilot and the enterprise admin are reminded.
+    inbox_until(&app, &c.lead, |i| kinds(i).contains(&"MILESTONE_DUE".to_owned())).await;
+    let measure =
+        "mutation($input: RecordMeasurementInput!) { recordMeasurement(input: $input) { userErrors { code } } }";
+    let d = app
+        .ok(
+            Some(&c.lead),
+            measure,
+            json!({"input": {"proposalId": id, "carrier": "ELECTRICITY", "baseline": 100000, "after": 90000,
+            "periodStart": "2026-01-01", "periodEnd": "2026-01-31"}}),
+        )
+        .await;
+    assert_eq!(d["recordMeasurement"]["userErrors"], json!([]));
+    let d = app
+        .ok(
+            Some(&c.enterprise_admin),
+            "mutation($input: ConfirmAdoptionInput!) { confirmAdoption(input: $input) { proposal { version } userErrors { code } } }",
+            json!({"input": {"proposalId": id, "expectedVersion": v}}),
+        )
+        .await;
+    v = d["confirmAdoption"]["proposal"]["version"].as_i64().unwrap();
+    let d = app
+        .ok(
+            Some(&c.association),
+            "mutation($input: PromoteProposalInput!) { promoteProposal(input: $input) { technique { id } userErrors { code } } }",
+            json!({"input": {"proposalId": id, "expectedVersion": v, "technique": {"name": "空压机群控节能技术"}}}),
+        )
+        .await;
+    let technique = d["promoteProposal"]["technique"]["id"].clone();
+    let d = app
+        .ok(
+            Some(&c.other_admin),
+            "mutation($input: RecordAdoptionInput!) { recordAdoption(input: $input) { userErrors { code } } }",
+            json!({"input": {"techniqueId": technique, "enterpriseId": c.other_enterprise_id, "adoptedOn": today.to_string(),
+                "savings": {"electricityKwh": 50000}}}),
+        )
+        .await;
+    assert_eq!(d["recordAdoption"]["userErrors"], json!([]));
+    // Another proposal is returned for revision; a draft invites a co-author.
+    let (other, ov) = evaluated_proposal(&app, &c, "冷却塔风机变频").await;
+    app.ok(Some(&c.lead), DECIDE, json!({"input": {"proposalId": other, "expectedVersion": ov, "decision": "RETURN", "reason": "请补充电耗数据"}}))
+        .await;
+    let d = app
+        .ok(
+            Some(&c.worker),
+            "mutation($input: CreateProposalInput!) { createProposal(input: $input) { userErrors { code } } }",
+            json!({"input": {"proposal": {"title": "天车节能草稿", "body": "内容", "coAuthorIds": [c.coauthor_id]}}}),
+        )
+        .await;
+    assert_eq!(d["createProposal"]["userErrors"], json!([]));
+
+    let author = inbox_until(&app, &c.worker, |i| i["notifications"]["totalCount"] == 6).await;
+    assert_eq!(
+        kinds(&author),
+        [
+            "ADOPTED_ELSEWHERE",
+            "ADOPTION_CONFIRMED",
+            "PILOT_STARTED",
+            "PROMOTED",
+            "PROPOSAL_ACCEPTED",
+            "PROPOSAL_RETURNED"
+        ]
+    );
+    let body = |kind: &str| {
+        author["notifications"]["nodes"].as_array().unwrap().iter().find(|n| n["kind"] == kind).unwrap()["body"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(body("PROPOSAL_ACCEPTED"), "你的提案《空压机群控节能》已被采纳，你获得 30 积分。");
+    assert_eq!(
+        body("ADOPTION_CONFIRMED"),
+        "你的提案《空压机群控节能》已在本企业推广应用，节能量已核实，你获得 60 积分。"
+    );
+    assert_eq!(body("PROMOTED"), "你的提案《空压机群控节能》已入选行业技术目录，你获得 100 积分。");
+    assert_eq!(body("ADOPTED_ELSEWHERE"), "你首创的技术《空压机群控节能技术》已被河北另一钢厂采用。");
+    assert_eq!(body("PROPOSAL_RETURNED"), "你的提案《冷却塔风机变频》被退回修改。意见：请补充电耗数据");
+    let mut lead = kinds(&inbox(&app.url, &app.client, &c.lead).await);
+    lead.dedup();
+    assert_eq!(lead, ["MILESTONE_DUE", "PROPOSAL_SUBMITTED", "REVIEWS_COMPLETE"]);
+    assert_eq!(kinds(&inbox(&app.url, &app.client, &c.enterprise_admin).await), ["MILESTONE_DUE", "PILOT_STARTED"]);
+    assert_eq!(kinds(&inbox(&app.url, &app.client, &c.coauthor).await), ["COAUTHOR_INVITED"]);
+    for bystander in [&c.association, &c.other_admin, &c.admin] {
+        assert_eq!(kinds(&inbox(&app.url, &app.client, bystander).await), Vec::<String>::new());
+    }
+    let mut reviewer = kinds(&inbox(&app.url, &app.client, &c.reviewer1).await);
+    reviewer.dedup();
+    assert_eq!(reviewer, ["REVIEW_ASSIGNED"]);
+}
+
+story!(a_webhook_failing_for_a_day_is_paused_and_its_owner_told);
+async fn a_webhook_failing_for_a_day_is_paused_and_its_owner_told(app: TestApp) {
+    let c = cast(&app).await;
+    let (hook, _) = create_webhook(
+        &app,
+        &c.enterprise_admin,
+        json!({"name": "已下线的系统", "url": "http://127.0.0.1:9/greenline", "format": "JSON", "kinds": ["PROPOSAL_SUBMITTED"]}),
+    )
+    .await;
+    app.ok(Some(&c.worker), SUBMIT, json!({"input": {"proposal": {"title": "照明改造", "body": "内容"}}})).await;
+    let failing =
+        "query { webhooks { failingSince pausedAt deliveries(first: 5) { nodes { state attempts lastError } } } }";
+    for _ in 0..100 {
+        let d = app.ok(Some(&c.enterprise_admin), failing, json!({})).await;
+        if !d["webhooks"][0]["failingSince"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let d = app.ok(Some(&c.enterprise_admin), failing, json!({})).await;
+    assert!(!d["webhooks"][0]["failingSince"].is_null() && d["webhooks"][0]["pausedAt"].is_null(), "{d}");
+    // A day and an hour later, the next attempt fails too: the delivery is given up and the webhook paused.
+    let s = app.sibling_with("next-day", |cfg| cfg.now_offset_secs = 25 * 3600).await;
+    let owner = inbox_until(&app, &c.enterprise_admin, |i| kinds(i).contains(&"WEBHOOK_PAUSED".to_owned())).await;
+    let n = &owner["notifications"]["nodes"][0];
+    assert!(n["body"].as_str().unwrap().contains("已下线的系统"), "{n}");
+    drop(s);
+    let d = app.ok(Some(&c.enterprise_admin), failing, json!({})).await;
+    assert!(!d["webhooks"][0]["pausedAt"].is_null(), "{d}");
+    assert_eq!(d["webhooks"][0]["deliveries"]["nodes"][0]["state"], "DEAD", "{d}");
+    // While paused, what it would be told is held; resuming sends it again (to a receiver that is up now).
+    app.ok(Some(&c.worker), SUBMIT, json!({"input": {"proposal": {"title": "照明改造二期", "body": "内容"}}})).await;
+    let d = app.ok(Some(&c.enterprise_admin), failing, json!({})).await;
+    assert_eq!(d["webhooks"][0]["deliveries"]["nodes"][0]["state"], "HELD", "{d}");
+    let receiver = Receiver::start().await;
+    let q = "mutation($input: UpdateWebhookInput!) { updateWebhook(input: $input) { webhook { pausedAt failingSince } userErrors { code } } }";
+    let d = app
+        .ok(
+            Some(&c.enterprise_admin),
+            q,
+            json!({"input": {"id": hook["id"], "paused": false, "url": format!("{}/hook/back", receiver.url)}}),
+        )
+        .await;
+    assert_eq!(d["updateWebhook"]["webhook"], json!({"pausedAt": null, "failingSince": null}));
+    let got = receiver.wait_ok("back", 1).await;
+    assert_eq!(got[0].json()["data"]["proposal"]["title"], "照明改造二期");
+}
