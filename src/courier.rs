@@ -50,6 +50,8 @@ pub struct Courier {
     sweep_every: Duration,
     wake: Arc<Notify>,
     listening: Arc<Listening>,
+    /// Attempts by channel and outcome (`delivered`, `retry`, `dead`), for /metrics.
+    counts: std::sync::Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
 }
 
 /// What one attempt came to.
@@ -104,11 +106,25 @@ impl Courier {
             sweep_every: Duration::from_secs(config.reminder_sweep_secs.max(1)),
             wake: Arc::default(),
             listening,
+            counts: Default::default(),
         });
         if config.courier {
             tokio::spawn(run(Arc::downgrade(&courier)));
         }
         Ok(courier)
+    }
+
+    /// `greenline_deliveries_total` in the Prometheus text format.
+    pub fn render_metrics(&self) -> String {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = String::from(
+            "# HELP greenline_deliveries_total Attempts at sending notifications (e-mail, digest, webhook) by outcome.\n\
+             # TYPE greenline_deliveries_total counter\n",
+        );
+        for ((channel, outcome), n) in counts.iter() {
+            out.push_str(&format!("greenline_deliveries_total{{channel=\"{channel}\",outcome=\"{outcome}\"}} {n}\n"));
+        }
+        out
     }
 
     /// Something was written that may be due now.
@@ -167,6 +183,13 @@ impl Courier {
         };
         let now = self.now();
         let jitter: f64 = rand::random();
+        let outcome = match (attempt.delivered, attempt.permanent) {
+            (true, _) => "delivered",
+            (false, true) => "dead",
+            (false, false) if after_failure(d.created_at, now, d.attempts, jitter).is_none() => "dead",
+            _ => "retry",
+        };
+        *self.counts.lock().unwrap_or_else(|p| p.into_inner()).entry((d.channel.clone(), outcome)).or_default() += 1;
         let db_error: Option<String> = (!attempt.delivered).then(|| attempt.error.chars().take(500).collect());
         self.db
             .write(move |s| {

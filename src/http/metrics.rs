@@ -178,6 +178,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
          greenline_search_cache_entries {}\n",
         cache.hits, cache.misses, cache.entries
     );
+    text.push_str(&state.services.courier.render_metrics());
     let behind = tokio::time::timeout(std::time::Duration::from_secs(1), state.services.search.behind(1_000_000)).await;
     if let Ok(Ok(n)) = behind {
         let _ = write!(

@@ -399,6 +399,10 @@ async fn each_kind_reaches_the_right_people_by_inbox_mail_and_webhook(app: TestA
         .iter()
         .all(|n| n["state"] == "DELIVERED" && n["lastStatus"] == 200));
 
+    let metrics = app.client.get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("greenline_deliveries_total{channel=\"WEBHOOK\",outcome=\"delivered\"} 5"), "{metrics}");
+    assert!(metrics.contains("greenline_deliveries_total{channel=\"EMAIL\",outcome=\"delivered\"} 3"), "{metrics}");
+
     // Read: the count goes down; a second time changes nothing.
     let q = "mutation($input: MarkNotificationsReadInput!) { markNotificationsRead(input: $input) { marked unreadCount userErrors { code } } }";
     let d = app.ok(Some(&c.worker), q, json!({"input": {"all": true}})).await;
