@@ -426,7 +426,7 @@ async fn the_whole_journey(app: TestApp) {
 
     // A second enterprise records its own adoption; a worker may not.
     const ADOPT: &str = "mutation($input: RecordAdoptionInput!) { recordAdoption(input: $input) { adoption { tce } userErrors { code } } }";
-    let adoption = json!({"input": {"techniqueId": technique, "enterpriseId": c.other_enterprise_id, "adoptedOn": chrono::Utc::now().date_naive().to_string(),
+    let adoption = json!({"input": {"techniqueId": technique, "enterpriseId": c.other_enterprise_id, "adoptedOn": greenline::domain::today(chrono::Utc::now()).to_string(),
         "savings": {"electricityKwh": 100000, "moneyYuan": 60000}}});
     let d = app.ok(Some(&c.worker), ADOPT, adoption.clone()).await;
     assert_eq!(errors(&d, "recordAdoption"), ["FORBIDDEN"]);

@@ -399,6 +399,11 @@ async fn each_kind_reaches_the_right_people_by_inbox_mail_and_webhook(app: TestA
         .iter()
         .all(|n| n["state"] == "DELIVERED" && n["lastStatus"] == 200));
 
+    let q = "query($id: ID!) { webhookDeliveries(webhookId: $id, state: DELIVERED, first: 10) { totalCount } }";
+    let d = app.ok(Some(&c.enterprise_admin), q, json!({"id": json_hook["id"]})).await;
+    assert_eq!(d["webhookDeliveries"]["totalCount"], 3);
+    let d = app.gql(Some(&c.other_admin), q, json!({"id": json_hook["id"]})).await;
+    assert_eq!(d["errors"][0]["extensions"]["code"], "NOT_FOUND", "another enterprise's webhook: {d}");
     let metrics = app.client.get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("greenline_deliveries_total{channel=\"WEBHOOK\",outcome=\"delivered\"} 5"), "{metrics}");
     assert!(metrics.contains("greenline_deliveries_total{channel=\"EMAIL\",outcome=\"delivered\"} 3"), "{metrics}");

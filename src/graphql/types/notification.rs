@@ -164,7 +164,7 @@ impl Webhook {
         self.0.paused_at.map(Into::into)
     }
     /// Its deliveries, newest first. 投递记录（新的在前）。
-    async fn deliveries(
+    pub async fn deliveries(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only deliveries in this state. 仅该状态的投递。")] state: Option<DeliveryState>,
