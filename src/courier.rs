@@ -11,7 +11,6 @@ use std::{
 };
 
 use chrono::{DateTime, DurationRound, Utc};
-use futures_util::StreamExt;
 use lettre::{
     message::{Mailbox, MultiPart},
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
@@ -141,7 +140,7 @@ impl Courier {
 
     /// One round: reminders when their time has come, then the deliveries due. Returns how many were
     /// attempted, and when the next one falls due.
-    async fn round(&self, sweep: bool) -> anyhow::Result<(usize, Option<DateTime<Utc>>)> {
+    async fn round(self: &Arc<Self>, sweep: bool) -> anyhow::Result<(usize, Option<DateTime<Utc>>)> {
         if sweep {
             let now = self.now();
             self.db.write(move |s| Box::pin(async move { journey::notify::sweep(s, now).await })).await?;
@@ -152,13 +151,20 @@ impl Courier {
         let due =
             self.db.write(move |s| Box::pin(async move { s.claim_deliveries(now, lease, BATCH, mail).await })).await?;
         let n = due.len();
-        futures_util::stream::iter(due)
-            .for_each_concurrent(PARALLEL, |d| async move {
-                if let Err(e) = self.deliver(d, lease).await {
+        // Each attempt is a task of its own: a SQLite write runs on its caller's thread to the end
+        // (`Db::write`), and attempts polled together in one task would wait on each other's connections.
+        let slots = Arc::new(tokio::sync::Semaphore::new(PARALLEL));
+        let mut attempts = tokio::task::JoinSet::new();
+        for d in due {
+            let (courier, slot) = (self.clone(), slots.clone().acquire_owned().await?);
+            attempts.spawn(async move {
+                if let Err(e) = courier.deliver(d, lease).await {
                     tracing::warn!(error = %e, "recording a delivery's outcome");
                 }
-            })
-            .await;
+                drop(slot);
+            });
+        }
+        while attempts.join_next().await.is_some() {}
         let next = if n as i64 == BATCH {
             None
         } else {

@@ -149,6 +149,14 @@ pub trait NotificationStore: Send {
     async fn notification(&mut self, id: i64) -> AppResult<Option<NotificationRow>>;
     /// A person's notifications with ids above `after`, oldest first.
     async fn notifications_after(&mut self, user_id: i64, after: i64, limit: i64) -> AppResult<Vec<NotificationRow>>;
+    /// A person's notifications with ids in (`above`, `upto`] made since `since`, oldest first.
+    async fn notifications_late(
+        &mut self,
+        user_id: i64,
+        above: i64,
+        upto: i64,
+        since: DateTime<Utc>,
+    ) -> AppResult<Vec<NotificationRow>>;
     /// A person's highest notification id (0 without any).
     async fn last_notification(&mut self, user_id: i64) -> AppResult<i64>;
     async fn unread_count(&mut self, user_id: i64) -> AppResult<i64>;
@@ -368,6 +376,24 @@ macro_rules! notification_impl {
                     .bind(limit)
                     .fetch_all(&mut **self)
                     .await?)
+            }
+
+            async fn notifications_late(
+                &mut self,
+                user_id: i64,
+                above: i64,
+                upto: i64,
+                since: DateTime<Utc>,
+            ) -> AppResult<Vec<NotificationRow>> {
+                Ok(sqlx::query_as(&format!(
+                    "{NOTIFICATION} where user_id = $1 and id > $2 and id <= $3 and created_at >= $4 order by id"
+                ))
+                .bind(user_id)
+                .bind(above)
+                .bind(upto)
+                .bind(since)
+                .fetch_all(&mut **self)
+                .await?)
             }
 
             async fn last_notification(&mut self, user_id: i64) -> AppResult<i64> {

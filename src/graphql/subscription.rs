@@ -155,6 +155,8 @@ impl SubscriptionRoot {
 /// How far below the highest id received a notification may still appear (PostgreSQL assigns ids at insert,
 /// so a transaction that commits later can bring a lower one).
 const LATE_WINDOW: i64 = 1_000;
+/// How long after it was made a notification may still commit (a request's time, with room).
+const LATE_SECS: i64 = 60;
 
 fn inbox_stream(
     services: crate::state::Services,
@@ -185,13 +187,29 @@ fn inbox_stream(
                 }
             }
             st.first = false;
-            let from = (st.high - LATE_WINDOW).max(start);
+            // What is new, and what came late: a lower id committed after a higher one (PostgreSQL), which
+            // can only be recent — made within the request time of a transaction still open then.
+            let (high, recent) = (st.high, chrono::Utc::now() - chrono::Duration::seconds(LATE_SECS));
+            // SQLite has one writer: its ids commit in order, nothing comes late.
+            let late = !matches!(st.services.db, crate::db::Db::Sqlite(..));
             let rows = st
                 .services
                 .db
-                .read(move |s| Box::pin(async move { s.notifications_after(user_id, from, 200).await }))
+                .read(move |s| {
+                    Box::pin(async move {
+                        let mut rows = match late {
+                            true => {
+                                s.notifications_late(user_id, (high - LATE_WINDOW).max(start), high, recent).await?
+                            }
+                            false => Vec::new(),
+                        };
+                        rows.extend(s.notifications_after(user_id, high, 200).await?);
+                        Ok::<_, AppError>(rows)
+                    })
+                })
                 .await
                 .ok()?;
+            let full = rows.iter().filter(|n| n.id > high).count() == 200;
             for n in rows {
                 if n.id > start && st.seen.insert(n.id) {
                     st.high = st.high.max(n.id);
@@ -200,6 +218,9 @@ fn inbox_stream(
             }
             let floor = st.high - LATE_WINDOW;
             st.seen = st.seen.split_off(&floor);
+            if full && st.queue.is_empty() {
+                st.first = true; // more are waiting: read again without sleeping
+            }
         }
     })
 }

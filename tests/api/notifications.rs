@@ -877,3 +877,42 @@ async fn a_webhook_failing_for_a_day_is_paused_and_its_owner_told(app: TestApp) 
     let got = receiver.wait_ok("back", 1).await;
     assert_eq!(got[0].json()["data"]["proposal"]["title"], "照明改造二期");
 }
+
+story!(the_bell_subscription_keeps_up_with_a_busy_inbox);
+/// A studio lead told of 260 submissions in a row: the `notifications` subscription delivers every one,
+/// once, in order (it read at most 200 at a time and then stopped seeing new ones).
+async fn the_bell_subscription_keeps_up_with_a_busy_inbox(app: TestApp) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+    let c = cast(&app).await;
+    let url = format!("{}/graphql/ws", app.url.replace("http://", "ws://"));
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("websocket connects");
+    let init = json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", c.lead)}});
+    ws.send(Message::text(init.to_string())).await.unwrap();
+    let ack: Value = serde_json::from_str(ws.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
+    assert_eq!(ack["type"], "connection_ack");
+    let sub = json!({"id": "bell", "type": "subscribe", "payload": {"query": "subscription { notifications { id kind body } }"}});
+    ws.send(Message::text(sub.to_string())).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let n = 260;
+    for i in 0..n {
+        let input = json!({"proposal": {"title": format!("铃声{i:03}"), "body": "内容"}});
+        app.ok(Some(&c.worker), SUBMIT, json!({"input": input})).await;
+    }
+    let mut got: Vec<String> = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while got.len() < n {
+        let msg = tokio::time::timeout_at(deadline, ws.next()).await;
+        let Ok(Some(Ok(msg))) = msg else { break };
+        let Ok(v) = serde_json::from_str::<Value>(msg.to_text().unwrap_or("")) else { continue };
+        if v["type"] == "next" {
+            let body = v["payload"]["data"]["notifications"]["body"].as_str().unwrap().to_owned();
+            got.push(body.split('《').nth(1).unwrap().split('》').next().unwrap().to_owned());
+        }
+    }
+    let expected: Vec<String> = (0..n).map(|i| format!("铃声{i:03}")).collect();
+    assert_eq!(got.len(), n, "{} of {n} arrived", got.len());
+    assert_eq!(got, expected, "each once, in order");
+}
