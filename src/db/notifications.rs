@@ -709,15 +709,23 @@ macro_rules! notification_impl {
             }
 
             async fn set_webhook_failing(&mut self, id: i64, since: Option<DateTime<Utc>>) -> AppResult<()> {
-                sqlx::query(
-                    "update webhooks set failing_since = case when cast($2 as text) is null then null
-                         else coalesce(failing_since, $3) end where id = $1",
-                )
-                .bind(id)
-                .bind(since.map(|_| "failing"))
-                .bind(since)
-                .execute(&mut **self)
-                .await?;
+                // Only a change writes (and locks) the row: every delivery of a working webhook ends here, and
+                // on PostgreSQL an update of the same row by each would make them commit one at a time.
+                match since {
+                    None => {
+                        sqlx::query("update webhooks set failing_since = null where id = $1 and failing_since is not null")
+                            .bind(id)
+                            .execute(&mut **self)
+                            .await?
+                    }
+                    Some(at) => {
+                        sqlx::query("update webhooks set failing_since = $2 where id = $1 and failing_since is null")
+                            .bind(id)
+                            .bind(at)
+                            .execute(&mut **self)
+                            .await?
+                    }
+                };
                 Ok(())
             }
 
