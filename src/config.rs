@@ -297,6 +297,10 @@ pub struct Config {
     /// that only serve requests may turn it off; at least one must keep it on).
     #[arg(long, env = "GREENLINE_COURIER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub courier: bool,
+    /// Where webhooks may point: `public` addresses only, also `private` LAN ones (a plant's own systems),
+    /// or `any` (loopback and link-local too: tests only).
+    #[arg(long, env = "GREENLINE_WEBHOOK_TARGETS", default_value = "private", value_parser = ["public", "private", "any"], global = true)]
+    pub webhook_targets: String,
     /// Seconds an instance holds a delivery it is attempting; another instance takes it over after that
     /// (a killed instance's deliveries are attempted again).
     #[arg(long, env = "GREENLINE_DELIVERY_LEASE_SECS", default_value_t = 60, global = true)]

@@ -26,7 +26,8 @@ use crate::{
         Db,
     },
     domain::notify::{
-        after_failure, dingtalk_url, signature, DeliveryChannel, NotificationKind, WebhookFormat, RETRY_FOR,
+        after_failure, dingtalk_url, signature, target_allowed, DeliveryChannel, NotificationKind, WebhookFormat,
+        RETRY_FOR,
     },
     journey,
 };
@@ -49,6 +50,8 @@ pub struct Courier {
     sweep_every: Duration,
     wake: Arc<Notify>,
     listening: Arc<Listening>,
+    /// `GREENLINE_WEBHOOK_TARGETS`.
+    targets: String,
     /// Attempts by channel and outcome (`delivered`, `retry`, `dead`), for /metrics.
     counts: std::sync::Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
 }
@@ -63,6 +66,9 @@ struct Attempt {
 }
 
 impl Attempt {
+    fn refused(error: impl Into<String>) -> Attempt {
+        Attempt { permanent: true, ..Attempt::failed(None, error) }
+    }
     fn ok(status: Option<i64>) -> Attempt {
         Attempt { delivered: true, status, error: String::new(), permanent: false }
     }
@@ -90,6 +96,7 @@ impl Courier {
             None => None,
         };
         let http = reqwest::Client::builder()
+            .dns_resolver(Arc::new(Guarded(config.webhook_targets.clone())))
             .timeout(ATTEMPT_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("greenline-webhooks/", env!("CARGO_PKG_VERSION")))
@@ -105,6 +112,7 @@ impl Courier {
             sweep_every: Duration::from_secs(config.reminder_sweep_secs.max(1)),
             wake: Arc::default(),
             listening,
+            targets: config.webhook_targets.clone(),
             counts: Default::default(),
         });
         if config.courier {
@@ -332,6 +340,15 @@ impl Courier {
         let Some(hook) = self.db.read(move |s| Box::pin(async move { s.webhook(id).await })).await? else {
             return Ok(Attempt { permanent: true, ..Attempt::failed(None, "the webhook was deleted") });
         };
+        // A name is checked where it resolves (`Guarded`); an address in the URL is checked here.
+        let literal = url::Url::parse(&hook.url).ok().and_then(|u| match u.host() {
+            Some(url::Host::Ipv4(a)) => Some(std::net::IpAddr::V4(a)),
+            Some(url::Host::Ipv6(a)) => Some(std::net::IpAddr::V6(a)),
+            _ => None,
+        });
+        if literal.is_some_and(|ip| !target_allowed(ip, &self.targets)) {
+            return Ok(Attempt::refused(NOT_ALLOWED));
+        }
         let stored: Value = serde_json::from_str(&d.payload)?;
         let data = &stored["data"];
         let link = format!("{}{}", self.public_url, data["path"].as_str().unwrap_or("/"));
@@ -384,6 +401,7 @@ impl Courier {
         };
         let response = match request.send().await {
             Ok(r) => r,
+            Err(e) if is_refused_target(&e) => return Ok(Attempt::refused(NOT_ALLOWED)),
             Err(e) => return Ok(Attempt::failed(None, without_url(e).to_string())),
         };
         let status = response.status();
@@ -401,6 +419,52 @@ impl Courier {
         }
         Ok(Attempt::ok(code))
     }
+}
+
+const NOT_ALLOWED: &str = "the webhook's address is not allowed (GREENLINE_WEBHOOK_TARGETS) / 推送地址不在允许范围内";
+
+/// Resolves webhook hosts and keeps only the addresses `GREENLINE_WEBHOOK_TARGETS` allows: a name that
+/// resolves to this host or its link-local neighbours is refused where it is connected to, so a DNS answer
+/// that changes after the check cannot slip past it.
+struct Guarded(String);
+
+#[derive(Debug)]
+struct RefusedTarget;
+
+impl std::fmt::Display for RefusedTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(NOT_ALLOWED)
+    }
+}
+
+impl std::error::Error for RefusedTarget {}
+
+impl reqwest::dns::Resolve for Guarded {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let policy = self.0.clone();
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<std::net::SocketAddr> =
+                found.into_iter().filter(|a| target_allowed(a.ip(), &policy)).collect();
+            if allowed.is_empty() {
+                return Err(Box::new(RefusedTarget) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Whether a request failed because `Guarded` refused every address of its host.
+fn is_refused_target(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<RefusedTarget>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 fn json_post(request: reqwest::RequestBuilder, body: &Value) -> reqwest::RequestBuilder {
@@ -478,5 +542,30 @@ async fn run(courier: Weak<Courier>) {
         let wake = c.wake.clone();
         drop(c);
         let _ = tokio::time::timeout(wait, wake.notified()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use reqwest::dns::{Name, Resolve};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_name_of_this_host_is_refused_where_it_resolves() {
+        let name = || Name::from_str("localhost").unwrap();
+        let refused = Guarded("private".into()).resolve(name()).await;
+        assert!(refused.is_err_and(|e| e.is::<RefusedTarget>()), "localhost is this host");
+        let allowed: Vec<std::net::SocketAddr> = Guarded("any".into()).resolve(name()).await.unwrap().collect();
+        assert!(allowed.iter().all(|a| a.ip().is_loopback()) && !allowed.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_refused_name_fails_the_request_for_good() {
+        let client = reqwest::Client::builder().dns_resolver(Arc::new(Guarded("public".into()))).build().unwrap();
+        let e = client.post("http://localhost:9/hook").send().await.unwrap_err();
+        assert!(is_refused_target(&e), "{e:?}");
     }
 }

@@ -342,6 +342,44 @@ pub fn check_webhook_url(url: &str) -> Result<url::Url, &'static str> {
     Ok(parsed)
 }
 
+/// Where webhooks may point (`GREENLINE_WEBHOOK_TARGETS`): `public` addresses only; also `private` ones
+/// (a plant's own systems on its LAN: 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7); or `any`, which
+/// adds loopback, link-local (cloud metadata at 169.254.169.254) and the like — for tests only. Nothing but
+/// `any` lets an enterprise admin make the server call itself or its host's neighbours.
+pub fn target_allowed(ip: std::net::IpAddr, policy: &str) -> bool {
+    use std::net::IpAddr;
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    };
+    let (local, private) = match ip {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            (
+                a.is_loopback()
+                    || a.is_link_local()
+                    || a.is_unspecified()
+                    || a.is_multicast()
+                    || a.is_broadcast()
+                    || o[0] == 0,
+                a.is_private() || (o[0] == 100 && (64..128).contains(&o[1])),
+            )
+        }
+        IpAddr::V6(a) => {
+            let first = a.segments()[0];
+            (
+                a.is_loopback() || a.is_unspecified() || a.is_multicast() || (first & 0xffc0) == 0xfe80,
+                (first & 0xfe00) == 0xfc00,
+            )
+        }
+    };
+    match policy {
+        "any" => true,
+        "private" => !local,
+        _ => !local && !private,
+    }
+}
+
 /// `kinds` as stored: `,A,B,` (so one `like '%,K,%'` finds a kind).
 pub fn kinds_column(kinds: &[NotificationKind]) -> String {
     let mut names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
@@ -417,6 +455,21 @@ mod tests {
         );
         let url = dingtalk_url("https://oapi.dingtalk.com/robot/send?access_token=abc", "SEC1", 1_700_000_000_000);
         assert!(url.starts_with("https://oapi.dingtalk.com/robot/send?access_token=abc&timestamp=1700000000000&sign="));
+    }
+
+    #[test]
+    fn webhook_targets_follow_the_policy() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        for local in ["127.0.0.1", "169.254.169.254", "0.0.0.0", "::1", "fe80::1", "::ffff:127.0.0.1", "224.0.0.1"] {
+            assert!(!target_allowed(ip(local), "private") && !target_allowed(ip(local), "public"), "{local}");
+            assert!(target_allowed(ip(local), "any"), "{local}");
+        }
+        for lan in ["10.1.2.3", "172.16.0.9", "192.168.1.20", "100.64.0.1", "fd00::5", "::ffff:10.0.0.1"] {
+            assert!(target_allowed(ip(lan), "private") && !target_allowed(ip(lan), "public"), "{lan}");
+        }
+        for public in ["101.226.4.6", "2400:3200::1"] {
+            assert!(target_allowed(ip(public), "public") && target_allowed(ip(public), "private"), "{public}");
+        }
     }
 
     #[test]

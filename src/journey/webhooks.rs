@@ -14,7 +14,9 @@ use crate::{
         users::UserRow,
     },
     domain::{
-        notify::{check_webhook_url, kinds_column, Channel, NotificationKind, QuietHours, WebhookFormat},
+        notify::{
+            check_webhook_url, kinds_column, target_allowed, Channel, NotificationKind, QuietHours, WebhookFormat,
+        },
         people::{may_administer, AuditAction},
     },
     error::{AppError, AppResult, ErrorCode},
@@ -50,7 +52,7 @@ fn audit(by: &Acting, action: AuditAction, hook: &WebhookRow) -> AuditEntry {
     }
 }
 
-fn check(f: &WebhookFields, format: WebhookFormat) -> AppResult<(String, String, String)> {
+fn check(f: &WebhookFields, format: WebhookFormat, targets: &str) -> AppResult<(String, String, String)> {
     let name = f.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(AppError::invalid("name", "give the webhook a name of 1–100 characters / 名称须为1到100个字"));
@@ -59,6 +61,18 @@ fn check(f: &WebhookFields, format: WebhookFormat) -> AppResult<(String, String,
         return Err(AppError::invalid("name", crate::domain::text::refusal("name")));
     }
     let url = check_webhook_url(&f.url).map_err(|m| AppError::invalid("url", m))?;
+    let literal = match url.host() {
+        Some(url::Host::Ipv4(a)) => Some(std::net::IpAddr::V4(a)),
+        Some(url::Host::Ipv6(a)) => Some(std::net::IpAddr::V6(a)),
+        _ => None,
+    };
+    if literal.is_some_and(|ip| !target_allowed(ip, targets)) || url.host_str() == Some("localhost") && targets != "any"
+    {
+        return Err(AppError::invalid(
+            "url",
+            "webhooks may not point at this server or its host's local addresses / 推送地址不能指向本机或本地链路地址",
+        ));
+    }
     if f.kinds.is_empty() {
         return Err(AppError::invalid("kinds", "choose at least one kind / 请至少选择一种通知类型"));
     }
@@ -95,6 +109,7 @@ pub async fn create_webhook(
     enterprise_id: Option<Option<i64>>,
     format: WebhookFormat,
     f: WebhookFields,
+    targets: &str,
     now: DateTime<Utc>,
 ) -> AppResult<(WebhookRow, String)> {
     let enterprise = enterprise_id.unwrap_or(by.user.enterprise_id);
@@ -104,7 +119,7 @@ pub async fn create_webhook(
     if let Some(e) = enterprise {
         tx.enterprise(e).await?.ok_or_else(|| AppError::invalid("enterpriseId", "no such enterprise / 企业不存在"))?;
     }
-    let (name, url, secret) = check(&f, format)?;
+    let (name, url, secret) = check(&f, format, targets)?;
     let hook = tx
         .insert_webhook(&NewWebhook {
             enterprise_id: enterprise,
@@ -139,6 +154,7 @@ pub async fn update_webhook(
     kinds: Option<Vec<NotificationKind>>,
     secret: Option<String>,
     paused: Option<bool>,
+    targets: &str,
     now: DateTime<Utc>,
 ) -> AppResult<WebhookRow> {
     let hook = managed(tx, &by.user, id).await?;
@@ -149,7 +165,7 @@ pub async fn update_webhook(
         kinds: kinds.unwrap_or_else(|| crate::domain::notify::kinds_from_column(&hook.kinds)),
         secret: Some(secret.unwrap_or(hook.secret.clone())).filter(|s| !s.is_empty()),
     };
-    let (name, url, secret) = check(&fields, format)?;
+    let (name, url, secret) = check(&fields, format, targets)?;
     let mut changed = tx.update_webhook(id, &name, &url, &kinds_column(&fields.kinds), &secret).await?;
     match paused {
         Some(true) if changed.paused_at.is_none() => tx.set_webhook_paused(id, Some(now)).await?,

@@ -100,6 +100,8 @@ impl TestApp {
         // Stories poll and drive many requests with one token; the limits have a story of their own.
         config.rate_limit_per_token = 0.0;
         config.rate_limit_per_ip = 0.0;
+        // Webhook receivers in the stories listen on 127.0.0.1; one story checks the default.
+        config.webhook_targets = "any".into();
         let mut pg = None;
         match backend {
             Backend::Sqlite => config.database_url = format!("sqlite://{}", dir.path().join("greenline.db").display()),
@@ -285,6 +287,7 @@ impl Child {
             .env("GREENLINE_INDEX_DIR", app.path(&format!("{name}-index")))
             .env("GREENLINE_RATE_LIMIT_PER_TOKEN", "0")
             .env("GREENLINE_RATE_LIMIT_PER_IP", "0")
+            .env("GREENLINE_WEBHOOK_TARGETS", &config.webhook_targets)
             .env("RUST_LOG", "error")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

@@ -916,3 +916,38 @@ async fn the_bell_subscription_keeps_up_with_a_busy_inbox(app: TestApp) {
     assert_eq!(got.len(), n, "{} of {n} arrived", got.len());
     assert_eq!(got, expected, "each once, in order");
 }
+
+story!(webhooks_may_not_point_at_the_server_itself);
+/// By default (`GREENLINE_WEBHOOK_TARGETS=private`) an enterprise admin may point a webhook at the plant's
+/// LAN, but not at this host, its loopback or link-local neighbours (cloud metadata).
+async fn webhooks_may_not_point_at_the_server_itself(app: TestApp) {
+    let app = app.restarted_with(|c| c.webhook_targets = "private".into()).await;
+    let c = cast(&app).await;
+    for url in [
+        "http://127.0.0.1:5432/",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]:6379/",
+        "http://localhost:8080/",
+        "http://0.0.0.0/",
+    ] {
+        let input = json!({"name": "探测", "url": url, "format": "JSON", "kinds": ["PROPOSAL_SUBMITTED"]});
+        let d = app.ok(Some(&c.enterprise_admin), CREATE_WEBHOOK, json!({"input": input})).await;
+        let e = &d["createWebhook"]["userErrors"][0];
+        assert_eq!(
+            (e["code"].as_str(), &e["field"]),
+            (Some("VALIDATION_FAILED"), &json!(["input", "url"])),
+            "{url}: {d}"
+        );
+    }
+    let (hook, _) = create_webhook(
+        &app,
+        &c.enterprise_admin,
+        json!({"name": "厂内能源系统", "url": "http://10.20.30.40/hooks/greenline", "format": "JSON", "kinds": ["PROPOSAL_SUBMITTED"]}),
+    )
+    .await;
+    // Nor may a change move it there.
+    let q = "mutation($input: UpdateWebhookInput!) { updateWebhook(input: $input) { userErrors { field code } } }";
+    let d =
+        app.ok(Some(&c.enterprise_admin), q, json!({"input": {"id": hook["id"], "url": "http://127.0.0.1:9/"}})).await;
+    assert_eq!(d["updateWebhook"]["userErrors"][0]["code"], "VALIDATION_FAILED", "{d}");
+}

@@ -7,7 +7,7 @@ use crate::{
     domain::notify::{Channel, NotificationKind, WebhookFormat},
     error::{AppResult, UserError},
     graphql::{
-        guards::viewer,
+        guards::{services, viewer},
         ids,
         types::notification::{settings, NotificationSettings, Webhook, WebhookDelivery},
     },
@@ -225,10 +225,12 @@ impl NotificationMutations {
                 let fields =
                     WebhookFields { name: input.name, url: input.url, kinds: input.kinds, secret: input.secret };
                 let address = viewer(ctx).address.clone();
+                let targets = services(ctx)?.config.webhook_targets.clone();
                 act(ctx, move |tx, user, now| {
                     Box::pin(async move {
                         let by = Acting { user, address };
-                        let (hook, secret) = webhooks::create_webhook(tx, &by, enterprise, format, fields, now).await?;
+                        let (hook, secret) =
+                            webhooks::create_webhook(tx, &by, enterprise, format, fields, &targets, now).await?;
                         // A secret the admin chose is theirs already; one made here is shown this once.
                         Ok((hook, if chosen { String::new() } else { secret }))
                     })
@@ -252,6 +254,7 @@ impl NotificationMutations {
         #[graphql(desc = "What to change. 本操作的输入。")] input: UpdateWebhookInput,
     ) -> Result<WebhookPayload> {
         let address = viewer(ctx).address.clone();
+        let targets = services(ctx)?.config.webhook_targets.clone();
         let r = match ids::decode(&input.id, "Webhook", "id") {
             Ok(id) => {
                 act(ctx, move |tx, user, now| {
@@ -266,6 +269,7 @@ impl NotificationMutations {
                             input.kinds,
                             input.secret,
                             input.paused,
+                            &targets,
                             now,
                         )
                         .await
