@@ -26,8 +26,8 @@ use crate::{
         Db,
     },
     domain::notify::{
-        after_failure, dingtalk_url, signature, target_allowed, DeliveryChannel, NotificationKind, WebhookFormat,
-        RETRY_FOR,
+        after_failure, dingtalk_url, literal_ip, signature, target_allowed, DeliveryChannel, NotificationKind,
+        WebhookFormat, RETRY_FOR,
     },
     journey,
 };
@@ -321,7 +321,8 @@ impl Courier {
             "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><body style=\"font-family:sans-serif;line-height:1.6\">",
         );
         for n in items {
-            let link = format!("{}{}", self.public_url, notification_path(n));
+            let path = journey::notify::page_path(n.proposal_id, n.technique_id, NotificationKind::parse(&n.kind));
+            let link = format!("{}{}", self.public_url, path);
             text.push_str(&format!("{}\n{link}\n\n", n.body));
             html.push_str(&format!(
                 "<p>{}<br><a href=\"{}\">在 greenline 中查看</a></p>",
@@ -341,11 +342,7 @@ impl Courier {
             return Ok(Attempt { permanent: true, ..Attempt::failed(None, "the webhook was deleted") });
         };
         // A name is checked where it resolves (`Guarded`); an address in the URL is checked here.
-        let literal = url::Url::parse(&hook.url).ok().and_then(|u| match u.host() {
-            Some(url::Host::Ipv4(a)) => Some(std::net::IpAddr::V4(a)),
-            Some(url::Host::Ipv6(a)) => Some(std::net::IpAddr::V6(a)),
-            _ => None,
-        });
+        let literal = url::Url::parse(&hook.url).ok().and_then(|u| literal_ip(&u));
         if literal.is_some_and(|ip| !target_allowed(ip, &self.targets)) {
             return Ok(Attempt::refused(NOT_ALLOWED));
         }
@@ -478,14 +475,6 @@ fn digest_upto(d: &DeliveryRow) -> DateTime<Utc> {
         .and_then(|v| v["upto"].as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()))
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or(d.created_at)
-}
-
-fn notification_path(n: &NotificationRow) -> String {
-    match (n.proposal_id, n.technique_id) {
-        (Some(p), _) => format!("/#/p/{}", crate::graphql::ids::encode("Proposal", p).as_str()),
-        (None, Some(t)) => format!("/#/techniques/{}", crate::graphql::ids::encode("Technique", t).as_str()),
-        _ => "/#/inbox".to_owned(),
-    }
 }
 
 /// Text for a robot's markdown: what a person typed cannot become a link or a heading.

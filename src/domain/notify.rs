@@ -380,6 +380,15 @@ pub fn target_allowed(ip: std::net::IpAddr, policy: &str) -> bool {
     }
 }
 
+/// The address a URL names literally (`http://10.0.0.5/…`), if it does.
+pub fn literal_ip(url: &url::Url) -> Option<std::net::IpAddr> {
+    match url.host()? {
+        url::Host::Ipv4(a) => Some(std::net::IpAddr::V4(a)),
+        url::Host::Ipv6(a) => Some(std::net::IpAddr::V6(a)),
+        url::Host::Domain(_) => None,
+    }
+}
+
 /// `kinds` as stored: `,A,B,` (so one `like '%,K,%'` finds a kind).
 pub fn kinds_column(kinds: &[NotificationKind]) -> String {
     let mut names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();

@@ -169,11 +169,7 @@ pub async fn invited(
         return Ok(());
     }
     let recipients = people(store, invitees, inviter).await?;
-    let h = Happening {
-        kind: NotificationKind::CoauthorInvited,
-        detail: Some(&inviter.name),
-        ..about(NotificationKind::CoauthorInvited, p, None, recipients)
-    };
+    let h = about(NotificationKind::CoauthorInvited, p, Some(&inviter.name), recipients);
     fan_out(store, &h, now).await
 }
 
@@ -284,14 +280,18 @@ fn subject<'a>(h: &'a Happening<'a>, points: Option<i64>) -> Subject<'a> {
     Subject { title: h.title, detail: h.detail, points, due_on: h.due_on }
 }
 
-/// Where on the page a happening is seen.
-fn path(h: &Happening<'_>) -> String {
-    match (h.proposal, h.technique_id, h.kind) {
-        (Some(p), _, _) => format!("/#/p/{}", ids::encode("Proposal", p.id).as_str()),
-        (None, Some(t), _) => format!("/#/techniques/{}", ids::encode("Technique", t).as_str()),
-        (None, None, NotificationKind::WebhookPaused) => "/#/webhooks".to_owned(),
+/// Where on the page a notification is seen (links in e-mails, robot messages and webhook bodies).
+pub fn page_path(proposal_id: Option<i64>, technique_id: Option<i64>, kind: Option<NotificationKind>) -> String {
+    match (proposal_id, technique_id, kind) {
+        (Some(p), _, _) => format!("/#/p/{}", ids::encode("Proposal", p).as_str()),
+        (None, Some(t), _) => format!("/#/t/{}", ids::encode("Technique", t).as_str()),
+        (None, None, Some(NotificationKind::WebhookPaused)) => "/#/webhooks".to_owned(),
         _ => "/#/inbox".to_owned(),
     }
+}
+
+fn path(h: &Happening<'_>) -> String {
+    page_path(h.proposal.map(|p| p.id), h.technique_id, Some(h.kind))
 }
 
 async fn notify_people(store: &mut dyn Store, h: &Happening<'_>, now: DateTime<Utc>) -> AppResult<()> {
@@ -324,7 +324,7 @@ async fn notify_people(store: &mut dyn Store, h: &Happening<'_>, now: DateTime<U
                     webhook_id: None,
                     user_id: Some(user.id),
                     kind: h.kind.as_str(),
-                    payload: &json!({ "path": path(h) }).to_string(),
+                    payload: "{}",
                     at,
                     now,
                 })
@@ -444,5 +444,23 @@ fn system_actor() -> UserRow {
         employee_number: None,
         oidc_subject: None,
         deactivated_at: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_open_the_screens_the_page_routes() {
+        // The page's router (web/app.js): `p` a proposal, `t` a technique, `webhooks`, `inbox`.
+        let router = include_str!("../../web/app.js");
+        for route in ["p: () => proposalPage(", "t: () => technique(", "inbox, settings, webhooks,"] {
+            assert!(router.contains(route), "the page routes {route}");
+        }
+        assert!(page_path(Some(7), None, None).starts_with("/#/p/"));
+        assert!(page_path(None, Some(3), Some(NotificationKind::AdoptedElsewhere)).starts_with("/#/t/"));
+        assert_eq!(page_path(None, None, Some(NotificationKind::WebhookPaused)), "/#/webhooks");
+        assert_eq!(page_path(None, None, None), "/#/inbox");
     }
 }

@@ -15,7 +15,8 @@ use crate::{
     },
     domain::{
         notify::{
-            check_webhook_url, kinds_column, target_allowed, Channel, NotificationKind, QuietHours, WebhookFormat,
+            check_webhook_url, kinds_column, literal_ip, target_allowed, Channel, NotificationKind, QuietHours,
+            WebhookFormat,
         },
         people::{may_administer, AuditAction},
     },
@@ -61,12 +62,8 @@ fn check(f: &WebhookFields, format: WebhookFormat, targets: &str) -> AppResult<(
         return Err(AppError::invalid("name", crate::domain::text::refusal("name")));
     }
     let url = check_webhook_url(&f.url).map_err(|m| AppError::invalid("url", m))?;
-    let literal = match url.host() {
-        Some(url::Host::Ipv4(a)) => Some(std::net::IpAddr::V4(a)),
-        Some(url::Host::Ipv6(a)) => Some(std::net::IpAddr::V6(a)),
-        _ => None,
-    };
-    if literal.is_some_and(|ip| !target_allowed(ip, targets)) || url.host_str() == Some("localhost") && targets != "any"
+    if literal_ip(&url).is_some_and(|ip| !target_allowed(ip, targets))
+        || url.host_str() == Some("localhost") && targets != "any"
     {
         return Err(AppError::invalid(
             "url",
