@@ -105,12 +105,8 @@ crate::string_enum! {
 pub enum Audience {
     /// The proposal's authors (creator and co-authors).
     Authors,
-    /// The reviewers assigned by this act.
-    NewReviewers,
     /// Studio leads of the proposal's enterprise.
     EnterpriseStudioLeads,
-    /// The studio lead who assigned the reviewers.
-    AssigningLead,
     /// Enterprise admins of the proposal's enterprise.
     EnterpriseAdmins,
 }
@@ -120,7 +116,6 @@ impl NotificationKind {
     pub fn for_event(kind: EventKind) -> Option<NotificationKind> {
         Some(match kind {
             EventKind::Submitted => NotificationKind::ProposalSubmitted,
-            EventKind::ReviewersAssigned => NotificationKind::ReviewAssigned,
             EventKind::Accepted => NotificationKind::ProposalAccepted,
             EventKind::Rejected => NotificationKind::ProposalRejected,
             EventKind::Returned => NotificationKind::ProposalReturned,
@@ -132,14 +127,12 @@ impl NotificationKind {
         })
     }
 
-    /// Who receives an event's notification. Reminders, invitations and webhook notices name their
-    /// recipient themselves.
+    /// Who receives an event's notification. The steps that know their recipients name them (reviewers
+    /// assigned, the lead whose reviews are complete), as do reminders, invitations and webhook notices.
     pub fn audience(self) -> &'static [Audience] {
         use Audience::*;
         match self {
             NotificationKind::ProposalSubmitted => &[EnterpriseStudioLeads],
-            NotificationKind::ReviewAssigned => &[NewReviewers],
-            NotificationKind::ReviewsComplete => &[AssigningLead],
             NotificationKind::ProposalAccepted
             | NotificationKind::ProposalRejected
             | NotificationKind::ProposalReturned

@@ -62,30 +62,26 @@ pub async fn on_event(
     }
     let Some(notification) = NotificationKind::for_event(event) else { return Ok(()) };
     let mut ids: Vec<i64> = Vec::new();
-    let mut points: Option<(PointsReason, Vec<i64>)> = None;
+    let mut points: Option<(PointsReason, Vec<Option<i64>>)> = None;
     for audience in notification.audience() {
         match audience {
             Audience::Authors => {
-                let authors: Vec<i64> = store.authors(p.id).await?.iter().filter_map(|a| a.user_id).collect();
+                // Every author row, those without an account too: `journey::award` shares among all of them.
+                let authors: Vec<Option<i64>> = store.authors(p.id).await?.iter().map(|a| a.user_id).collect();
                 let reason = match notification {
                     NotificationKind::ProposalAccepted => Some(PointsReason::Acceptance),
                     NotificationKind::AdoptionConfirmed => Some(PointsReason::Adoption),
                     NotificationKind::Promoted => Some(PointsReason::Promotion),
                     _ => None,
                 };
-                if let Some(r) = reason {
-                    points = Some((r, authors.clone()));
-                }
-                ids.extend(authors);
+                ids.extend(authors.iter().flatten());
+                points = reason.map(|r| (r, authors));
             }
-            // `assigned` names them: the step knows whom it assigned.
-            Audience::NewReviewers => {}
             Audience::EnterpriseStudioLeads => {
                 if let Some(e) = p.enterprise_id {
                     ids.extend(store.people_with_role(e, Role::StudioLead.as_str()).await?.iter().map(|u| u.id));
                 }
             }
-            Audience::AssigningLead => {}
             Audience::EnterpriseAdmins => {
                 if let Some(e) = p.enterprise_id {
                     ids.extend(store.people_with_role(e, Role::EnterpriseAdmin.as_str()).await?.iter().map(|u| u.id));
@@ -98,11 +94,8 @@ pub async fn on_event(
         // The same shares `journey::award` gives, primary author first.
         let shares = split(reason.points(), authors.len());
         for (user, earned) in recipients.iter_mut() {
-            *earned = authors.iter().position(|a| *a == user.id).map(|i| shares[i]);
+            *earned = authors.iter().position(|a| *a == Some(user.id)).map(|i| shares[i]);
         }
-    }
-    if notification == NotificationKind::ReviewAssigned {
-        return Ok(()); // told by `assigned`, which knows whom this step assigned
     }
     let h = about(notification, p, reason, recipients);
     fan_out(store, &h, now).await
