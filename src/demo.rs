@@ -216,6 +216,7 @@ pub async fn fill(db: &Db) -> AppResult<Filled> {
             let author = plant.workers[k % plant.workers.len()].clone();
             let co = plant.workers[(k + 1) % plant.workers.len()].id;
             let fields = ProposalFields {
+                challenge_id: None,
                 title: Some(format!("{eq}{measure}")),
                 body: Some(format!(
                     "目前{eq}{waste}。建议实施{measure}，预计年节电{:.0}万千瓦时、节约标煤{coal:.0}吨。",
@@ -438,6 +439,7 @@ pub async fn fill(db: &Db) -> AppResult<Filled> {
         for (j, later) in [(0, 4), (1, 6)] {
             let teller = others[(n + j) % others.len()].clone();
             let fields = ProposalFields {
+                challenge_id: None,
                 title: Some(if j == 0 { format!("关于{eq}的建议") } else { format!("{eq}问题") }),
                 body: Some(format!("我们班组发现{eq}{waste}，很浪费。提议搞一下{measure}，一年应该能省不少电和煤。")),
                 category: Some(Category::EnergySaving),

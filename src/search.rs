@@ -316,7 +316,7 @@ fn proposal_docs(b: ProposalIndexBatch) -> Vec<IndexDoc> {
                 studio_id: p.studio_id,
                 date: p.submitted_at.unwrap_or(p.created_at).timestamp_micros(),
                 verified_tce: tce,
-                access: access_tokens(status, &author_ids, p.enterprise_id, &reviewers),
+                access: access_tokens(status, &author_ids, p.enterprise_id, &reviewers, p.confined),
             }
         })
         .collect()

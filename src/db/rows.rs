@@ -46,6 +46,10 @@ pub struct ProposalRow {
     pub promoted_at: Option<DateTime<Utc>>,
     /// The proposal this one duplicates, once a studio lead marked it so.
     pub duplicate_of: Option<i64>,
+    /// The challenge this proposal answers.
+    pub challenge_id: Option<i64>,
+    /// It answers an enterprise-scoped challenge: visible inside its enterprise only, whatever its status.
+    pub confined: bool,
 }
 
 impl ProposalRow {

@@ -120,15 +120,15 @@ pub(super) fn placeholders(first: usize, n: usize) -> String {
 /// Visible without looking at the viewer's authorships or review assignments: admins, public statuses, the
 /// viewer's own rows, their enterprise's submitted ones, association statuses for associations. Only
 /// columns of the `proposals_visibility` index. Parameters as in [`proposal_list_where`].
-const VISIBLE_BY_COLUMNS: &str = "($1 or p.status in ('ADOPTED', 'PROMOTED')
+pub(super) const VISIBLE_BY_COLUMNS: &str = "($1 or (p.status in ('ADOPTED', 'PROMOTED') and not p.confined)
     or (cast($2 as bigint) is not null and (
         p.created_by = $2
         or (p.status <> 'DRAFT' and (
             p.enterprise_id = $3
-            or ($4 and p.status in ('ACCEPTED', 'INCUBATING', 'ADOPTED', 'PROMOTED')))))))";
+            or ($4 and p.status in ('ACCEPTED', 'INCUBATING', 'ADOPTED', 'PROMOTED') and not p.confined))))))";
 
 /// The rest of the visibility rule: proposals the viewer co-wrote, or (once submitted) is assigned to review.
-const VISIBLE_BY_SETS: &str = "(cast($2 as bigint) is not null and (
+pub(super) const VISIBLE_BY_SETS: &str = "(cast($2 as bigint) is not null and (
     p.id in (select a.proposal_id from proposal_authors a where a.user_id = $2)
     or (p.status <> 'DRAFT' and p.id in (select r.proposal_id from review_assignments r where r.reviewer_id = $2))))";
 
@@ -185,6 +185,7 @@ fn proposal_count_sql(f: &ProposalFilter) -> String {
 #[async_trait::async_trait]
 pub trait Store:
     super::coauthors::CoAuthorStore
+    + super::challenges::ChallengeStore
     + super::feed::FeedStore
     + super::persisted::PersistedStore
     + super::people::PeopleStore

@@ -196,6 +196,7 @@ mod tests {
             is_author,
             is_assigned_reviewer: false,
             same_enterprise,
+            confined: false,
         };
         assert!(may_attach(s(Role::Worker, Status::Draft, true, true)));
         assert!(!may_attach(s(Role::Worker, Status::Draft, false, true)));

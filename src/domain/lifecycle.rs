@@ -84,6 +84,8 @@ crate::string_enum! {
         MarkedDuplicate = "MARKED_DUPLICATE",
         /// The author of a duplicate was credited as a co-author of this original. 重复提案的作者被记为本提案的共同作者。
         CreditedAsCoauthor = "CREDITED_AS_COAUTHOR",
+        /// The challenge it answers closed and awarded it. 所应答的攻关课题结题并授予其奖励。
+        ChallengeAwarded = "CHALLENGE_AWARDED",
     }
 }
 

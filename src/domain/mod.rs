@@ -1,6 +1,7 @@
 //! The domain: roles, the proposal lifecycle, evaluation and savings arithmetic. Pure Rust, no I/O.
 
 pub mod attachment;
+pub mod challenge;
 pub mod evaluation;
 pub mod impact;
 pub mod lifecycle;

@@ -47,6 +47,8 @@ crate::string_enum! {
         CoauthorInvited = "COAUTHOR_INVITED",
         /// A webhook you own failed for a day and was paused. 你创建的推送地址连续失败一天，已暂停。
         WebhookPaused = "WEBHOOK_PAUSED",
+        /// A challenge your proposal answered awarded it, with the points it earned you. 你的提案在攻关课题中获奖（附所得积分）。
+        ChallengeAwarded = "CHALLENGE_AWARDED",
     }
 }
 
@@ -123,6 +125,7 @@ impl NotificationKind {
             EventKind::PilotStarted => NotificationKind::PilotStarted,
             EventKind::Adopted => NotificationKind::AdoptionConfirmed,
             EventKind::Promoted => NotificationKind::Promoted,
+            EventKind::ChallengeAwarded => NotificationKind::ChallengeAwarded,
             _ => return None,
         })
     }
@@ -138,7 +141,8 @@ impl NotificationKind {
             | NotificationKind::ProposalReturned
             | NotificationKind::MarkedDuplicate
             | NotificationKind::AdoptionConfirmed
-            | NotificationKind::Promoted => &[Authors],
+            | NotificationKind::Promoted
+            | NotificationKind::ChallengeAwarded => &[Authors],
             NotificationKind::PilotStarted => &[Authors, EnterpriseAdmins],
             _ => &[],
         }
@@ -165,6 +169,7 @@ impl NotificationKind {
             NotificationKind::AdoptedElsewhere => "你的技术被其他企业采用",
             NotificationKind::CoauthorInvited => "共同作者邀请",
             NotificationKind::WebhookPaused => "推送地址已暂停",
+            NotificationKind::ChallengeAwarded => "应答在攻关课题中获奖",
         }
     }
 }
@@ -208,6 +213,7 @@ pub fn message(kind: NotificationKind, s: &Subject<'_>) -> (String, String) {
         NotificationKind::MilestoneOverdue => format!("提案《{t}》的试点里程碑“{detail}”已于 {due} 逾期。"),
         NotificationKind::AdoptionConfirmed => format!("你的提案《{t}》已在本企业推广应用，节能量已核实{points}。"),
         NotificationKind::Promoted => format!("你的提案《{t}》已入选行业技术目录{points}。"),
+        NotificationKind::ChallengeAwarded => format!("你的提案《{t}》在攻关课题“{detail}”中获奖{points}。"),
         NotificationKind::AdoptedElsewhere => format!("你首创的技术《{t}》已被{detail}采用。"),
         NotificationKind::CoauthorInvited => format!("{detail}邀请你成为提案《{t}》的共同作者，请在提案页接受或谢绝。"),
         NotificationKind::WebhookPaused => {

@@ -73,21 +73,24 @@ pub struct Sight {
     pub is_author: bool,
     pub is_assigned_reviewer: bool,
     pub same_enterprise: bool,
+    /// It answers an enterprise-scoped challenge: it stays inside its enterprise whatever its status.
+    pub confined: bool,
 }
 
 /// May the viewer open this proposal? (Search, lists, exports and subscriptions apply the same rule.)
 pub fn can_view(s: Sight) -> bool {
-    let Some(role) = s.role else { return PUBLIC_STATUSES.contains(&s.status) };
+    let public = PUBLIC_STATUSES.contains(&s.status) && !s.confined;
+    let Some(role) = s.role else { return public };
     if role == Role::Admin || s.is_author {
         return true;
     }
     if s.status == Status::Draft {
         return false;
     }
-    PUBLIC_STATUSES.contains(&s.status)
+    public
         || s.is_assigned_reviewer
         || s.same_enterprise
-        || (role == Role::Association && ASSOCIATION_STATUSES.contains(&s.status))
+        || (role == Role::Association && ASSOCIATION_STATUSES.contains(&s.status) && !s.confined)
 }
 
 /// Blind review: while under evaluation, reviewers (and anyone assigned to review) do not see the authors.
@@ -144,8 +147,14 @@ mod tests {
         for status in Status::ALL {
             for role in [None, Some(Role::Worker), Some(Role::Reviewer), Some(Role::Association)] {
                 for is_author in [false, true] {
-                    let s =
-                        Sight { role, status: *status, is_author, is_assigned_reviewer: false, same_enterprise: true };
+                    let s = Sight {
+                        role,
+                        status: *status,
+                        is_author,
+                        is_assigned_reviewer: false,
+                        same_enterprise: true,
+                        confined: false,
+                    };
                     assert!(!actor_shown(s, evaluation), "{role:?} {status:?} author={is_author}");
                 }
             }
@@ -156,6 +165,7 @@ mod tests {
                     is_author: false,
                     is_assigned_reviewer: false,
                     same_enterprise: true,
+                    confined: false,
                 };
                 assert!(actor_shown(s, evaluation));
                 s.same_enterprise = false;
@@ -167,6 +177,7 @@ mod tests {
                 is_author: false,
                 is_assigned_reviewer: false,
                 same_enterprise: false,
+                confined: false,
             };
             assert!(actor_shown(admin, evaluation));
             // The reviewer sees their own act; an anonymous caller sees no actor at all.
@@ -182,13 +193,14 @@ mod tests {
             is_author: false,
             is_assigned_reviewer: true,
             same_enterprise: true,
+            confined: false,
         };
         assert!(!actor_shown(reviewer, EventActor { is_author: true, is_viewer: false, reviews: false }));
         assert!(actor_shown(reviewer, EventActor { is_author: false, is_viewer: false, reviews: false }));
     }
 
     fn sight(role: Option<Role>, status: Status) -> Sight {
-        Sight { role, status, is_author: false, is_assigned_reviewer: false, same_enterprise: false }
+        Sight { role, status, is_author: false, is_assigned_reviewer: false, same_enterprise: false, confined: false }
     }
 
     #[test]
@@ -205,6 +217,19 @@ mod tests {
     fn anonymous_sees_only_proven_results() {
         for &status in Status::ALL {
             assert_eq!(can_view(sight(None, status)), PUBLIC_STATUSES.contains(&status), "{status}");
+        }
+    }
+
+    #[test]
+    fn an_answer_to_an_enterprise_challenge_stays_inside_the_enterprise() {
+        for status in [Status::Adopted, Status::Promoted] {
+            let c = Sight { confined: true, ..sight(None, status) };
+            assert!(!can_view(c), "anonymous");
+            for role in [Role::Worker, Role::Association, Role::EnterpriseAdmin] {
+                assert!(!can_view(Sight { role: Some(role), ..c }), "{role} of another enterprise");
+                assert!(can_view(Sight { role: Some(role), same_enterprise: true, ..c }), "{role} inside");
+            }
+            assert!(can_view(Sight { role: Some(Role::Admin), ..c }));
         }
     }
 
@@ -247,9 +272,10 @@ pub fn access_tokens(
     author_ids: &[i64],
     enterprise_id: Option<i64>,
     reviewer_ids: &[i64],
+    confined: bool,
 ) -> Vec<String> {
     let mut t: Vec<String> = author_ids.iter().map(|a| format!("author:{a}")).collect();
-    if PUBLIC_STATUSES.contains(&status) {
+    if PUBLIC_STATUSES.contains(&status) && !confined {
         t.push("public".into());
     }
     if status != Status::Draft {
@@ -257,7 +283,7 @@ pub fn access_tokens(
         if let Some(e) = enterprise_id {
             t.push(format!("ent:{e}"));
         }
-        if ASSOCIATION_STATUSES.contains(&status) {
+        if ASSOCIATION_STATUSES.contains(&status) && !confined {
             t.push("assoc".into());
         }
     }
@@ -297,17 +323,19 @@ mod access_tests {
             for &role in &roles {
                 for is_author in [false, true] {
                     for is_assigned_reviewer in [false, true] {
-                        for same_enterprise in [false, true] {
+                        for (same_enterprise, confined) in [(false, false), (true, false), (false, true), (true, true)]
+                        {
                             if role.is_none() && (is_author || is_assigned_reviewer || same_enterprise) {
                                 continue; // anonymous viewers have no relations
                             }
                             let authors: Vec<i64> = if is_author { vec![1, viewer] } else { vec![1] };
                             let reviewers: Vec<i64> = if is_assigned_reviewer { vec![viewer] } else { vec![2] };
-                            let doc = access_tokens(status, &authors, Some(10), &reviewers);
+                            let doc = access_tokens(status, &authors, Some(10), &reviewers, confined);
                             let mine =
                                 viewer_tokens(role, role.map(|_| viewer), Some(if same_enterprise { 10 } else { 11 }));
                             let in_search = mine.is_none_or(|m| m.iter().any(|t| doc.contains(t)));
-                            let sight = Sight { role, status, is_author, is_assigned_reviewer, same_enterprise };
+                            let sight =
+                                Sight { role, status, is_author, is_assigned_reviewer, same_enterprise, confined };
                             assert_eq!(in_search, can_view(sight), "{sight:?}");
                         }
                     }

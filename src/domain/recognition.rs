@@ -11,6 +11,8 @@ crate::string_enum! {
         Adoption = "ADOPTION",
         /// A proposal promoted into the industry catalogue. 提案入选行业目录。
         Promotion = "PROMOTION",
+        /// An answer a challenge awarded when it closed. 应答被攻关课题评为获奖。
+        ChallengeAward = "CHALLENGE_AWARD",
     }
 }
 
@@ -21,6 +23,7 @@ impl PointsReason {
             PointsReason::Acceptance => 30,
             PointsReason::Adoption => 60,
             PointsReason::Promotion => 100,
+            PointsReason::ChallengeAward => 50,
         }
     }
 
@@ -30,6 +33,7 @@ impl PointsReason {
             PointsReason::Submission | PointsReason::Acceptance => 0.0,
             PointsReason::Adoption => 1.0,
             PointsReason::Promotion => 2.0,
+            PointsReason::ChallengeAward => 1.0,
         }
     }
 }

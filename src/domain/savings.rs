@@ -31,6 +31,8 @@ crate::string_enum! {
         Forecast = "FORECAST",
         /// Verified by measurement. 经测量核实。
         Verified = "VERIFIED",
+        /// A challenge's target. 攻关课题的目标。
+        Target = "TARGET",
     }
 }
 

@@ -3,8 +3,10 @@
 //! the one transaction that `Db::write` gives it. GraphQL mutations call these and nothing else.
 
 pub mod attachments;
+pub mod challenges;
 pub mod coauthors;
 pub mod duplicates;
+pub mod help;
 pub mod notify;
 pub mod people;
 pub mod pilot;
@@ -55,6 +57,7 @@ impl Loaded {
                 is_author: false,
                 is_assigned_reviewer: false,
                 same_enterprise: false,
+                confined: self.row.confined,
             },
             Some(user) => Sight {
                 role: Some(user.role()),
@@ -62,6 +65,7 @@ impl Loaded {
                 is_author: self.is_author(user),
                 is_assigned_reviewer,
                 same_enterprise: user.enterprise_id.is_some() && user.enterprise_id == self.row.enterprise_id,
+                confined: self.row.confined,
             },
         }
     }

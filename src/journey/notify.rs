@@ -72,6 +72,7 @@ pub async fn on_event(
                     NotificationKind::ProposalAccepted => Some(PointsReason::Acceptance),
                     NotificationKind::AdoptionConfirmed => Some(PointsReason::Adoption),
                     NotificationKind::Promoted => Some(PointsReason::Promotion),
+                    NotificationKind::ChallengeAwarded => Some(PointsReason::ChallengeAward),
                     _ => None,
                 };
                 ids.extend(authors.iter().flatten());

@@ -31,6 +31,8 @@ pub struct ProposalFields {
     pub on_behalf_of: Option<String>,
     pub expected_savings: Option<Savings>,
     pub external_id: Option<String>,
+    /// The challenge it answers (visible to the author, open, before its deadline).
+    pub challenge_id: Option<i64>,
 }
 
 pub async fn create(
@@ -117,6 +119,13 @@ async fn create_loaded(
         })
         .await?;
     store.feed("proposal", row.id, now).await?;
+    let row = match f.challenge_id {
+        Some(_) => {
+            super::challenges::answer(store, user, &row, f.challenge_id, now).await?;
+            reload(store, row.id).await?
+        }
+        None => row,
+    };
     let authors = authors
         .into_iter()
         .enumerate()
@@ -171,6 +180,9 @@ pub async fn update(
         validate_savings(&s, "expectedSavings")?;
         let c = convert(store, s).await?;
         store.put_savings(id, SavingsKind::Expected, &c, Some(user.id), now).await?;
+    }
+    if f.challenge_id.is_some() && f.challenge_id != p.row.challenge_id {
+        super::challenges::answer(store, user, &p.row, f.challenge_id, now).await?;
     }
     store.advance(id, expected_version, p.status(), now).await?;
     record(store, &p.row, "UPDATED", user, p.status(), None, now).await?;

@@ -39,6 +39,8 @@ pub struct ProposalContentInput {
     pub expected_savings: Option<SavingsInput>,
     /// Its id in the system it was imported from. 在导入来源系统中的编号。
     pub external_id: Option<String>,
+    /// The challenge (攻关课题) it answers: one you can see, open, before its deadline. 所应答的攻关课题（须可见、征集中且未过截止日期）。
+    pub challenge_id: Option<ID>,
 }
 
 impl ProposalContentInput {
@@ -49,6 +51,8 @@ impl ProposalContentInput {
             }
             None => None,
         };
+        let challenge_id =
+            self.challenge_id.as_ref().map(|id| ids::decode(id, "Challenge", "challengeId")).transpose()?;
         Ok(ProposalFields {
             title: self.title,
             body: self.body,
@@ -59,6 +63,7 @@ impl ProposalContentInput {
             on_behalf_of: self.on_behalf_of,
             expected_savings: self.expected_savings.map(Into::into),
             external_id: self.external_id,
+            challenge_id,
         })
     }
 }
