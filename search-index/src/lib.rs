@@ -68,6 +68,10 @@ pub type Result<T> = std::result::Result<T, SearchError>;
 pub enum DocKind {
     Proposal,
     Technique,
+    /// A challenge (攻关课题): its scope goes in `category`.
+    Challenge,
+    /// A help request (求助): its process and equipment tags in `tags`, the studio that took it in `studio_id`.
+    HelpRequest,
 }
 
 impl DocKind {
@@ -75,6 +79,8 @@ impl DocKind {
         match self {
             DocKind::Proposal => "proposal",
             DocKind::Technique => "technique",
+            DocKind::Challenge => "challenge",
+            DocKind::HelpRequest => "help",
         }
     }
 }
@@ -643,31 +649,9 @@ impl SearchIndex {
     pub fn similar(&self, text: &str, kind: DocKind, access: &Option<Vec<String>>, limit: usize) -> Result<Vec<Hit>> {
         let searcher = self.reader.searcher();
         let folded = variants::fold(text);
-        let mut grams: Vec<(String, f32)> = similarity_bigrams(&folded)
-            .into_iter()
-            .filter_map(|g| {
-                let df = searcher.doc_freq(&Term::from_field_text(self.f.body_chars, &g)).ok()?
-                    + searcher.doc_freq(&Term::from_field_text(self.f.title_chars, &g)).ok()?;
-                (df > 0).then(|| (g, 1.0 / (df as f32 + 1.0)))
-            })
-            .collect();
-        if grams.is_empty() {
-            return Ok(vec![]);
-        }
-        grams.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        grams.truncate(SIMILAR_TERMS);
-        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(grams.len() * 2 + 16);
-        for (g, _) in &grams {
-            for (field, boost) in [(self.f.title_chars, SIMILAR_TITLE_BOOST), (self.f.body_chars, 1.0)] {
-                let tq = TermQuery::new(Term::from_field_text(field, g), IndexRecordOption::WithFreqs);
-                should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), boost))));
-            }
-        }
-        if let Some(words) = query::similarity_query(&self.text_fields(), &folded) {
-            should.push((Occur::Should, Box::new(BoostQuery::new(words, SIMILAR_WORDS_BOOST))));
-        }
+        let Some(matching) = self.similarity(&searcher, &folded)? else { return Ok(vec![]) };
         let mut clauses = self.constraints(kind, access, &Filter::default());
-        clauses.push((Occur::Must, Box::new(BooleanQuery::new(should))));
+        clauses.push((Occur::Must, matching));
         let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit.max(1)).order_by_score())?;
         let mut out = Vec::new();
         for (score, addr) in top {
@@ -678,6 +662,112 @@ impl SearchIndex {
         Ok(out)
     }
 }
+
+/// What a suggestion found: the document, how well it matched, and why (the request's words it contains).
+#[derive(Clone, Debug)]
+pub struct Suggestion {
+    pub id: i64,
+    pub score: f32,
+    /// Snippets of its name and text with the words it shares with the request marked.
+    pub highlights: Vec<Highlight>,
+    /// Those words, most telling first.
+    pub shared_words: Vec<String>,
+}
+
+impl SearchIndex {
+    /// Documents of `kind` that answer a described problem, best first: a plant's help request matched
+    /// against the catalogue. A problem is told in other words than its solution ("the compressors run
+    /// unloaded at night" against "central control of the compressors"), so every document is scored by
+    /// what it shares with the text — its rarest character bigrams and jieba's words, as [`similar`]
+    /// does — and documents of `industry` count a little more (a plant's own industry's practice first;
+    /// cross-industry techniques, such as variable-speed pumps, still rank on their text). Each suggestion
+    /// says why: the request's words it contains, marked in snippets.
+    ///
+    /// [`similar`]: SearchIndex::similar
+    pub fn suggest(
+        &self,
+        text: &str,
+        kind: DocKind,
+        access: &Option<Vec<String>>,
+        industry: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Suggestion>> {
+        let searcher = self.reader.searcher();
+        let folded = variants::fold(text);
+        let Some(matching) = self.similarity(&searcher, &folded)? else { return Ok(vec![]) };
+        let mut should: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, matching)];
+        if let Some(i) = industry {
+            let same = TermQuery::new(Term::from_field_text(self.f.industry, i), IndexRecordOption::Basic);
+            should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(same), SUGGEST_INDUSTRY_BOOST))));
+        }
+        let mut clauses = self.constraints(kind, access, &Filter::default());
+        clauses.push((Occur::Must, Box::new(BooleanQuery::new(should))));
+        let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit.max(1)).order_by_score())?;
+        let mut words = analyzer::words(&folded);
+        words.retain(|w| w.chars().count() >= 2 && w.chars().any(char::is_alphanumeric));
+        words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+        words.dedup();
+        let mut out = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+            let id = doc.get_first(self.f.id).and_then(|v| v.as_i64()).unwrap_or(0);
+            let (title, body) = (variants::fold(&text(self.f.title)), variants::fold(&text(self.f.body)));
+            let shared: Vec<String> = words
+                .iter()
+                .filter(|w| title.contains(w.as_ref() as &str) || body.contains(w.as_ref() as &str))
+                .cloned()
+                .collect();
+            let mut highlights = Vec::new();
+            for (name, field) in [("title", self.f.title), ("body", self.f.body)] {
+                if let Some(snippet) = highlight::snippet(&text(field), &shared) {
+                    highlights.push(Highlight { field: name, snippet });
+                }
+            }
+            out.push(Suggestion { id, score, highlights, shared_words: shared.into_iter().take(12).collect() });
+        }
+        Ok(out)
+    }
+
+    /// The scoring of [`SearchIndex::similar`] for an already folded text: its rarest bigrams in the title
+    /// and body character views, and jieba's words a little. `None` when the text shares nothing with the
+    /// index.
+    fn similarity(&self, searcher: &tantivy::Searcher, folded: &str) -> Result<Option<Box<dyn Query>>> {
+        let mut grams: Vec<(String, f32)> = similarity_bigrams(folded)
+            .into_iter()
+            .filter_map(|g| {
+                let df = searcher.doc_freq(&Term::from_field_text(self.f.body_chars, &g)).ok()?
+                    + searcher.doc_freq(&Term::from_field_text(self.f.title_chars, &g)).ok()?;
+                (df > 0).then(|| (g, 1.0 / (df as f32 + 1.0)))
+            })
+            .collect();
+        if grams.is_empty() {
+            return Ok(None);
+        }
+        grams.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        grams.truncate(SIMILAR_TERMS);
+        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(grams.len() * 2 + 16);
+        for (g, _) in &grams {
+            for (field, boost) in [(self.f.title_chars, SIMILAR_TITLE_BOOST), (self.f.body_chars, 1.0)] {
+                let tq = TermQuery::new(Term::from_field_text(field, g), IndexRecordOption::WithFreqs);
+                should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), boost))));
+            }
+        }
+        if let Some(words) = query::similarity_query(&self.text_fields(), folded) {
+            should.push((Occur::Should, Box::new(BoostQuery::new(words, SIMILAR_WORDS_BOOST))));
+        }
+        Ok(Some(Box::new(BooleanQuery::new(should))))
+    }
+}
+
+/// The text a help request is matched by: its title, its problem and its process and equipment tags
+/// (what `HelpRequest.suggestedTechniques` and the matching benchmark both use).
+pub fn request_text(title: &str, problem: &str, tags: &[String]) -> String {
+    format!("{title}\n{problem}\n{}", tags.join(" "))
+}
+
+/// How much a suggestion of the request's own industry counts beyond its text.
+const SUGGEST_INDUSTRY_BOOST: f32 = 1.0;
 
 impl SearchIndex {
     /// The duplicate hints as they were before the character view was used (jieba's words only): kept
