@@ -16,7 +16,13 @@ use search_index::{DocKind, IndexDoc, Lookup, SearchIndex, SearchQuery, SearchRe
 use tokio::sync::Notify;
 
 use crate::{
-    db::{feed::ProposalIndexBatch, listen::Listening, rows::TechniqueRow, Db},
+    db::{
+        challenges::{ChallengeRow, HelpRequestRow},
+        feed::ProposalIndexBatch,
+        listen::Listening,
+        rows::TechniqueRow,
+        Db,
+    },
     domain::{lifecycle::Status, proposal::access_tokens},
     error::{AppError, AppResult},
 };
@@ -124,14 +130,18 @@ impl Indexer {
             if let Some(last) = settled.checked_sub(1) {
                 let mut proposals = BTreeSet::new();
                 let mut techniques = BTreeSet::new();
+                let mut others = Others::default();
                 for row in &rows[..settled] {
                     match row.entity.as_str() {
                         "proposal" => proposals.insert(row.entity_id),
                         "technique" => techniques.insert(row.entity_id),
+                        "challenge" => others.challenges.insert(row.entity_id),
+                        "help_request" => others.help_requests.insert(row.entity_id),
                         _ => false,
                     };
                 }
                 done.applied += self.apply(proposals.into_iter().collect(), techniques.into_iter().collect()).await?;
+                done.applied += self.apply_others(others).await?;
                 position = rows[last].position();
             }
             let caught_up = done.waiting || (rows.len() as i64) < BATCH;
@@ -204,6 +214,82 @@ impl Indexer {
             last.await.map_err(internal)?.map_err(internal)?;
         }
         Ok(proposals.len() + techniques.len())
+    }
+}
+
+/// Challenges and help requests changed in a round (few: they are written by hand, never imported).
+#[derive(Default)]
+struct Others {
+    challenges: BTreeSet<i64>,
+    help_requests: BTreeSet<i64>,
+}
+
+impl Indexer {
+    /// Re-indexes these challenges and help requests (deleting those that are gone); returns how many.
+    async fn apply_others(&self, o: Others) -> AppResult<usize> {
+        let n = o.challenges.len() + o.help_requests.len();
+        if n == 0 {
+            return Ok(0);
+        }
+        let challenges: Vec<i64> = o.challenges.into_iter().collect();
+        let help: Vec<i64> = o.help_requests.into_iter().collect();
+        let (c, h) = (challenges.clone(), help.clone());
+        let (crows, hrows) = self
+            .db
+            .read(move |s| {
+                Box::pin(async move { Ok((s.challenges_by_ids(&c).await?, s.help_requests_by_ids(&h).await?)) })
+            })
+            .await?;
+        let gone_c = missing(&challenges, crows.iter().map(|r| r.id));
+        let gone_h = missing(&help, hrows.iter().map(|r| r.id));
+        let index = self.index.clone();
+        blocking(move || {
+            crows.iter().try_for_each(|r| index.upsert(&challenge_doc(r)))?;
+            hrows.iter().try_for_each(|r| index.upsert(&help_doc(r)))?;
+            gone_c.iter().for_each(|id| index.delete(DocKind::Challenge, *id));
+            gone_h.iter().for_each(|id| index.delete(DocKind::HelpRequest, *id));
+            Ok(())
+        })
+        .await?;
+        Ok(n)
+    }
+}
+
+fn challenge_doc(c: &ChallengeRow) -> IndexDoc {
+    IndexDoc {
+        kind: DocKind::Challenge,
+        id: c.id,
+        title: c.title.clone(),
+        body: if c.reward.is_empty() { c.statement.clone() } else { format!("{}\n{}", c.statement, c.reward) },
+        tags: vec![],
+        status: c.status.clone(),
+        // The scope is the challenge's facet where a proposal has its category.
+        category: c.scope.clone(),
+        industry: c.industry.clone(),
+        enterprise_id: c.enterprise_id,
+        studio_id: c.studio_id,
+        date: c.created_at.timestamp_micros(),
+        verified_tce: c.tce,
+        access: crate::domain::challenge::access_tokens(&c.rules()),
+    }
+}
+
+fn help_doc(h: &HelpRequestRow) -> IndexDoc {
+    IndexDoc {
+        kind: DocKind::HelpRequest,
+        id: h.id,
+        title: h.title.clone(),
+        // The plant's consumption figures are for those who work on it: not searchable.
+        body: h.problem.clone(),
+        tags: h.processes().into_iter().chain(h.equipment()).collect(),
+        status: h.status.clone(),
+        category: String::new(),
+        industry: h.industry.clone(),
+        enterprise_id: Some(h.enterprise_id),
+        studio_id: h.studio_id,
+        date: h.created_at.timestamp_micros(),
+        verified_tce: h.tce.unwrap_or(0.0),
+        access: vec![crate::domain::challenge::MEMBER.to_owned()],
     }
 }
 
@@ -287,6 +373,28 @@ pub async fn rebuild(db: &Db, index: &Arc<SearchIndex>, progress: impl Fn(u64, u
         let ix = index.clone();
         blocking(move || rows.iter().try_for_each(|(t, tce)| ix.upsert(&technique_doc(t, *tce)))).await?;
         progress(done, total);
+    }
+    for kind in [DocKind::Challenge, DocKind::HelpRequest] {
+        let mut after = 0;
+        loop {
+            let docs: Vec<IndexDoc> = db
+                .read(move |s| {
+                    Box::pin(async move {
+                        Ok(match kind {
+                            DocKind::Challenge => {
+                                s.challenge_batch(after, BATCH).await?.iter().map(challenge_doc).collect()
+                            }
+                            _ => s.help_batch(after, BATCH).await?.iter().map(help_doc).collect(),
+                        })
+                    })
+                })
+                .await?;
+            let Some(last) = docs.last().map(|d| d.id) else { break };
+            after = last;
+            done += docs.len() as u64;
+            let ix = index.clone();
+            blocking(move || docs.iter().try_for_each(|d| ix.upsert(d))).await?;
+        }
     }
     let ix = index.clone();
     blocking(move || ix.commit(position)).await?;

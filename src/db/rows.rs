@@ -308,6 +308,7 @@ impl FeedRow {
 
 #[derive(FromRow, Clone, Debug)]
 pub struct ImpactDbRow {
+    pub challenge_id: Option<i64>,
     pub enterprise_id: Option<i64>,
     pub industry: String,
     pub studio_id: Option<i64>,
@@ -329,6 +330,8 @@ pub struct ImpactDbRow {
 impl ImpactDbRow {
     pub fn into_domain(self) -> crate::domain::impact::ImpactRow {
         crate::domain::impact::ImpactRow {
+            help: false,
+            challenge_id: self.challenge_id,
             status: Status::parse(&self.status).unwrap_or(Status::Draft),
             enterprise_id: self.enterprise_id,
             industry: self.industry,

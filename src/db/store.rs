@@ -685,7 +685,7 @@ macro_rules! store_impl {
             async fn impact_rows(&mut self, s: &ListScope, f: &ProposalFilter) -> AppResult<Vec<ImpactDbRow>> {
                 let w = proposal_list_where(f);
                 let sql = format!(
-                    "select p.enterprise_id, p.industry, p.studio_id, p.team_id, p.category, p.status, p.submitted_at, p.decided_at,
+                    "select p.challenge_id, p.enterprise_id, p.industry, p.studio_id, p.team_id, p.category, p.status, p.submitted_at, p.decided_at,
                         p.adopted_at, e.tce as expected_tce, e.tco2e as expected_tco2e, e.money_yuan as expected_yuan,
                         v.tce as verified_tce, v.tco2e as verified_tco2e, v.money_yuan as verified_yuan, v.investment_yuan as verified_investment
                      from proposals p

@@ -259,9 +259,87 @@ pub fn help_transition(v: Viewer, h: &HelpRequest, action: HelpAction) -> Result
     }
 }
 
+/// A studio's record in a help request's industry, as ranking needs it.
+#[derive(Clone, Debug, Default)]
+pub struct StudioRecord {
+    pub studio_id: i64,
+    pub enterprise_id: i64,
+    /// Comma-separated, as studios keep them.
+    pub specialties: String,
+    pub accepted: i64,
+    pub adopted: i64,
+    pub verified_tce: f64,
+    /// Help requests it resolved.
+    pub helped: i64,
+}
+
+/// A studio suggested for a help request: the specialties the request mentions and its record's score.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RankedStudio {
+    pub studio_id: i64,
+    pub matched: Vec<String>,
+    pub record: f64,
+}
+
+/// Studios ranked for a help request of enterprise `requester` described by `text`: first by how many of
+/// their specialties the request mentions, then by their track record in its industry — accepted
+/// proposals (0.5 each), adopted ones (1 each), verified savings (log-scaled: 1 per tenfold tce), help
+/// requests resolved (1 each). The requester's own studios are left out (they cannot take it), as are
+/// studios with neither a matching specialty nor a record.
+pub fn rank_studios(records: &[StudioRecord], text: &str, requester: i64) -> Vec<RankedStudio> {
+    let mut out: Vec<RankedStudio> = records
+        .iter()
+        .filter(|r| r.enterprise_id != requester)
+        .filter_map(|r| {
+            let matched: Vec<String> = r
+                .specialties
+                .split([',', '，', '、'])
+                .map(str::trim)
+                .filter(|s| !s.is_empty() && text.contains(*s))
+                .map(str::to_owned)
+                .collect();
+            let record =
+                0.5 * r.accepted as f64 + r.adopted as f64 + (1.0 + r.verified_tce.max(0.0)).log10() + r.helped as f64;
+            (!matched.is_empty() || record > 0.0).then_some(RankedStudio { studio_id: r.studio_id, matched, record })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.matched.len().cmp(&a.matched.len()).then(b.record.total_cmp(&a.record)).then(a.studio_id.cmp(&b.studio_id))
+    });
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn studios_rank_by_specialty_then_record() {
+        let r = |studio_id, enterprise_id, specialties: &str, accepted, adopted, verified_tce, helped| StudioRecord {
+            studio_id,
+            enterprise_id,
+            specialties: specialties.into(),
+            accepted,
+            adopted,
+            verified_tce,
+            helped,
+        };
+        let records = [
+            r(1, 10, "空压机,余热回收", 0, 0, 0.0, 0),
+            r(2, 11, "轧钢、加热炉", 4, 2, 900.0, 1),
+            r(3, 12, "电机", 0, 0, 0.0, 0),
+            r(4, 13, "空压机", 1, 1, 99.0, 0),
+            r(5, 14, "焊接", 0, 0, 0.0, 0),
+        ];
+        let ranked = rank_studios(&records, "空压机夜班空转，余热回收", 99);
+        let ids: Vec<i64> = ranked.iter().map(|s| s.studio_id).collect();
+        assert_eq!(ids, vec![1, 4, 2], "two specialties, then one with a record, then a record alone");
+        assert_eq!(ranked[0].matched, vec!["空压机", "余热回收"]);
+        assert_eq!(ranked[0].record, 0.0);
+        assert_eq!(ranked[1].record, 0.5 + 1.0 + 2.0, "log10(1 + 99) = 2");
+        assert!(ranked[2].record > ranked[1].record, "a better record without the specialty still comes after");
+        assert!(rank_studios(&records, "空压机", 10).iter().all(|s| s.studio_id != 1), "the requester's own studio");
+    }
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()

@@ -22,12 +22,18 @@ crate::string_enum! {
         Category = "CATEGORY",
         /// Per month of submission. 按提交月份。
         Month = "MONTH",
+        /// Per challenge the proposals answer (those answering none are left out of the groups). 按所应答的攻关课题（未应答课题的提案不分组）。
+        Challenge = "CHALLENGE",
     }
 }
 
-/// One proposal, as the impact figures need it.
+/// One proposal — or one resolved help request (`help`), whose verified savings count with the studio
+/// that resolved it, but which is no proposal: not counted, no status, rate or lead time — as the impact
+/// figures need it.
 #[derive(Clone, Debug)]
 pub struct ImpactRow {
+    pub help: bool,
+    pub challenge_id: Option<i64>,
     pub enterprise_id: Option<i64>,
     pub industry: String,
     pub studio_id: Option<i64>,
@@ -46,6 +52,8 @@ pub struct ImpactRow {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Figures {
     pub proposals: i64,
+    /// Resolved help requests whose verified savings are counted.
+    pub help_requests: i64,
     pub by_status: BTreeMap<Status, i64>,
     /// Accepted (or further) among those accepted or rejected.
     pub acceptance_rate: Option<f64>,
@@ -82,8 +90,17 @@ fn days(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Option<f64> {
 }
 
 pub fn figures(rows: &[&ImpactRow]) -> Figures {
-    let rows: Vec<&&ImpactRow> = rows.iter().filter(|r| r.status != Status::Draft).collect();
-    let mut f = Figures { proposals: rows.len() as i64, ..Figures::default() };
+    let help: Vec<&&ImpactRow> = rows.iter().filter(|r| r.help).collect();
+    let rows: Vec<&&ImpactRow> = rows.iter().filter(|r| !r.help && r.status != Status::Draft).collect();
+    let mut f = Figures { proposals: rows.len() as i64, help_requests: help.len() as i64, ..Figures::default() };
+    for r in &help {
+        if let Some((tce, co2, yuan, inv)) = r.verified {
+            f.verified_tce += tce;
+            f.verified_tco2e += co2;
+            f.verified_yuan += yuan;
+            f.investment_yuan += inv;
+        }
+    }
     for r in &rows {
         *f.by_status.entry(r.status).or_default() += 1;
         if let Some((tce, co2, yuan)) = r.expected {
@@ -111,7 +128,11 @@ pub fn figures(rows: &[&ImpactRow]) -> Figures {
 
 /// The group a proposal falls in; `None` when it has no value for that grouping (e.g. no studio yet).
 pub fn group_key(r: &ImpactRow, by: GroupBy) -> Option<String> {
+    if r.help && !matches!(by, GroupBy::Enterprise | GroupBy::Industry | GroupBy::Studio | GroupBy::Month) {
+        return None;
+    }
     match by {
+        GroupBy::Challenge => r.challenge_id.map(|i| i.to_string()),
         GroupBy::Enterprise => r.enterprise_id.map(|i| i.to_string()),
         GroupBy::Industry => Some(r.industry.clone()),
         GroupBy::Studio => r.studio_id.map(|i| i.to_string()),
@@ -131,7 +152,7 @@ pub fn summarize(rows: &[ImpactRow], by: Option<GroupBy>) -> (Figures, Vec<(Stri
     let totals = figures(&all);
     let Some(by) = by else { return (totals, vec![]) };
     let mut groups: BTreeMap<String, Vec<&ImpactRow>> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.status != Status::Draft) {
+    for r in rows.iter().filter(|r| r.help || r.status != Status::Draft) {
         if let Some(k) = group_key(r, by) {
             groups.entry(k).or_default().push(r);
         }
@@ -268,7 +289,34 @@ mod tests {
             adopted_at: None,
             expected: Some((1.0, 2.0, 100.0)),
             verified: (status == Status::Adopted).then_some((10.0, 20.0, 1000.0, 2000.0)),
+            help: false,
+            challenge_id: None,
         }
+    }
+
+    #[test]
+    fn resolved_help_counts_its_savings_with_its_studio_but_is_no_proposal() {
+        let mut answer = row(Status::Adopted, 1, 1, Some(3));
+        (answer.studio_id, answer.challenge_id) = (Some(5), Some(9));
+        let help = ImpactRow {
+            help: true,
+            studio_id: Some(5),
+            expected: None,
+            verified: Some((4.0, 8.0, 400.0, 0.0)),
+            ..row(Status::Adopted, 2, 4, None)
+        };
+        let rows = vec![answer, help, row(Status::Submitted, 1, 2, None)];
+        let (t, by_studio) = summarize(&rows, Some(GroupBy::Studio));
+        assert_eq!((t.proposals, t.help_requests), (2, 1));
+        assert_eq!(t.verified_tce, 14.0);
+        assert_eq!(t.adoption_rate, Some(1.0), "rates over proposals only: the one accepted is adopted");
+        assert_eq!(t.expected_tce, 2.0, "expected savings are the proposals'");
+        assert_eq!(by_studio, vec![("5".to_owned(), figures(&[&rows[0], &rows[1]]))]);
+        assert_eq!(by_studio[0].1.verified_tce, 14.0);
+        let (_, by_challenge) = summarize(&rows, Some(GroupBy::Challenge));
+        assert_eq!(by_challenge.len(), 1, "only the answer");
+        assert_eq!(by_challenge[0].0, "9");
+        assert_eq!(by_challenge[0].1.verified_tce, 10.0, "the help request answers no challenge");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! one write transaction, and load the result as the viewer may see it.
 
 mod attachments;
+mod challenges;
 mod coauthors;
 mod duplicates;
 mod notifications;
@@ -39,6 +40,7 @@ pub struct MutationRoot(
     duplicates::DuplicateMutations,
     people::PeopleMutations,
     notifications::NotificationMutations,
+    challenges::ChallengeMutations,
 );
 
 /// Runs `f` for the signed-in viewer in one write transaction, then wakes the event hub, the indexer and

@@ -7,7 +7,7 @@ use async_graphql::{ComplexObject, Context, InputObject, Object, Result, SimpleO
 use crate::{
     db::store::{ListScope, ProposalFilter},
     domain::{
-        impact::{leaderboard, summarize, Board, Figures, GroupBy, LeaderKey, Rank},
+        impact::{leaderboard, summarize, Board, Figures, GroupBy, ImpactRow, LeaderKey, Rank},
         lifecycle::Status,
         organisation::Industry,
         proposal::Category,
@@ -41,6 +41,8 @@ pub struct StatusCount {
 pub struct ImpactFigures {
     /// Proposals counted (drafts never are). 计入的提案数（草稿不计）。
     pub proposals: i64,
+    /// Resolved help requests (劳模工匠助企行) whose verified savings are counted (with the studio that resolved them; not with a category, team or challenge). 计入核实节能量的已办结求助数（归入办结的工作室；不按类别、班组或课题分组）。
+    pub help_requests_resolved: i64,
     /// How many proposals are in each status. 各状态的提案数。
     pub by_status: Vec<StatusCount>,
     /// Accepted (or further) among decided proposals, 0–1. 已决定提案中的采纳率（0–1）。
@@ -75,6 +77,7 @@ impl From<Figures> for ImpactFigures {
     fn from(f: Figures) -> Self {
         ImpactFigures {
             proposals: f.proposals,
+            help_requests_resolved: f.help_requests,
             by_status: f.by_status.into_iter().map(|(status, count)| StatusCount { status, count }).collect(),
             acceptance_rate: f.acceptance_rate,
             adoption_rate: f.adoption_rate,
@@ -95,7 +98,7 @@ impl From<Figures> for ImpactFigures {
 /// The figures of one group. 一个分组的成效。
 #[derive(SimpleObject)]
 pub struct ImpactGroup {
-    /// The group: an enterprise, studio or team global id, an industry or category name, or a month `YYYY-MM`. 分组键：企业、工作室或班组的全局编号，行业或类别名称，或月份 YYYY-MM。
+    /// The group: an enterprise, studio, team or challenge global id, an industry or category name, or a month `YYYY-MM`. 分组键：企业、工作室、班组或攻关课题的全局编号，行业或类别名称，或月份 YYYY-MM。
     pub key: String,
     /// A name people can read. 可读的名称。
     pub label: String,
@@ -211,8 +214,30 @@ impl ImpactQuery {
         };
         let scope = list_scope(ctx);
         let (scope2, pf2) = (scope.clone(), pf.clone());
-        let rows: Vec<_> =
+        let mut rows: Vec<_> =
             read!(ctx, |s| s.impact_rows(&scope2, &pf2).await).into_iter().map(|r| r.into_domain()).collect();
+        // Resolved help requests' verified savings count too (they have no category: a category filter
+        // leaves them out).
+        if pf.category.is_none() {
+            let (industry, enterprise) = (pf.industry.clone(), pf.enterprise_id);
+            rows.extend(read!(ctx, |s| s.help_impact_rows(industry.as_deref(), enterprise).await).into_iter().map(
+                |h| ImpactRow {
+                    help: true,
+                    challenge_id: None,
+                    enterprise_id: Some(h.enterprise_id),
+                    industry: h.industry,
+                    studio_id: h.studio_id,
+                    team_id: None,
+                    category: String::new(),
+                    status: Status::Adopted,
+                    submitted_at: h.resolved_at,
+                    decided_at: None,
+                    adopted_at: None,
+                    expected: None,
+                    verified: Some((h.tce, h.tco2e, h.money_yuan, h.investment_yuan)),
+                },
+            ));
+        }
         let (totals, groups) = summarize(&rows, group_by);
         let db = &services(ctx)?.db;
         let mut out = Vec::with_capacity(groups.len());
@@ -228,6 +253,14 @@ impl ImpactQuery {
                 Some(GroupBy::Team) => {
                     (ids::encode("Team", n).0, db.team(n).await?.map(|t| t.name).unwrap_or_default())
                 }
+                // A challenge is named only to those who may see it (its answers can be public when it is not).
+                Some(GroupBy::Challenge) => (
+                    ids::encode("Challenge", n).0,
+                    crate::graphql::types::challenge::Challenge::by_id(ctx, n)
+                        .await?
+                        .map(|c| c.row.title)
+                        .unwrap_or_default(),
+                ),
                 _ => (key.clone(), key),
             };
             out.push(ImpactGroup { key, label, figures: figures.into() });

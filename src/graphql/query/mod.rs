@@ -1,6 +1,7 @@
 //! The query root, merged from one object per area.
 
 mod catalogue;
+mod challenges;
 mod impact;
 mod node;
 mod notifications;
@@ -23,4 +24,5 @@ pub struct QueryRoot(
     impact::ImpactQuery,
     people::PeopleQuery,
     notifications::NotificationQuery,
+    challenges::ChallengeQuery,
 );

@@ -6,7 +6,10 @@ use crate::domain::organisation::PersonSight;
 use crate::graphql::{
     guards::services,
     ids,
-    types::{Enterprise, Node, Proposal, Studio, Team, Technique, User},
+    types::{
+        challenge::{Challenge, HelpRequest},
+        Enterprise, Node, Proposal, Studio, Team, Technique, User,
+    },
 };
 
 #[derive(Default)]
@@ -31,6 +34,8 @@ impl NodeQuery {
             "Studio" => db.studio(n).await?.map(|s| Node::Studio(Studio(s))),
             "Proposal" => Proposal::by_id(ctx, n).await?.map(Node::Proposal),
             "Technique" => crate::read!(ctx, |s| s.technique(n).await).map(|t| Node::Technique(Technique(t))),
+            "Challenge" => Challenge::by_id(ctx, n).await?.map(Node::Challenge),
+            "HelpRequest" => HelpRequest::by_id(ctx, n).await?.map(Node::HelpRequest),
             _ => None,
         })
     }

@@ -186,7 +186,8 @@ impl EdgeNameType for SearchEdgeName {
     }
 }
 
-type SearchConn<T, Totals> = Connection<Cursor, T, Totals, SearchEdgeFields, SearchConnectionName, SearchEdgeName>;
+pub(crate) type SearchConn<T, Totals> =
+    Connection<Cursor, T, Totals, SearchEdgeFields, SearchConnectionName, SearchEdgeName>;
 
 /// A proposal that looks like the text being written, with how alike. 与正在填写内容相似的提案及相似度。
 #[derive(SimpleObject)]
@@ -247,11 +248,11 @@ pub async fn similar_to(
     Ok(out)
 }
 
-fn counts(v: Vec<(String, u64)>) -> Vec<FacetCount> {
+pub(crate) fn counts(v: Vec<(String, u64)>) -> Vec<FacetCount> {
     v.into_iter().map(|(value, count)| FacetCount { value, count: count as i64 }).collect()
 }
 
-fn edge_fields(hit: &Hit) -> SearchEdgeFields {
+pub(crate) fn edge_fields(hit: &Hit) -> SearchEdgeFields {
     SearchEdgeFields {
         score: hit.score.map(f64::from),
         highlights: hit
@@ -279,7 +280,7 @@ fn asked_facets(ctx: &Context<'_>) -> FacetFields {
     }
 }
 
-fn check_query(text: &str) -> AppResult<()> {
+pub(crate) fn check_query(text: &str) -> AppResult<()> {
     if text.chars().count() > QUERY_MAX {
         return Err(AppError::invalid(
             "query",
@@ -293,11 +294,11 @@ fn decode_all(list: &Option<Vec<ID>>, kind: &str, field: &str) -> AppResult<Vec<
     list.iter().flatten().map(|id| ids::decode(id, kind, field)).collect()
 }
 
-async fn run(ctx: &Context<'_>, q: SearchQuery) -> AppResult<SearchResults> {
+pub(crate) async fn run(ctx: &Context<'_>, q: SearchQuery) -> AppResult<SearchResults> {
     services(ctx)?.search.search(&q).await
 }
 
-fn sort_name(s: SearchSort) -> &'static str {
+pub(crate) fn sort_name(s: SearchSort) -> &'static str {
     match s {
         SearchSort::Relevance => "RELEVANCE",
         SearchSort::Newest => "NEWEST",
@@ -307,7 +308,7 @@ fn sort_name(s: SearchSort) -> &'static str {
 
 /// The window of a search a connection's arguments ask for. `last` without `before` pages back from the
 /// end, which takes the count first (a search for no hits and no facets).
-async fn window(ctx: &Context<'_>, list: &str, args: PageArgs, q: &SearchQuery) -> AppResult<Window> {
+pub(crate) async fn window(ctx: &Context<'_>, list: &str, args: PageArgs, q: &SearchQuery) -> AppResult<Window> {
     let total = if args.last.is_some() && args.before.is_none() {
         let count = SearchQuery { offset: 0, limit: 0, facets: FacetFields::NONE, ..q.clone() };
         Some(run(ctx, count).await?.total as i64)
@@ -317,7 +318,7 @@ async fn window(ctx: &Context<'_>, list: &str, args: PageArgs, q: &SearchQuery) 
     Window::of(list, &args, || total)
 }
 
-fn to_index_sort(s: SearchSort) -> Sort {
+pub(crate) fn to_index_sort(s: SearchSort) -> Sort {
     match s {
         SearchSort::Relevance => Sort::Relevance,
         SearchSort::Newest => Sort::Newest,

@@ -1,6 +1,7 @@
 //! GraphQL object types, one file per area, and the Relay `Node` interface over them.
 
 pub mod attachment;
+pub mod challenge;
 pub mod evaluation;
 pub mod event;
 pub mod notification;
@@ -28,4 +29,6 @@ pub enum Node {
     Studio(Studio),
     Proposal(Proposal),
     Technique(Technique),
+    Challenge(challenge::Challenge),
+    HelpRequest(challenge::HelpRequest),
 }

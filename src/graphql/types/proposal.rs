@@ -304,6 +304,13 @@ impl Proposal {
             None => Ok(None),
         }
     }
+    /// The challenge (攻关课题) it answers, when the viewer may see that challenge. 所应答的攻关课题（查看者可见时）。
+    async fn challenge(&self, ctx: &Context<'_>) -> Result<Option<super::challenge::Challenge>> {
+        match self.row.challenge_id {
+            Some(id) => super::challenge::Challenge::by_id(ctx, id).await,
+            None => Ok(None),
+        }
+    }
     /// Proposals that look like this one, most alike first, with why: for its studio's lead and reviewers
     /// and its enterprise's admins (empty for everyone else). 与本提案相似的提案（评审工作室、企业管理员可见）。
     async fn possible_duplicates(
