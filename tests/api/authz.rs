@@ -59,7 +59,28 @@ const MUTATIONS: &str = "
     updateWebhook        .    .      .      .            .        .    .          Y         .           .           Y
     deleteWebhook        .    .      .      .            .        .    .          Y         .           .           Y
     redeliverWebhook     .    .      .      .            .        .    .          Y         .           .           Y
+    openChallenge        .    .      .      .            .        Y    Y          Y         Y           Y           Y
+    updateChallenge      .    .      .      .            .        Y    .          Y         .           .           Y
+    closeChallenge       .    .      .      .            .        Y    .          Y         .           .           Y
+    requestHelp          .    Y      Y      Y            Y        Y    Y          Y         Y           .           .
+    takeHelpRequest      .    .      .      .            .        .    Y          .         .           .           .
+    resolveHelpRequest   .    .      .      .            .        .    Y          .         .           .           Y
+    closeHelpRequest     .    Y      .      .            .        .    .          Y         .           .           Y
 ";
+
+/// Challenges and help requests act on no proposal: `updateChallenge` and `closeChallenge` on an INDUSTRY
+/// challenge of the proposal's enterprise's studio, opened by its lead (seen by the other enterprise of the
+/// same industry and the association, managed by neither); `takeHelpRequest` and `closeHelpRequest` on a
+/// help request the author asked; `resolveHelpRequest` on one the other enterprise's studio took.
+const CHALLENGE_MUTATIONS: [&str; 7] = [
+    "openChallenge",
+    "updateChallenge",
+    "closeChallenge",
+    "requestHelp",
+    "takeHelpRequest",
+    "resolveHelpRequest",
+    "closeHelpRequest",
+];
 
 /// Administration acts on people of the proposal's enterprise: the author's token (`revokeAccessToken`),
 /// a person made for the case (`updateUser`, `deactivateUser`, `reactivateUser`), and names unique to the
@@ -192,6 +213,8 @@ struct Fixture {
     /// For the administration mutations: the token or person acted on, and a name unique to the case.
     subject: Value,
     label: String,
+    /// The version of the challenge or help request acted on.
+    subject_version: i64,
 }
 
 /// Runs `query` and says whether it went through: `Ok(data)`, or `Err(code)` from the top-level errors or
@@ -376,6 +399,33 @@ fn case(name: &str, f: &Fixture, v: i64, p: &People) -> (Stage, Value) {
         "updateWebhook" => (Stage::Draft, json!({"id": f.subject, "name": format!("改名{}", f.label)})),
         "deleteWebhook" => (Stage::Draft, json!({"id": f.subject})),
         "redeliverWebhook" => (Stage::Draft, json!({"deliveryId": f.subject})),
+        "openChallenge" => (
+            Stage::Draft,
+            json!({"challenge": {"title": format!("转炉煤气放散减半{}", f.label), "statement": "把转炉煤气放散量降低一半。",
+                   "industry": "METALLURGY", "scope": "INDUSTRY", "deadline": "2099-12-31",
+                   "target": {"naturalGasM3": 100000}}}),
+        ),
+        "updateChallenge" => (
+            Stage::Draft,
+            json!({"challengeId": f.subject, "expectedVersion": f.subject_version, "challenge": {"reward": "奖金两万元"}}),
+        ),
+        "closeChallenge" => (
+            Stage::Draft,
+            json!({"challengeId": f.subject, "expectedVersion": f.subject_version, "reason": "到期结题"}),
+        ),
+        "requestHelp" => (
+            Stage::Draft,
+            json!({"title": format!("空压机夜班空转{}", f.label), "problem": "夜班用气少，空压机仍频繁加卸载。", "equipment": ["空压机"]}),
+        ),
+        "takeHelpRequest" => (Stage::Draft, json!({"helpRequestId": f.subject, "expectedVersion": f.subject_version})),
+        "resolveHelpRequest" => (
+            Stage::Draft,
+            json!({"helpRequestId": f.subject, "expectedVersion": f.subject_version, "solution": "集中联控，出口压力降到0.65兆帕。"}),
+        ),
+        "closeHelpRequest" => (
+            Stage::Draft,
+            json!({"helpRequestId": f.subject, "expectedVersion": f.subject_version, "reason": "已自行解决"}),
+        ),
         other => panic!("no case for {other}"),
     }
 }
@@ -398,6 +448,9 @@ async fn try_mutation(app: &TestApp, p: &People, name: &str, who: &str, f: &Fixt
 async fn stage_for(app: &TestApp, p: &People, name: &str) -> Fixture {
     if PEOPLE_MUTATIONS.contains(&name) {
         return people_fixture(app, p, name).await;
+    }
+    if CHALLENGE_MUTATIONS.contains(&name) {
+        return challenge_fixture(app, p, name).await;
     }
     let stage = case(name, &Fixture::default(), 0, p).0;
     let mut f = fixture(app, p, stage).await;
@@ -500,6 +553,36 @@ async fn people_fixture(app: &TestApp, p: &People, name: &str) -> Fixture {
         _ => Value::Null,
     };
     Fixture { id: Value::Null, subject, label, ..Fixture::default() }
+}
+
+/// What a challenge or help-request case acts on (see [`CHALLENGE_MUTATIONS`]).
+async fn challenge_fixture(app: &TestApp, p: &People, name: &str) -> Fixture {
+    let label = format!("{}", LABELS.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let mut f = Fixture { id: Value::Null, label: label.clone(), ..Fixture::default() };
+    let run = |who: &'static str, mutation_name: &'static str, input: Value, field: &'static str| async move {
+        let q = format!(
+            "mutation($input: {}Input!) {{ {mutation_name}(input: $input) {{ {field} {{ id version }} userErrors {{ code message }} }} }}",
+            format!("{}{}", mutation_name[..1].to_uppercase(), &mutation_name[1..])
+        );
+        let d = attempt(app, p.token(who), &q, input).await.unwrap_or_else(|c| panic!("fixture {mutation_name}: {c}"));
+        (d[field]["id"].clone(), d[field]["version"].as_i64().unwrap())
+    };
+    match name {
+        "updateChallenge" | "closeChallenge" => {
+            let (_, open) = case("openChallenge", &f, 0, p);
+            (f.subject, f.subject_version) = run("lead", "openChallenge", open, "challenge").await;
+        }
+        "takeHelpRequest" | "resolveHelpRequest" | "closeHelpRequest" => {
+            let (_, ask) = case("requestHelp", &f, 0, p);
+            (f.subject, f.subject_version) = run("author", "requestHelp", ask, "helpRequest").await;
+            if name == "resolveHelpRequest" {
+                let (_, take) = case("takeHelpRequest", &f, 0, p);
+                (f.subject, f.subject_version) = run("other_lead", "takeHelpRequest", take, "helpRequest").await;
+            }
+        }
+        _ => {}
+    }
+    f
 }
 
 story!(every_mutation_against_every_role);

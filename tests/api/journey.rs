@@ -120,7 +120,7 @@ pub async fn evaluated_proposal(app: &TestApp, c: &Cast, title: &str) -> (Value,
 }
 
 /// A graphql-transport-ws client that collects the events of `proposalEvents(after: 0)`.
-async fn subscribe_all_events(app: &TestApp, token: &str) -> tokio::sync::mpsc::UnboundedReceiver<Value> {
+pub async fn subscribe_all_events(app: &TestApp, token: &str) -> tokio::sync::mpsc::UnboundedReceiver<Value> {
     let url = format!("{}/graphql/ws", app.url.replace("http://", "ws://"));
     let mut req = url.into_client_request().unwrap();
     req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
@@ -133,7 +133,7 @@ async fn subscribe_all_events(app: &TestApp, token: &str) -> tokio::sync::mpsc::
     let ack: Value = serde_json::from_str(ws.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
     assert_eq!(ack["type"], "connection_ack");
     let sub = json!({"id": "1", "type": "subscribe", "payload": {
-        "query": "subscription { proposalEvents(after: 0) { sequence kind fromStatus toStatus fromVersion reason } }"}});
+        "query": "subscription { proposalEvents(after: 0) { sequence proposalId kind fromStatus toStatus fromVersion reason } }"}});
     ws.send(Message::text(sub.to_string())).await.unwrap();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {

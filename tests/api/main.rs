@@ -8,6 +8,7 @@ mod attachments;
 mod attacks;
 mod authz;
 mod backup;
+mod challenges;
 mod clients;
 mod cluster;
 mod crash;
