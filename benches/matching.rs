@@ -110,7 +110,13 @@ fn main() {
         .collect();
     let index = SearchIndex::in_memory().expect("index");
     for t in &catalogue {
-        let body = ["scope", "principle", "typical_case"].iter().map(|k| s(t, k)).collect::<Vec<_>>().join("\n");
+        // As the server's technique documents: the non-empty parts in this order.
+        let body = ["scope", "principle", "key_parameters", "typical_case", "effect"]
+            .iter()
+            .map(|k| s(t, k))
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n");
         index
             .upsert(&IndexDoc {
                 kind: DocKind::Technique,

@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use crate::{
     db::{users::NewUser, users::UserRow, Db},
     domain::{
+        challenge::ChallengeScope,
         lifecycle::Status,
         organisation::{Industry, Role},
         proposal::Category,
@@ -96,6 +97,8 @@ struct Plant {
 pub struct Filled {
     pub proposals: usize,
     pub techniques: usize,
+    pub challenges: usize,
+    pub help_requests: usize,
     pub tokens: Vec<(String, Role, String)>,
 }
 
@@ -203,6 +206,8 @@ pub async fn fill(db: &Db) -> AppResult<Filled> {
     let mut techniques: Vec<i64> = vec![];
     // Waiting proposals that another worker of the same plant will tell again (duplicates, below).
     let mut retold: Vec<(usize, i64, &str, &str, &str, DateTime<Utc>)> = vec![];
+    // Every proposal made, by plant, with the state it is driven to and its author: challenges draw on them.
+    let mut made: Vec<(usize, i64, Status, UserRow)> = vec![];
     for (pi, plant) in plants.iter().enumerate() {
         let industry_ix = pi / 2;
         for k in 0..PROPOSALS_PER_ENTERPRISE {
@@ -244,6 +249,7 @@ pub async fn fill(db: &Db) -> AppResult<Filled> {
             let a = author.clone();
             let row = step!(db, |tx| crate::journey::proposals::create(tx, &a, fields, at(0)).await);
             let id = row.id;
+            made.push((pi, id, target, author.clone()));
             if target == Status::Draft {
                 continue;
             }
@@ -478,5 +484,171 @@ pub async fn fill(db: &Db) -> AppResult<Filled> {
             }
         }
     }
-    Ok(Filled { proposals, techniques: techniques.len(), tokens })
+    let (challenges, help_requests) = challenges_and_help(db, &plants, &association, &made, &techniques, start).await?;
+    Ok(Filled { proposals, techniques: techniques.len(), challenges, help_requests, tokens })
+}
+
+/// Challenges and help requests, as a year of them would leave things: a steel studio's industry challenge
+/// answered by proposals in several states; a machinery plant's internal challenge closed with its adopted
+/// answer awarded; an association's public challenge; help requests open, taken and resolved with
+/// verified savings. Nothing happens after today.
+async fn challenges_and_help(
+    db: &Db,
+    plants: &[Plant],
+    association: &UserRow,
+    made: &[(usize, i64, Status, UserRow)],
+    techniques: &[i64],
+    start: DateTime<Utc>,
+) -> AppResult<(usize, usize)> {
+    use crate::journey::{challenges::ChallengeFields, help::HelpFields};
+    let now = Utc::now();
+    let deadline = (now + Duration::days(90)).date_naive();
+    let opened = start - Duration::days(1);
+    let challenge = |title: &str, statement: &str, scope, industry, target: Savings, reward: &str| ChallengeFields {
+        title: Some(title.into()),
+        statement: Some(statement.into()),
+        industry,
+        scope: Some(scope),
+        deadline: Some(deadline),
+        reward: Some(reward.into()),
+        target: Some(target),
+    };
+    let specs = [
+        (
+            0,
+            plants[0].lead.clone(),
+            challenge(
+                "转炉工序电耗降两成",
+                "转炉车间风机、水泵和除尘系统电耗居高不下。征集能把工序电耗降低两成的办法，以试点实测节电量为准。",
+                ChallengeScope::Industry,
+                None,
+                Savings { electricity_kwh: 3_000_000.0, ..Default::default() },
+                "获奖应答每条奖励积分，并推荐参评年度工匠",
+            ),
+            &[Status::Promoted, Status::Adopted, Status::Incubating, Status::Evaluating, Status::Submitted][..],
+        ),
+        (
+            2,
+            plants[2].admin.clone(),
+            challenge(
+                "空压站节电三成",
+                "厂内空压站电耗占全厂三成以上，夜班空载严重。征集在不影响用气的前提下节电三成的办法（本厂内部课题）。",
+                ChallengeScope::Enterprise,
+                None,
+                Savings { electricity_kwh: 1_200_000.0, ..Default::default() },
+                "采纳即奖，实施后按节电量另行奖励",
+            ),
+            &[Status::Adopted, Status::Accepted][..],
+        ),
+        (
+            4,
+            association.clone(),
+            challenge(
+                "水泥熟料线余热利用提升",
+                "多数熟料线窑头窑尾废气余热利用率不足六成。征集提高余热利用、降低吨熟料标煤耗的技术，面向全行业公开。",
+                ChallengeScope::Public,
+                Some(Industry::BuildingMaterials),
+                Savings { coal_t: 5_000.0, ..Default::default() },
+                "入选方案由行业协会推广并发布成果",
+            ),
+            &[Status::Promoted, Status::Accepted, Status::Rejected][..],
+        ),
+    ];
+    let mut challenges = 0;
+    for (pi, owner, fields, states) in specs {
+        let o = owner.clone();
+        let c = step!(db, |tx| crate::journey::challenges::open(tx, &o, fields, opened).await);
+        challenges += 1;
+        let mut awarded = None;
+        for state in states {
+            let Some((_, id, _, author)) = made.iter().find(|(p, _, t, _)| *p == pi && t == state) else { continue };
+            let (id, author, cid) = (*id, author.clone(), c.id);
+            step!(db, |tx| {
+                let row = crate::journey::proposals::reload(tx, id).await?;
+                crate::journey::challenges::answer(tx, &author, &row, Some(cid), opened + Duration::days(2)).await
+            });
+            if matches!(state, Status::Adopted) && awarded.is_none() {
+                awarded = Some(id);
+            }
+        }
+        // The machinery plant's internal challenge is closed, awarding its adopted answer.
+        if pi == 2 {
+            if let Some(answer) = awarded {
+                let (o, cid, version) = (owner.clone(), c.id, c.version);
+                step!(db, |tx| crate::journey::challenges::close(
+                    tx,
+                    &o,
+                    cid,
+                    version,
+                    &[answer],
+                    "应答实施后实测节电达到目标的四成，授奖并结题",
+                    now - Duration::days(3)
+                )
+                .await);
+            }
+        }
+    }
+    // Help requests: a machinery plant's, open; a steel plant's, taken by the machinery studio; a glass
+    // plant's, resolved by the cement studio with verified savings.
+    let asks = [
+        (
+            3,
+            "空压机夜班空转电费高",
+            "我厂4台75千瓦螺杆空压机，夜班用气很少但几台机器还是频繁加载卸载，压力在0.6到0.8兆帕之间来回波动。",
+            vec!["空压机"],
+            None,
+        ),
+        (
+            1,
+            "除尘风机一直满速运行",
+            "炼钢二次除尘风机2000多千瓦，不管冶炼还是间隙一直满速运行，靠挡板调风量，电耗很大。",
+            vec!["除尘风机"],
+            Some((2, false)),
+        ),
+        (
+            5,
+            "玻璃熔窑燃耗高",
+            "日用玻璃熔窑用天然气加空气助燃，燃耗高，氮氧化物排放达不到新标准，烟气量大。",
+            vec!["玻璃熔窑"],
+            Some((4, true)),
+        ),
+    ];
+    let mut help_requests = 0;
+    for (pi, title, problem, equipment, helper) in asks {
+        let (asker, when) = (plants[pi].admin.clone(), now - Duration::days(30));
+        let fields = HelpFields {
+            title: title.into(),
+            problem: problem.into(),
+            equipment: equipment.into_iter().map(str::to_owned).collect(),
+            consumption: Some("月耗电约8万千瓦时（企业自报）".into()),
+            ..Default::default()
+        };
+        let h = step!(db, |tx| crate::journey::help::request(tx, &asker, fields, when).await);
+        help_requests += 1;
+        let Some((hi, resolve)) = helper else { continue };
+        let (lead, hid) = (plants[hi].lead.clone(), h.id);
+        let h = step!(db, |tx| crate::journey::help::take(tx, &lead, hid, 1, when + Duration::days(3)).await);
+        if resolve {
+            let (lead, version, used) =
+                (plants[hi].lead.clone(), h.version, techniques.first().copied().into_iter().collect::<Vec<_>>());
+            let verified = Savings {
+                natural_gas_m3: 180_000.0,
+                money_yuan: 540_000.0,
+                investment_yuan: 900_000.0,
+                ..Default::default()
+            };
+            step!(db, |tx| crate::journey::help::resolve(
+                tx,
+                &lead,
+                hid,
+                version,
+                "熔窑改为富氧助燃并更换低氮燃烧器，空燃比闭环控制；试运行一个月实测天然气单耗下降一成二。",
+                &used,
+                Some(verified),
+                now - Duration::days(2)
+            )
+            .await);
+        }
+    }
+    Ok((challenges, help_requests))
 }

@@ -1,7 +1,9 @@
 // The journey through the shop-floor page, in Debian's chromium at 360×800: a worker submits with a photo
 // (and a retry after a dropped connection creates no second proposal), the lead assigns two reviewers, both
 // score on the blind scorecard, the lead accepts, search finds the proposal, the impact page draws its
-// charts. A screenshot of each screen goes to $OUT. Env: URL, OUT, WORKER, REVIEWER1, REVIEWER2, LEAD, ADMIN.
+// charts; the lead posts a challenge that the worker answers; a small plant asks for help, sees the catalogue's
+// answer while it types, and another enterprise's studio takes it on. A screenshot of each screen goes to $OUT.
+// Env: URL, OUT, WORKER, REVIEWER1, REVIEWER2, LEAD, ADMIN, SMALL_PLANT, OTHER_ADMIN, OTHER_LEAD.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -192,6 +194,61 @@ try {
   await lead.locator('.badge.status', { hasText: '重复' }).waitFor();
   await lead.locator('.notice', { hasText: '此建议与已有建议重复' }).getByRole('link', { name: TITLE }).waitFor();
   await shot(lead, 'duplicate');
+
+  // The studio lead posts a challenge; the worker finds it on the board and answers it.
+  await lead.goto(`${base}/#/challenges`);
+  await lead.getByText('发布新课题').click();
+  await lead.getByLabel('课题名称').fill('转炉车间电耗降两成');
+  await lead.getByLabel('问题与目标').fill('转炉车间风机水泵电耗高，征集降低电耗两成的办法，以实测节电量为准。');
+  await lead.getByLabel('截止日期').fill('2099-06-30');
+  await lead.getByLabel('奖励').fill('获奖应答奖励积分');
+  await lead.getByLabel('电（千瓦时）').fill('400000');
+  await shot(lead, 'challenge-open');
+  // Sent from the keyboard, as a phone's 前往 key does (implicit submission).
+  await lead.getByLabel('天然气（立方米）').press('Enter');
+  await lead.locator('h1', { hasText: '转炉车间电耗降两成' }).waitFor();
+  await worker.goto(`${base}/#/challenges`);
+  const board = worker.locator('[data-challenge="转炉车间电耗降两成"]');
+  await board.locator('[role=progressbar]').waitFor();
+  assert.ok(!(await worker.locator('main').innerText()).includes('null'), 'the challenge board prints no null');
+  await shot(worker, 'challenge-board');
+  await board.getByRole('link', { name: '应答此课题' }).click();
+  await worker.locator('[data-answering]', { hasText: '转炉车间电耗降两成' }).waitFor();
+  await worker.getByLabel('标题').fill('除尘风机变频调速');
+  await worker.getByLabel('现状与改进办法').fill('转炉二次除尘风机一直满速运行，建议加装变频器按冶炼周期调速。');
+  await worker.getByLabel('类别').selectOption('ENERGY_SAVING');
+  await worker.getByRole('button', { name: '提交建议' }).click();
+  await worker.getByText('已提交，谢谢').waitFor();
+  await worker.goto(`${base}/#/challenges`);
+  await board.getByText('应答 1').waitFor();
+
+  // A small plant asks for help: the catalogue's answer is suggested as it types; a studio of another
+  // enterprise, known for compressors, takes it on.
+  const otherEnterprise = (await api(process.env.OTHER_ADMIN, '{ viewer { enterprise { id } } }')).viewer.enterprise.id;
+  const otherLeadId = (await api(process.env.OTHER_LEAD, '{ viewer { id } }')).viewer.id;
+  await api(process.env.OTHER_ADMIN, 'mutation($input: CreateStudioInput!) { createStudio(input: $input) { userErrors { code message } } }',
+    { input: { enterpriseId: otherEnterprise, name: '动力能源劳模工作室', specialties: ['空压机', '压缩空气'], leadId: otherLeadId } });
+  const plant = await signIn(process.env.SMALL_PLANT);
+  await plant.goto(`${base}/#/help`);
+  await plant.getByLabel('遇到什么问题').fill('空压机夜班空转电费高');
+  await plant.getByLabel('具体情况').fill('我厂4台螺杆空压机，夜班用气很少但还是频繁加载卸载，压力来回波动，空压站电费占全厂三分之一。');
+  await plant.locator('[data-suggestions] li').first().waitFor();
+  const suggested = await plant.locator('[data-suggestions] li').first().getAttribute('data-technique');
+  assert.equal(suggested, '空压站集中联控与变频改造', 'the matching technique is suggested first, while typing');
+  assert.ok((await plant.locator('[data-suggestions] .snippet em').count()) > 0, 'why it matched is marked');
+  await plant.getByLabel('涉及设备').fill('空压机');
+  await shot(plant, 'help-request');
+  await plant.getByRole('button', { name: '提交求助' }).click();
+  await plant.locator('h1', { hasText: '空压机夜班空转电费高' }).waitFor();
+  await plant.locator('[data-studio="动力能源劳模工作室"]').waitFor();
+  const helpUrl = plant.url();
+  await plant.context().close();
+  const helper = await signIn(process.env.OTHER_LEAD);
+  await helper.goto(helpUrl);
+  await helper.getByRole('button', { name: '由本工作室承接' }).click();
+  await helper.locator('.badge.status', { hasText: '已承接' }).waitFor();
+  await shot(helper, 'help-taken');
+  await helper.context().close();
   console.log(`browser journey: ${step} screens in ${OUT}`);
   console.log('1 passed, 0 failed');
 } catch (e) {

@@ -14,8 +14,11 @@ const EVENT = {
   ACCEPTED: '采纳', RETURNED: '退回修改', REJECTED: '不采纳', WITHDRAWN: '撤回', PILOT_STARTED: '启动试点',
   MILESTONE_UPDATED: '里程碑更新', MEASUREMENT_RECORDED: '记录测量', ADOPTED: '确认实施', PROMOTED: '推广到行业目录', COAUTHOR_JOINED: '合作者加入',
   ATTACHMENT_ADDED: '添加照片', ATTACHMENT_REMOVED: '删除附件', IMPORTED: '导入', IMPORT_UPDATED: '导入更新',
-  MARKED_DUPLICATE: '标记为重复', CREDITED_AS_COAUTHOR: '重复建议作者记为合作者',
+  MARKED_DUPLICATE: '标记为重复', CREDITED_AS_COAUTHOR: '重复建议作者记为合作者', CHALLENGE_AWARDED: '攻关课题获奖',
 };
+const SCOPE = { ENTERPRISE: '仅本企业', INDUSTRY: '本行业', PUBLIC: '公开' };
+const OWNER = { STUDIO: '工作室', ENTERPRISE: '企业', ASSOCIATION: '行业协会' };
+const HELP_STATUS = { OPEN: '待承接', TAKEN: '已承接', RESOLVED: '已解决', CLOSED: '已关闭' };
 const CATEGORY = {
   ENERGY_SAVING: '节能降耗', GREEN_PROCESS: '绿色工艺', CLEAN_PRODUCTION: '清洁生产', CIRCULAR_ECONOMY: '循环经济',
   EMISSION_REDUCTION: '减排降碳', SAFETY: '安全', QUALITY: '质量', OTHER: '其他',
@@ -39,6 +42,7 @@ const NOTIFY = {
   PROPOSAL_RETURNED: '提案被退回修改', MARKED_DUPLICATE: '提案被标记为重复', PILOT_STARTED: '试点开始', MILESTONE_DUE: '试点里程碑即将到期',
   MILESTONE_OVERDUE: '试点里程碑已逾期', ADOPTION_CONFIRMED: '提案已推广应用', PROMOTED: '提案入选行业目录',
   ADOPTED_ELSEWHERE: '你的技术被其他企业采用', COAUTHOR_INVITED: '共同作者邀请', WEBHOOK_PAUSED: '推送地址已暂停',
+  CHALLENGE_AWARDED: '应答在攻关课题中获奖',
 };
 const CHANNEL = { EMAIL: '立即发邮件', DIGEST: '每日汇总邮件', OFF: '仅站内信' };
 const FORMAT = { JSON: 'JSON（自有系统，签名）', WECOM_ROBOT: '企业微信群机器人', DINGTALK_ROBOT: '钉钉群机器人' };
@@ -67,7 +71,12 @@ function chinese(message, code) {
 }
 
 class ApiError extends Error {
-  constructor(code, message, field) { super(chinese(message, code)); this.code = code; this.field = field; }
+  // A userError's field is its path (["input", "proposal", "title"]): the form field is its last part.
+  constructor(code, message, field) {
+    super(chinese(message, code));
+    this.code = code;
+    this.field = Array.isArray(field) ? field[field.length - 1] : field;
+  }
 }
 
 function token() { return localStorage.getItem(TOKEN_KEY); }
@@ -220,6 +229,8 @@ function renderNav() {
   if (has('REVIEWER', 'STUDIO_LEAD')) links.push(['#/review', '评审任务']);
   if (has('STUDIO_LEAD', 'ENTERPRISE_ADMIN', 'ADMIN')) links.push(['#/manage', '待处理']);
   if (has('ENTERPRISE_ADMIN', 'ADMIN')) links.push(['#/people', '人员'], ['#/audit', '审计日志']);
+  links.push(['#/challenges', '攻关课题']);
+  if (viewer) links.push(['#/help', '助企求助']);
   links.push(['#/search', '搜索'], ['#/techniques', '技术目录'], ['#/impact', '成效']);
   if (has('ENTERPRISE_ADMIN', 'ADMIN')) links.push(['#/webhooks', '推送']);
   if (viewer) links.push(['#/inbox', '通知'], ['#/tokens', '令牌']);
@@ -236,6 +247,8 @@ function home() {
   if (viewer) tiles.push(['#/submit', '提交节能建议'], ['#/mine', '我的建议与积分']);
   if (has('REVIEWER', 'STUDIO_LEAD')) tiles.push(['#/review', '评审任务']);
   if (has('STUDIO_LEAD', 'ENTERPRISE_ADMIN', 'ADMIN')) tiles.push(['#/manage', '待处理建议']);
+  tiles.push(['#/challenges', '攻关课题']);
+  if (viewer) tiles.push(['#/help', '助企求助']);
   tiles.push(['#/search', '搜索建议'], ['#/techniques', '行业技术目录'], ['#/impact', '节能成效']);
   page(
     viewer ? `你好，${viewer.name}` : '职工节能创新',
@@ -333,8 +346,9 @@ function field(id, text, control, hint) {
   return [h('label', { for: id }, text, hint ? h('span', { class: 'hint' }, ` ${hint}`) : null), control];
 }
 
-function submitForm() {
+function submitForm(params) {
   if (!viewer) { location.hash = '#/login'; return; }
+  const challengeId = params && params.get('challenge');
   // One key per proposal being written: a retry after a dropped connection returns the same proposal.
   let key = sessionStorage.getItem('greenline-submit-key');
   if (!key) { key = `web-${crypto.randomUUID()}`; sessionStorage.setItem('greenline-submit-key', key); }
@@ -376,7 +390,7 @@ function submitForm() {
           const p = await mutate(SUBMIT, {
             idempotencyKey: key,
             proposal: {
-              title: title.value, body: body.value, category: category.value,
+              title: title.value, body: body.value, category: category.value, challengeId,
               expectedSavings: { electricityKwh: num(kwh), coalT: num(coal), moneyYuan: num(yuan), investmentYuan: num(invest) },
             },
           });
@@ -408,7 +422,12 @@ function submitForm() {
       h('div', {}, ...field('investmentYuan', '投资（元）', invest)))),
   ...field('photos', '现场照片', photos, '可直接拍照'),
   h('p', {}, button));
-  page('提交节能建议', form);
+  page('提交节能建议', challengeId ? h('p', { class: 'notice', 'data-answering': challengeId }, '应答攻关课题：', h('a', { href: `#/c/${encodeURIComponent(challengeId)}`, id: 'answering' }, '…')) : null, form);
+  if (challengeId) {
+    gql('query($id: ID!) { challenge(id: $id) { title } }', { id: challengeId })
+      .then((d) => { const a = document.getElementById('answering'); if (a) a.textContent = d.challenge ? d.challenge.title : '（课题不可见）'; })
+      .catch(() => {});
+  }
 }
 
 async function mine() {
@@ -1052,6 +1071,239 @@ async function webhooks() {
   await list();
 }
 
+// ---------- challenges (攻关课题) ----------
+const CHALLENGE_CARD = 'id title statement status scope ownerKind deadline reward viewerCanAnswer studio { name } enterprise { name } target { tce electricityKwh coalT naturalGasM3 steamT waterT } progress { answers accepted adopted verifiedTce targetTce shareOfTarget }';
+
+/** A bar of verified savings against the target, with the figures in words beside it. */
+function progressBar(p) {
+  const share = Math.max(0, Math.min(1, p.shareOfTarget || 0));
+  const fill = h('span');
+  fill.style.width = `${(share * 100).toFixed(1)}%`; // CSSOM, which the page's CSP allows (a style attribute it would not)
+  return h('div', { class: 'progress' },
+    h('div', { class: 'bar', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': Math.round(share * 100),
+      'aria-label': '核实节能量占目标' }, fill),
+    h('p', { class: 'meta' }, `应答 ${p.answers} · 采纳 ${p.accepted} · 实施 ${p.adopted} · 核实 ${fmt(p.verifiedTce, 1)} / 目标 ${fmt(p.targetTce, 1)} 吨标煤（${fmt(share * 100, 0)}%）`));
+}
+
+function challengeCard(c) {
+  const owner = c.studio ? c.studio.name : (c.enterprise ? c.enterprise.name : OWNER[c.ownerKind]);
+  return h('div', { class: 'card', 'data-challenge': c.title },
+    h('h3', {}, h('a', { href: `#/c/${encodeURIComponent(c.id)}` }, c.title)),
+    h('span', { class: 'badge' }, c.status === 'OPEN' ? '征集中' : '已结题'), ' ',
+    h('span', { class: 'meta' }, `${owner} · ${SCOPE[c.scope]} · 截止 ${c.deadline}`),
+    progressBar(c.progress),
+    c.reward ? h('p', { class: 'meta' }, `奖励：${c.reward}`) : null,
+    c.viewerCanAnswer ? h('a', { class: 'button', href: `#/submit?challenge=${encodeURIComponent(c.id)}` }, '应答此课题') : null);
+}
+
+async function challengeBoard(params) {
+  const closed = params.get('status') === 'CLOSED';
+  page('攻关课题', h('p', {}, '劳模工匠创新工作室、企业和行业协会发布的节能降耗攻关课题。用一条建议来应答，实测节能量计入课题进展。'),
+    h('div', { class: 'row' }, h('a', { href: '#/challenges', 'aria-current': closed ? null : 'page' }, '征集中'), ' · ',
+      h('a', { href: '#/challenges?status=CLOSED', 'aria-current': closed ? 'page' : null }, '已结题')));
+  if (has('STUDIO_LEAD', 'ENTERPRISE_ADMIN', 'ASSOCIATION', 'ADMIN')) main.append(openChallengeForm());
+  const d = await gql(`query($s: ChallengeStatus) { challenges(filter: {status: $s}, first: 50) { totalCount edges { node { ${CHALLENGE_CARD} } } } }`,
+    { s: closed ? 'CLOSED' : 'OPEN' });
+  main.append(h('h2', {}, `${closed ? '已结题' : '征集中'}（${d.challenges.totalCount}）`),
+    ...d.challenges.edges.map((e) => challengeCard(e.node)));
+  if (!d.challenges.edges.length) main.append(h('p', {}, '暂无课题。'));
+}
+
+function openChallengeForm() {
+  const title = h('input', { type: 'text', maxlength: 200 });
+  const statement = h('textarea', { maxlength: 20000 });
+  const scope = h('select', {}, Object.entries(SCOPE).filter(([v]) => !(has('ASSOCIATION', 'ADMIN') && v === 'ENTERPRISE')).map(([v, t]) => h('option', { value: v }, t)));
+  const industry = h('select', {}, Object.entries(INDUSTRY).map(([v, t]) => h('option', { value: v }, t)));
+  const deadline = h('input', { type: 'date' });
+  const reward = h('input', { type: 'text', maxlength: 2000 });
+  const kwh = h('input', { type: 'number', min: 0, step: 'any', inputmode: 'decimal' });
+  const coal = h('input', { type: 'number', min: 0, step: 'any', inputmode: 'decimal' });
+  const gas = h('input', { type: 'number', min: 0, step: 'any', inputmode: 'decimal' });
+  const num = (el) => (el.value === '' ? 0 : Number(el.value));
+  const button = h('button', { type: 'submit' }, '发布课题');
+  const form = h('form', { novalidate: true, onsubmit: (e) => {
+    e.preventDefault();
+    busy(button, async () => {
+      try {
+        const p = await mutate(`mutation($input: OpenChallengeInput!) { openChallenge(input: $input) { challenge { id } userErrors { field code message } } }`, {
+          challenge: { title: title.value, statement: statement.value, scope: scope.value, deadline: deadline.value || null, reward: reward.value,
+            industry: has('ASSOCIATION', 'ADMIN') ? industry.value : null,
+            target: { electricityKwh: num(kwh), coalT: num(coal), naturalGasM3: num(gas) } } });
+        location.hash = `#/c/${encodeURIComponent(p.challenge.id)}`;
+      } catch (err) { showError(form, err); }
+    });
+  } },
+  ...field('title', '课题名称', title, '要解决什么'),
+  ...field('statement', '问题与目标', statement, '现状、要达到的效果、怎样算解决'),
+  ...field('scope', '可见范围', scope, '仅本企业的课题，应答也只在本企业内可见'),
+  has('ASSOCIATION', 'ADMIN') ? field('industry', '行业', industry) : [],
+  ...field('deadline', '截止日期', deadline),
+  ...field('reward', '奖励', reward, '可不填'),
+  h('fieldset', {}, h('legend', {}, '目标：每年节约'),
+    h('div', { class: 'grid2' },
+      h('div', {}, ...field('electricityKwh', '电（千瓦时）', kwh)),
+      h('div', {}, ...field('coalT', '煤（吨）', coal)),
+      h('div', {}, ...field('naturalGasM3', '天然气（立方米）', gas)))),
+  h('p', {}, button));
+  return h('details', { class: 'card' }, h('summary', {}, '发布新课题'), form);
+}
+
+async function challengePage(id) {
+  page('攻关课题');
+  const d = await gql(`query($id: ID!) { challenge(id: $id) { ${CHALLENGE_CARD} version closeReason viewerCanManage
+    awardedAnswers { id title }
+    answers(first: 50) { totalCount edges { node { id title status updatedAt authorsHidden authors { name } } } } } }`, { id });
+  const c = d.challenge;
+  if (!c) { fail(new ApiError('NOT_FOUND')); return; }
+  main.querySelector('h1').textContent = c.title;
+  main.append(challengeCard(c), h('p', { class: 'body' }, c.statement));
+  if (c.closeReason) main.append(h('p', { class: 'notice' }, `结题说明：${c.closeReason}`));
+  if (c.awardedAnswers.length) main.append(h('p', {}, '获奖应答：', ...c.awardedAnswers.map((a) => h('a', { href: `#/p/${encodeURIComponent(a.id)}` }, a.title))));
+  main.append(h('h2', {}, `应答（${c.answers.totalCount}）`), ...c.answers.edges.map((e) => card(e.node)));
+  if (c.viewerCanManage && c.status === 'OPEN') {
+    const awardable = c.answers.edges.map((e) => e.node).filter((p) => ['ACCEPTED', 'INCUBATING', 'ADOPTED', 'PROMOTED'].includes(p.status));
+    const reason = h('textarea', { maxlength: 2000 });
+    const boxes = awardable.map((p) => h('input', { type: 'checkbox', name: 'award', value: p.id }));
+    const button = h('button', { type: 'submit' }, '结题');
+    const form = h('form', { novalidate: true, onsubmit: (e) => {
+      e.preventDefault();
+      busy(button, async () => {
+        try {
+          await mutate(`mutation($input: CloseChallengeInput!) { closeChallenge(input: $input) { challenge { id } userErrors { field code message } } }`,
+            { challengeId: c.id, expectedVersion: c.version, reason: reason.value, awardedAnswerIds: boxes.filter((b) => b.checked).map((b) => b.value) });
+          route();
+        } catch (err) { showError(form, err); }
+      });
+    } },
+    awardable.length ? h('fieldset', {}, h('legend', {}, '获奖应答（已采纳的）'), awardable.map((p, i) => h('label', {}, boxes[i], p.title))) : h('p', { class: 'meta' }, '还没有已采纳的应答。'),
+    ...field('reason', '结题说明', reason),
+    h('p', {}, button));
+    main.append(h('h2', {}, '结题'), form);
+  }
+}
+
+// ---------- help requests (劳模工匠助企行) ----------
+/** A suggested technique and why: the request's words, marked in its text (server-escaped, <em> only). */
+function suggestionItem(s) {
+  const why = h('p', { class: 'snippet' });
+  why.innerHTML = (s.highlights.find((x) => x.field === 'body') || s.highlights[0] || { snippet: '' }).snippet;
+  return h('li', { 'data-technique': s.technique.name }, h('a', { href: `#/t/${encodeURIComponent(s.technique.id)}` }, s.technique.name),
+    h('span', { class: 'meta' }, ` · ${s.technique.totals.adoptionCount} 家采用`), why,
+    s.sharedWords.length ? h('p', { class: 'meta' }, `相同的词：${s.sharedWords.slice(0, 6).join('、')}`) : null);
+}
+const SUGGESTION = 'score sharedWords highlights { field snippet } technique { id name totals { adoptionCount tce } }';
+
+async function helpBoard(params) {
+  if (!viewer) { location.hash = '#/login?next=%23%2Fhelp'; return; }
+  const status = params.get('status') || 'OPEN';
+  page('助企求助', h('p', {}, '中小企业遇到的节能难题，由劳模工匠创新工作室承接解决（劳模工匠助企行）。'),
+    h('div', { class: 'row' }, Object.entries(HELP_STATUS).map(([v, t]) => h('a', { href: `#/help?status=${v}`, 'aria-current': v === status ? 'page' : null }, t))));
+  if (viewer.enterprise && !has('ASSOCIATION', 'ADMIN')) main.append(helpForm());
+  const d = await gql(`query($s: HelpStatus) { helpRequests(filter: {status: $s}, first: 50) { totalCount edges { node {
+    id title problem status industry equipment enterprise { name } studio { name } viewerCanTake } } } }`, { s: status });
+  main.append(h('h2', {}, `${HELP_STATUS[status]}（${d.helpRequests.totalCount}）`), ...d.helpRequests.edges.map(({ node: r }) =>
+    h('div', { class: 'card', 'data-help': r.title }, h('h3', {}, h('a', { href: `#/h/${encodeURIComponent(r.id)}` }, r.title)),
+      h('span', { class: 'badge' }, HELP_STATUS[r.status]), ' ',
+      h('span', { class: 'meta' }, `${r.enterprise ? r.enterprise.name : ''} · ${INDUSTRY[r.industry]}${r.studio ? ` · ${r.studio.name} 承接` : ''}`),
+      h('p', {}, r.problem.length > 80 ? `${r.problem.slice(0, 80)}…` : r.problem))));
+  if (!d.helpRequests.edges.length) main.append(h('p', {}, '暂无。'));
+}
+
+function helpForm() {
+  const title = h('input', { type: 'text', maxlength: 200 });
+  const problem = h('textarea', { maxlength: 20000 });
+  const equipment = h('input', { type: 'text' });
+  const consumption = h('input', { type: 'text', maxlength: 2000 });
+  const suggestions = h('div', { 'aria-live': 'polite', 'data-suggestions': '' });
+  let timer;
+  const suggest = () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const text = `${title.value}\n${problem.value}\n${equipment.value}`.trim();
+      if (text.length < 4) { suggestions.replaceChildren(); return; }
+      try {
+        const d = await gql(`query($t: String!) { suggestTechniques(text: $t, first: 3) { ${SUGGESTION} } }`, { t: text });
+        suggestions.replaceChildren(...(d.suggestTechniques.length ? [h('p', { class: 'meta' }, '目录里可能解决这个问题的技术：'),
+          h('ul', { class: 'similar' }, d.suggestTechniques.map(suggestionItem))] : []));
+      } catch { /* suggestions are optional */ }
+    }, 400);
+  };
+  for (const el of [title, problem, equipment]) el.addEventListener('input', suggest);
+  const tags = (v) => v.split(/[,，、\s]+/).map((t) => t.trim()).filter(Boolean);
+  const button = h('button', { type: 'submit' }, '提交求助');
+  const form = h('form', { novalidate: true, onsubmit: (e) => {
+    e.preventDefault();
+    busy(button, async () => {
+      try {
+        const p = await mutate(`mutation($input: RequestHelpInput!) { requestHelp(input: $input) { helpRequest { id } userErrors { field code message } } }`,
+          { title: title.value, problem: problem.value, equipment: tags(equipment.value), consumption: consumption.value });
+        location.hash = `#/h/${encodeURIComponent(p.helpRequest.id)}`;
+      } catch (err) { showError(form, err); }
+    });
+  } },
+  ...field('title', '遇到什么问题', title, '一句话'),
+  ...field('problem', '具体情况', problem, '设备、工艺、现在怎么运行'),
+  suggestions,
+  ...field('equipment', '涉及设备', equipment, '用顿号或逗号分开'),
+  ...field('consumption', '目前能耗', consumption, '可不填，只有承接的工作室能看到'),
+  h('p', {}, button));
+  return h('details', { class: 'card', open: true }, h('summary', {}, '我要求助'), form);
+}
+
+async function helpPage(id) {
+  page('助企求助');
+  const d = await gql(`query($id: ID!) { helpRequest(id: $id) { id version title problem status industry processes equipment consumption
+    enterprise { name } requestedBy { name } studio { name } solution closeReason viewerCanTake viewerCanResolve viewerCanClose
+    techniquesUsed { id name } verifiedSavings { tce tco2e electricityKwh }
+    suggestedTechniques(first: 5) { ${SUGGESTION} }
+    suggestedStudios(first: 5) { studio { id name enterprise { name } } matchedSpecialties accepted adopted verifiedTce helped } } }`, { id });
+  const r = d.helpRequest;
+  if (!r) { fail(new ApiError('NOT_FOUND')); return; }
+  main.querySelector('h1').textContent = r.title;
+  const row = (k, v) => (v ? [h('dt', {}, k), h('dd', {}, v)] : []);
+  main.append(h('p', {}, h('span', { class: 'badge status' }, HELP_STATUS[r.status]), ' ', h('span', { class: 'meta' }, `${r.enterprise ? r.enterprise.name : ''} · ${INDUSTRY[r.industry]}`)),
+    h('p', { class: 'body' }, r.problem),
+    h('dl', {}, row('设备', r.equipment.join('、')), row('工艺', r.processes.join('、')), row('目前能耗', r.consumption), row('提出人', r.requestedBy && r.requestedBy.name),
+      row('承接工作室', r.studio && r.studio.name), row('解决方案', r.solution), row('采用技术', r.techniquesUsed.map((t) => t.name).join('、')),
+      row('核实节能量', r.verifiedSavings && `${fmt(r.verifiedSavings.tce, 2)} 吨标煤/年`), row('关闭原因', r.closeReason)));
+  const act = async (mutation, input) => {
+    await mutate(`mutation($input: ${mutation[0].toUpperCase()}${mutation.slice(1)}Input!) { ${mutation}(input: $input) { helpRequest { id } userErrors { field code message } } }`,
+      { helpRequestId: r.id, expectedVersion: r.version, ...input });
+    route();
+  };
+  if (r.viewerCanTake) main.append(h('p', {}, h('button', { onclick: (e) => busy(e.target, () => act('takeHelpRequest', {}).catch(fail)) }, '由本工作室承接')));
+  if (r.viewerCanResolve) {
+    const solution = h('textarea', { maxlength: 20000 });
+    const kwh = h('input', { type: 'number', min: 0, step: 'any', inputmode: 'decimal' });
+    const boxes = r.suggestedTechniques.map((s) => h('input', { type: 'checkbox', name: 'technique', value: s.technique.id }));
+    const button = h('button', { type: 'submit' }, '办结');
+    const form = h('form', { novalidate: true, onsubmit: (e) => {
+      e.preventDefault();
+      busy(button, async () => {
+        try {
+          await act('resolveHelpRequest', { solution: solution.value, techniqueIds: boxes.filter((b) => b.checked).map((b) => b.value),
+            verifiedSavings: kwh.value === '' ? null : { electricityKwh: Number(kwh.value) } });
+        } catch (err) { showError(form, err); }
+      });
+    } }, ...field('solution', '解决方案', solution),
+    boxes.length ? h('fieldset', {}, h('legend', {}, '采用的目录技术'), r.suggestedTechniques.map((s, i) => h('label', {}, boxes[i], s.technique.name))) : null,
+    ...field('electricityKwh', '实测年节电（千瓦时）', kwh, '已测量时填写，计入工作室成效'),
+    h('p', {}, button));
+    main.append(h('h2', {}, '办结'), form);
+  }
+  if (r.viewerCanClose) {
+    main.append(h('p', {}, h('button', { class: 'secondary', onclick: (e) => {
+      const reason = prompt('关闭原因');
+      if (reason) busy(e.target, () => act('closeHelpRequest', { reason }).catch(fail));
+    } }, '关闭求助')));
+  }
+  main.append(h('h2', {}, '推荐技术'), r.suggestedTechniques.length ? h('ul', { class: 'similar' }, r.suggestedTechniques.map(suggestionItem)) : h('p', {}, '目录中暂无匹配的技术。'),
+    h('h2', {}, '推荐工作室'), r.suggestedStudios.length
+      ? h('ul', { class: 'plain' }, r.suggestedStudios.map((s) => h('li', { 'data-studio': s.studio.name }, h('strong', {}, s.studio.name),
+        h('span', { class: 'meta' }, ` · ${s.studio.enterprise ? s.studio.enterprise.name : ''}${s.matchedSpecialties.length ? ` · 专长：${s.matchedSpecialties.join('、')}` : ''} · 采纳 ${s.accepted} · 实施 ${s.adopted} · 核实 ${fmt(s.verifiedTce, 1)} 吨标煤 · 助企 ${s.helped} 次`))))
+      : h('p', {}, '暂无。'));
+}
+
 // ---------- routing ----------
 async function route() {
   const [path, query] = (location.hash.slice(1) || '/').split('?');
@@ -1060,7 +1312,8 @@ async function route() {
   renderNav();
   refreshBell();
   const screens = {
-    '': home, login, submit: submitForm, mine, review: reviewQueue, manage, search: () => search(params),
+    '': home, login, submit: () => submitForm(params), mine,
+    challenges: () => challengeBoard(params), c: () => challengePage(parts[1]), help: () => helpBoard(params), h: () => helpPage(parts[1]), review: reviewQueue, manage, search: () => search(params),
     techniques: () => techniques(params), impact, tokens, people: () => people(params), audit, inbox, settings, webhooks,
     p: () => proposalPage(parts[1], params), score: () => scorecard(parts[1]), t: () => technique(parts[1]),
   };

@@ -649,7 +649,7 @@ impl SearchIndex {
     pub fn similar(&self, text: &str, kind: DocKind, access: &Option<Vec<String>>, limit: usize) -> Result<Vec<Hit>> {
         let searcher = self.reader.searcher();
         let folded = variants::fold(text);
-        let Some(matching) = self.similarity(&searcher, &folded)? else { return Ok(vec![]) };
+        let Some(matching) = self.similarity(&searcher, &folded, SIMILAR_TITLE_BOOST, true)? else { return Ok(vec![]) };
         let mut clauses = self.constraints(kind, access, &Filter::default());
         clauses.push((Occur::Must, matching));
         let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit.max(1)).order_by_score())?;
@@ -694,7 +694,9 @@ impl SearchIndex {
     ) -> Result<Vec<Suggestion>> {
         let searcher = self.reader.searcher();
         let folded = variants::fold(text);
-        let Some(matching) = self.similarity(&searcher, &folded)? else { return Ok(vec![]) };
+        let Some(matching) = self.similarity(&searcher, &folded, SUGGEST_TITLE_BOOST, false)? else {
+            return Ok(vec![]);
+        };
         let mut should: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, matching)];
         if let Some(i) = industry {
             let same = TermQuery::new(Term::from_field_text(self.f.industry, i), IndexRecordOption::Basic);
@@ -704,9 +706,10 @@ impl SearchIndex {
         clauses.push((Occur::Must, Box::new(BooleanQuery::new(should))));
         let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit.max(1)).order_by_score())?;
         let mut words = analyzer::words(&folded);
-        words.retain(|w| w.chars().count() >= 2 && w.chars().any(char::is_alphanumeric));
+        words.retain(|w| w.chars().count() >= 2 && !w.chars().any(|c| c.is_ascii_digit()));
+        let mut seen = std::collections::HashSet::new();
+        words.retain(|w| seen.insert(w.clone()));
         words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
-        words.dedup();
         let mut out = Vec::with_capacity(top.len());
         for (score, addr) in top {
             let doc: TantivyDocument = searcher.doc(addr)?;
@@ -730,11 +733,19 @@ impl SearchIndex {
     }
 
     /// The scoring of [`SearchIndex::similar`] for an already folded text: its rarest bigrams in the title
-    /// and body character views, and jieba's words a little. `None` when the text shares nothing with the
-    /// index.
-    fn similarity(&self, searcher: &tantivy::Searcher, folded: &str) -> Result<Option<Box<dyn Query>>> {
+    /// (counting `title_boost`) and body character views, and jieba's words a little; bigrams with digits
+    /// only when `numbers` (a duplicate repeats its figures; a plant's "4台" says nothing of a solution).
+    /// `None` when the text shares nothing with the index.
+    fn similarity(
+        &self,
+        searcher: &tantivy::Searcher,
+        folded: &str,
+        title_boost: f32,
+        numbers: bool,
+    ) -> Result<Option<Box<dyn Query>>> {
         let mut grams: Vec<(String, f32)> = similarity_bigrams(folded)
             .into_iter()
+            .filter(|g| numbers || !g.chars().any(|c| c.is_ascii_digit()))
             .filter_map(|g| {
                 let df = searcher.doc_freq(&Term::from_field_text(self.f.body_chars, &g)).ok()?
                     + searcher.doc_freq(&Term::from_field_text(self.f.title_chars, &g)).ok()?;
@@ -748,7 +759,7 @@ impl SearchIndex {
         grams.truncate(SIMILAR_TERMS);
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(grams.len() * 2 + 16);
         for (g, _) in &grams {
-            for (field, boost) in [(self.f.title_chars, SIMILAR_TITLE_BOOST), (self.f.body_chars, 1.0)] {
+            for (field, boost) in [(self.f.title_chars, title_boost), (self.f.body_chars, 1.0)] {
                 let tq = TermQuery::new(Term::from_field_text(field, g), IndexRecordOption::WithFreqs);
                 should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), boost))));
             }
@@ -766,6 +777,9 @@ pub fn request_text(title: &str, problem: &str, tags: &[String]) -> String {
     format!("{title}\n{problem}\n{}", tags.join(" "))
 }
 
+/// How much a technique's name counts beside its text when matching a problem (a name repeats the
+/// equipment every request about it mentions; what tells techniques apart is in their text).
+const SUGGEST_TITLE_BOOST: f32 = 1.0;
 /// How much a suggestion of the request's own industry counts beyond its text.
 const SUGGEST_INDUSTRY_BOOST: f32 = 1.0;
 

@@ -25,10 +25,12 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let filled = crate::demo::fill(&db).await.map_err(|e| anyhow::anyhow!(e.public_message()))?;
     db.close().await;
     eprintln!(
-        "demo ready: {} enterprises, {} proposals, {} catalogue techniques. A server on this database indexes them at start.",
+        "demo ready: {} enterprises, {} proposals, {} catalogue techniques, {} challenges, {} help requests. A server on this database indexes them at start.",
         crate::demo::ENTERPRISE_COUNT,
         filled.proposals,
-        filled.techniques
+        filled.techniques,
+        filled.challenges,
+        filled.help_requests
     );
     eprintln!("Tokens to try in GraphiQL (header {{\"Authorization\": \"Bearer <token>\"}}); they are shown only now:");
     for (name, role, token) in &filled.tokens {

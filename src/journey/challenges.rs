@@ -316,6 +316,8 @@ pub async fn answer(
         return Err(AppError::invalid("challengeId", "challenge not found / 未找到该课题"));
     }
     store.set_answer_of(p.id, Some(cid), c.scope() == ChallengeScope::Enterprise).await?;
+    // The proposal's tokens in the index change with `confined`; the challenge's progress with its answers.
+    store.feed("proposal", p.id, now).await?;
     store.feed("challenge", cid, now).await
 }
 

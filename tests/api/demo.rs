@@ -49,6 +49,49 @@ async fn demo_fills_an_empty_database_with_every_state(app: TestApp) {
     }
     assert!(dates > 20, "{d}");
 
+    // Challenges with answers in several states, one closed with an award; help requests open, taken and
+    // resolved with verified savings; none of it after today.
+    let d = app
+        .ok(
+            Some(&admin),
+            "{ challenges { edges { node { status createdAt closedAt awardedAnswers { id } answers { edges { node { status } } } } } }
+               helpRequests { edges { node { status createdAt resolvedAt verifiedSavings { tce } } } } }",
+            json!({}),
+        )
+        .await;
+    let challenges = d["challenges"]["edges"].as_array().unwrap();
+    assert_eq!(challenges.len(), 3, "{d}");
+    let states = |c: &Value| -> std::collections::BTreeSet<String> {
+        c["node"]["answers"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["node"]["status"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(challenges.iter().any(|c| states(c).len() >= 4), "answers in several states: {d}");
+    let closed: Vec<&Value> = challenges.iter().filter(|c| c["node"]["status"] == "CLOSED").collect();
+    assert_eq!(closed.len(), 1, "{d}");
+    assert_eq!(closed[0]["node"]["awardedAnswers"].as_array().unwrap().len(), 1);
+    let help: Vec<String> = d["helpRequests"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["node"]["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        help.iter().cloned().collect::<std::collections::BTreeSet<_>>(),
+        ["OPEN", "RESOLVED", "TAKEN"].map(String::from).into(),
+        "{d}"
+    );
+    let resolved =
+        d["helpRequests"]["edges"].as_array().unwrap().iter().find(|h| h["node"]["status"] == "RESOLVED").unwrap();
+    assert!(resolved["node"]["verifiedSavings"]["tce"].as_f64().unwrap() > 0.0);
+    for t in [&challenges[0]["node"]["createdAt"], &closed[0]["node"]["closedAt"], &resolved["node"]["resolvedAt"]] {
+        let t: chrono::DateTime<chrono::Utc> = t.as_str().unwrap().parse().unwrap();
+        assert!(t <= now, "{t} is after today");
+    }
+
     // The server follows the feed: the demo's proposals arrive in its index too.
     let d = app
         .ok(Some(&admin), "{ proposals { totalCount } impactSummary(groupBy: INDUSTRY) { totals { proposals byStatus { status count } verifiedTce } groups { key } } techniques { totalCount edges { node { totals { adoptionCount } } } } }", json!({}))
@@ -241,19 +284,25 @@ async fn impact_matches_an_independent_calculation(app: &TestApp, admin: &str) {
         .ok(
             Some(admin),
             r#"{ impactSummary(groupBy: ENTERPRISE) {
-                 totals { proposals byStatus { status count } acceptanceRate adoptionRate medianDaysToDecision expectedTce verifiedTce verifiedYuan }
+                 totals { proposals helpRequestsResolved byStatus { status count } acceptanceRate adoptionRate medianDaysToDecision expectedTce verifiedTce verifiedYuan }
                  groups { label figures { proposals } }
                  byPoints: leaderboard(of: WORKERS, first: 100) { rank name points verifiedTce }
-                 bySavings: leaderboard(of: TEAMS, by: VERIFIED_SAVINGS, first: 5) { rank name verifiedTce } } }"#,
+                 bySavings: leaderboard(of: TEAMS, by: VERIFIED_SAVINGS, first: 5) { rank name verifiedTce } }
+               helpRequests(filter: {status: RESOLVED}) { edges { node { verifiedSavings { tce moneyYuan } } } } }"#,
             json!({}),
         )
         .await;
+    // Resolved help requests' verified savings count beside the proposals' (they are no proposals).
+    let resolved = d["helpRequests"]["edges"].as_array().unwrap();
+    let help = |k: &str| resolved.iter().map(|h| h["node"]["verifiedSavings"][k].as_f64().unwrap_or(0.0)).sum::<f64>();
+    let (help_tce, help_yuan) = (help("tce"), help("moneyYuan"));
     let t = &d["impactSummary"]["totals"];
     let close = |a: &Value, b: f64, tolerance: f64| {
         let a = a.as_f64().unwrap();
         assert!((a - b).abs() <= tolerance, "{a} ≠ {b}");
     };
     assert_eq!(t["proposals"], counted.len() as i64);
+    assert_eq!(t["helpRequestsResolved"], resolved.len() as i64);
     for s in t["byStatus"].as_array().unwrap() {
         let n = counted.iter().filter(|r| r[status] == s["status"].as_str().unwrap()).count();
         assert_eq!(s["count"], n as i64, "{s}");
@@ -263,8 +312,8 @@ async fn impact_matches_an_independent_calculation(app: &TestApp, admin: &str) {
     close(&t["medianDaysToDecision"], median, 1e-6);
     // The export rounds tce to 4 decimals: allow that much per row.
     close(&t["expectedTce"], sum(expected_tce), 1e-4 * counted.len() as f64);
-    close(&t["verifiedTce"], sum(verified_tce), 1e-4 * counted.len() as f64);
-    close(&t["verifiedYuan"], sum(verified_yuan), 1e-6);
+    close(&t["verifiedTce"], sum(verified_tce) + help_tce, 1e-4 * counted.len() as f64);
+    close(&t["verifiedYuan"], sum(verified_yuan) + help_yuan, 1e-6);
     for g in d["impactSummary"]["groups"].as_array().unwrap() {
         let n = counted.iter().filter(|r| r[enterprise] == g["label"].as_str().unwrap()).count();
         assert_eq!(g["figures"]["proposals"], n as i64, "{g}");
@@ -278,7 +327,7 @@ async fn impact_matches_an_independent_calculation(app: &TestApp, admin: &str) {
     assert!(workers.iter().enumerate().all(|(i, w)| w["rank"] == i as i64 + 1));
     let shared: f64 = workers.iter().map(|w| w["verifiedTce"].as_f64().unwrap()).sum();
     if workers.len() < 100 {
-        close(&json!(shared), t["verifiedTce"].as_f64().unwrap(), 1e-6);
+        close(&json!(shared), t["verifiedTce"].as_f64().unwrap() - help_tce, 1e-6);
     }
     let teams = d["impactSummary"]["bySavings"].as_array().unwrap();
     assert!(teams.windows(2).all(|w| w[0]["verifiedTce"].as_f64() >= w[1]["verifiedTce"].as_f64()));

@@ -21,7 +21,7 @@ use crate::{
         connection::{Conn, Keyset, PageArgs},
         guards::viewer,
         ids,
-        types::challenge::{rules_viewer, Challenge, HelpRequest},
+        types::challenge::{rules_viewer, suggest_techniques, Challenge, HelpRequest, TechniqueSuggestion},
     },
     read,
 };
@@ -237,6 +237,25 @@ impl ChallengeQuery {
             }
         }
         Ok(conn)
+    }
+
+    /// Catalogue techniques that address a problem described in words, best first, with why — what a
+    /// help request will be matched with, shown while a plant writes it. Public, like the catalogue. 按文字描述的问题推荐目录技术（最匹配的在前）并说明理由：企业填写求助时即时显示。与目录一样公开。
+    async fn suggest_techniques(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The problem, as the plant tells it (at most 20,000 characters). 问题描述（不超过2万字）。")]
+        text: String,
+        #[graphql(
+            desc = "The plant's industry: its techniques count a little more. 企业所属行业（同行业技术略优先）。"
+        )]
+        industry: Option<Industry>,
+        #[graphql(desc = "How many, at most 20. 条数（最多20）。", default = 5)] first: i32,
+    ) -> Result<Vec<TechniqueSuggestion>> {
+        if text.chars().count() > 20_000 {
+            return Err(crate::error::AppError::invalid("text", "the text is too long / 文本过长").into());
+        }
+        suggest_techniques(ctx, text, industry.map(|i| i.as_str().to_owned()), first).await
     }
 
     /// A help request, for anyone signed in. 求助（登录用户可见）。

@@ -211,6 +211,43 @@ impl Challenge {
     }
 }
 
+/// Catalogue techniques for a described problem, best first, each with why (the help request's
+/// suggestions, and the form's while a plant types).
+pub async fn suggest_techniques(
+    ctx: &Context<'_>,
+    text: String,
+    industry: Option<String>,
+    first: i32,
+) -> Result<Vec<TechniqueSuggestion>> {
+    let limit = first.clamp(0, 20) as usize;
+    if limit == 0 || text.trim().is_empty() {
+        return Ok(vec![]);
+    }
+    let found = services(ctx)?
+        .search
+        .query(move |index| {
+            index.suggest(&text, DocKind::Technique, &Some(vec!["public".into()]), industry.as_deref(), limit)
+        })
+        .await?;
+    let mut out = Vec::with_capacity(found.len());
+    for f in found {
+        let id = f.id;
+        if let Some(t) = read!(ctx, |s| s.technique(id).await) {
+            out.push(TechniqueSuggestion {
+                technique: Technique(t),
+                score: f64::from(f.score),
+                shared_words: f.shared_words,
+                highlights: f
+                    .highlights
+                    .into_iter()
+                    .map(|h| SearchHighlight { field: h.field.to_owned(), snippet: h.snippet })
+                    .collect(),
+            });
+        }
+    }
+    Ok(out)
+}
+
 pub struct HelpRequest {
     pub row: HelpRequestRow,
     pub viewer: challenge::Viewer,
@@ -380,33 +417,7 @@ impl HelpRequest {
         ctx: &Context<'_>,
         #[graphql(desc = "How many, at most 20. 条数（最多20）。", default = 5)] first: i32,
     ) -> Result<Vec<TechniqueSuggestion>> {
-        let (text, industry, limit) = (self.text(), self.row.industry.clone(), first.clamp(0, 20) as usize);
-        if limit == 0 {
-            return Ok(vec![]);
-        }
-        let found = services(ctx)?
-            .search
-            .query(move |index| {
-                index.suggest(&text, DocKind::Technique, &Some(vec!["public".into()]), Some(&industry), limit)
-            })
-            .await?;
-        let mut out = Vec::with_capacity(found.len());
-        for f in found {
-            let id = f.id;
-            if let Some(t) = read!(ctx, |s| s.technique(id).await) {
-                out.push(TechniqueSuggestion {
-                    technique: Technique(t),
-                    score: f64::from(f.score),
-                    shared_words: f.shared_words,
-                    highlights: f
-                        .highlights
-                        .into_iter()
-                        .map(|h| SearchHighlight { field: h.field.to_owned(), snippet: h.snippet })
-                        .collect(),
-                });
-            }
-        }
-        Ok(out)
+        suggest_techniques(ctx, self.text(), Some(self.row.industry.clone()), first).await
     }
     /// Studios to ask, best first: those whose specialties the request mentions, then by their record in
     /// its industry (accepted, adopted, verified savings, help requests resolved); never the requesting
