@@ -286,6 +286,8 @@ pub trait ChallengeStore: Send {
     /// Marks the challenge's answers confined (or not); returns their ids, for the change feed.
     async fn confine_answers(&mut self, challenge_id: i64, confined: bool) -> AppResult<Vec<i64>>;
     async fn set_answer_of(&mut self, proposal_id: i64, challenge_id: Option<i64>, confined: bool) -> AppResult<()>;
+    /// How many of the challenge's answers come from outside `enterprise_id`.
+    async fn foreign_answers(&mut self, challenge_id: i64, enterprise_id: Option<i64>) -> AppResult<i64>;
     /// A page of the challenges the viewer may see, newest first, and the count of all.
     async fn list_challenges(
         &mut self,
@@ -440,6 +442,14 @@ macro_rules! challenge_impl {
                 sqlx::query("update proposals set challenge_id = $2, confined = $3 where id = $1")
                     .bind(proposal_id).bind(challenge_id).bind(confined).execute(&mut **self).await?;
                 Ok(())
+            }
+
+            async fn foreign_answers(&mut self, challenge_id: i64, enterprise_id: Option<i64>) -> AppResult<i64> {
+                Ok(sqlx::query_scalar(
+                    "select count(*) from proposals where challenge_id = $1
+                       and (enterprise_id is null or cast($2 as bigint) is null or enterprise_id <> $2)",
+                )
+                .bind(challenge_id).bind(enterprise_id).fetch_one(&mut **self).await?)
             }
 
             async fn list_challenges(&mut self, v: &ChallengeSight, f: &ChallengeFilter, page: &KeyPage) -> AppResult<(Vec<ChallengeRow>, i64)> {

@@ -49,6 +49,10 @@ crate::string_enum! {
         WebhookPaused = "WEBHOOK_PAUSED",
         /// A challenge your proposal answered awarded it, with the points it earned you. 你的提案在攻关课题中获奖（附所得积分）。
         ChallengeAwarded = "CHALLENGE_AWARDED",
+        /// A studio took on your plant's help request (the one who asked, the enterprise admins). 你单位的求助已由工作室承接。
+        HelpRequestTaken = "HELP_REQUEST_TAKEN",
+        /// The studio resolved your plant's help request (the one who asked, the enterprise admins). 你单位的求助已办结。
+        HelpRequestResolved = "HELP_REQUEST_RESOLVED",
     }
 }
 
@@ -170,6 +174,8 @@ impl NotificationKind {
             NotificationKind::CoauthorInvited => "共同作者邀请",
             NotificationKind::WebhookPaused => "推送地址已暂停",
             NotificationKind::ChallengeAwarded => "应答在攻关课题中获奖",
+            NotificationKind::HelpRequestTaken => "求助已有工作室承接",
+            NotificationKind::HelpRequestResolved => "求助已办结",
         }
     }
 }
@@ -214,6 +220,10 @@ pub fn message(kind: NotificationKind, s: &Subject<'_>) -> (String, String) {
         NotificationKind::AdoptionConfirmed => format!("你的提案《{t}》已在本企业推广应用，节能量已核实{points}。"),
         NotificationKind::Promoted => format!("你的提案《{t}》已入选行业技术目录{points}。"),
         NotificationKind::ChallengeAwarded => format!("你的提案《{t}》在攻关课题“{detail}”中获奖{points}。"),
+        NotificationKind::HelpRequestTaken => format!("你单位的求助《{t}》已由{detail}承接，他们会与你们联系。"),
+        NotificationKind::HelpRequestResolved => {
+            format!("你单位的求助《{t}》已由{detail}办结，请查看解决方案与核实节能量。")
+        }
         NotificationKind::AdoptedElsewhere => format!("你首创的技术《{t}》已被{detail}采用。"),
         NotificationKind::CoauthorInvited => format!("{detail}邀请你成为提案《{t}》的共同作者，请在提案页接受或谢绝。"),
         NotificationKind::WebhookPaused => {

@@ -219,6 +219,15 @@ pub async fn update(
         ));
     }
     let text = text_of(store, f, Some(&row), None, now).await?;
+    if text.scope == ChallengeScope::Enterprise
+        && rules.scope != ChallengeScope::Enterprise
+        && store.foreign_answers(id, row.enterprise_id).await? > 0
+    {
+        return Err(AppError::invalid(
+            "scope",
+            "other enterprises have answered it: it cannot become internal / 已有其他企业应答，不能改为仅本企业",
+        ));
+    }
     if !challenge::scope_allowed(rules.owner, text.scope) {
         return Err(AppError::invalid(
             "scope",
@@ -319,9 +328,4 @@ pub async fn answer(
     // The proposal's tokens in the index change with `confined`; the challenge's progress with its answers.
     store.feed("proposal", p.id, now).await?;
     store.feed("challenge", cid, now).await
-}
-
-/// Who may see a proposal's challenge link: [`load_visible`]'s rule, as a yes or no.
-pub async fn visible_to(store: &mut dyn Store, user: Option<&UserRow>, c: &ChallengeRow) -> AppResult<bool> {
-    Ok(challenge::can_view(viewer_of(store, user).await?, &c.rules()))
 }

@@ -12,6 +12,7 @@ use crate::{
     },
     domain::{
         challenge::{self, HelpAction, REASON_MAX, STATEMENT_MAX, TAGS_MAX, TAG_MAX, TITLE_MAX},
+        notify::NotificationKind,
         organisation::Industry,
         savings::Savings,
     },
@@ -156,7 +157,24 @@ pub async fn take(
         return Err(conflict());
     }
     store.feed("help_request", id, now).await?;
-    store.help_request(id).await?.ok_or_else(|| AppError::not_found("help request"))
+    let row = store.help_request(id).await?.ok_or_else(|| AppError::not_found("help request"))?;
+    tell(store, NotificationKind::HelpRequestTaken, &row, user, now).await?;
+    Ok(row)
+}
+
+/// Tells the plant which studio took on or resolved its request.
+async fn tell(
+    store: &mut dyn Store,
+    kind: NotificationKind,
+    row: &HelpRequestRow,
+    user: &UserRow,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let studio = match row.studio_id {
+        Some(s) => store.studio_row(s).await?.map(|s| s.name).unwrap_or_default(),
+        None => String::new(),
+    };
+    super::notify::helped(store, kind, row, &studio, user, now).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -191,7 +209,9 @@ pub async fn resolve(
         store.add_help_technique(id, t).await?;
     }
     store.feed("help_request", id, now).await?;
-    store.help_request(id).await?.ok_or_else(|| AppError::not_found("help request"))
+    let row = store.help_request(id).await?.ok_or_else(|| AppError::not_found("help request"))?;
+    tell(store, NotificationKind::HelpRequestResolved, &row, user, now).await?;
+    Ok(row)
 }
 
 pub async fn close(

@@ -151,6 +151,32 @@ async fn people(store: &mut dyn Store, ids: &[i64], actor: &UserRow) -> AppResul
     Ok(out)
 }
 
+/// A help request taken on or resolved: the one who asked and their enterprise's admins are told which
+/// studio (the studio's own people acted, and are not told).
+pub async fn helped(
+    store: &mut dyn Store,
+    kind: NotificationKind,
+    h: &crate::db::challenges::HelpRequestRow,
+    studio: &str,
+    actor: &UserRow,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let mut ids = vec![h.requested_by];
+    ids.extend(store.people_with_role(h.enterprise_id, Role::EnterpriseAdmin.as_str()).await?.iter().map(|u| u.id));
+    let recipients = people(store, &ids, actor).await?;
+    let happening = Happening {
+        kind,
+        proposal: None,
+        technique_id: None,
+        title: &h.title,
+        detail: Some(studio),
+        due_on: None,
+        enterprise_id: Some(h.enterprise_id),
+        recipients,
+    };
+    fan_out(store, &happening, now).await
+}
+
 /// Invitations to co-author: each newly invited person is told by whom.
 pub async fn invited(
     store: &mut dyn Store,
@@ -280,6 +306,8 @@ pub fn page_path(proposal_id: Option<i64>, technique_id: Option<i64>, kind: Opti
         (Some(p), _, _) => format!("/#/p/{}", ids::encode("Proposal", p).as_str()),
         (None, Some(t), _) => format!("/#/t/{}", ids::encode("Technique", t).as_str()),
         (None, None, Some(NotificationKind::WebhookPaused)) => "/#/webhooks".to_owned(),
+        (None, None, Some(NotificationKind::HelpRequestTaken)) => "/#/help?status=TAKEN".to_owned(),
+        (None, None, Some(NotificationKind::HelpRequestResolved)) => "/#/help?status=RESOLVED".to_owned(),
         _ => "/#/inbox".to_owned(),
     }
 }
@@ -449,12 +477,15 @@ mod tests {
     fn links_open_the_screens_the_page_routes() {
         // The page's router (web/app.js): `p` a proposal, `t` a technique, `webhooks`, `inbox`.
         let router = include_str!("../../web/app.js");
-        for route in ["p: () => proposalPage(", "t: () => technique(", "inbox, settings, webhooks,"] {
+        for route in
+            ["p: () => proposalPage(", "t: () => technique(", "inbox, settings, webhooks,", "help: () => helpBoard("]
+        {
             assert!(router.contains(route), "the page routes {route}");
         }
         assert!(page_path(Some(7), None, None).starts_with("/#/p/"));
         assert!(page_path(None, Some(3), Some(NotificationKind::AdoptedElsewhere)).starts_with("/#/t/"));
         assert_eq!(page_path(None, None, Some(NotificationKind::WebhookPaused)), "/#/webhooks");
         assert_eq!(page_path(None, None, None), "/#/inbox");
+        assert_eq!(page_path(None, None, Some(NotificationKind::HelpRequestResolved)), "/#/help?status=RESOLVED");
     }
 }

@@ -399,6 +399,19 @@ async fn a_small_plant_asks_for_help_and_a_studio_resolves_it(app: TestApp) {
         refused(&app, &taker, "takeHelpRequest", json!({"helpRequestId": h["id"], "expectedVersion": 2})).await.1,
         "INVALID_TRANSITION"
     );
+    let told = |kind: &'static str| {
+        let asker = asker.clone();
+        let app = &app;
+        async move {
+            let d = app
+                .ok(Some(&asker), "{ viewer { notifications(first: 20) { nodes { kind body } } } }", json!({}))
+                .await;
+            let nodes = d["viewer"]["notifications"]["nodes"].as_array().unwrap().clone();
+            nodes.iter().find(|n| n["kind"] == kind).map(|n| n["body"].as_str().unwrap().to_owned())
+        }
+    };
+    let taken_notice = told("HELP_REQUEST_TAKEN").await;
+    assert!(taken_notice.is_some_and(|b| b.contains("动力能源劳模工作室")), "the plant is told who took it on");
     let other = app
         .ok(
             Some(&stranger),
@@ -429,6 +442,7 @@ async fn a_small_plant_asks_for_help_and_a_studio_resolves_it(app: TestApp) {
         .await["helpRequest"]
         .clone();
     assert_eq!(resolved["status"], "RESOLVED");
+    assert!(told("HELP_REQUEST_RESOLVED").await.is_some(), "the plant is told it is resolved");
     assert_eq!(resolved["techniquesUsed"], json!([{"name": "空压站集中联控与变频改造"}]));
     let tce = resolved["verifiedSavings"]["tce"].as_f64().unwrap();
     assert!(tce > 30.0, "300,000 kWh is tens of tce: {resolved}");
@@ -567,4 +581,9 @@ async fn an_enterprise_challenge_and_its_answers_stay_inside_the_enterprise(app:
         )
         .await;
     assert_eq!(d["proposal"]["challenge"]["id"], c, "{d}");
+    // Once another enterprise has answered, it cannot be made internal again (that answer would vanish
+    // from its own challenge).
+    answer(&app, &outsider, "外厂的应答", "我厂的除尘风机也这样改过，节电明显。", &c).await;
+    let input = json!({"challengeId": c, "expectedVersion": 2, "challenge": {"scope": "ENTERPRISE"}});
+    assert_eq!(refused(&app, &p.lead, "updateChallenge", input).await, ("scope".into(), "VALIDATION_FAILED".into()));
 }
