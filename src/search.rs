@@ -17,11 +17,8 @@ use tokio::sync::Notify;
 
 use crate::{
     db::{
-        challenges::{ChallengeRow, HelpRequestRow},
-        feed::ProposalIndexBatch,
-        listen::Listening,
-        rows::TechniqueRow,
-        Db,
+        challenges::ChallengeRow, feed::ProposalIndexBatch, help::HelpRequestRow, listen::Listening,
+        rows::TechniqueRow, Db,
     },
     domain::{lifecycle::Status, proposal::access_tokens},
     error::{AppError, AppResult},

@@ -7,6 +7,7 @@
 pub mod challenges;
 pub mod coauthors;
 pub mod feed;
+pub mod help;
 pub mod listen;
 pub mod notifications;
 pub mod organisations;

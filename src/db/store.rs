@@ -186,6 +186,7 @@ fn proposal_count_sql(f: &ProposalFilter) -> String {
 pub trait Store:
     super::coauthors::CoAuthorStore
     + super::challenges::ChallengeStore
+    + super::help::HelpStore
     + super::feed::FeedStore
     + super::persisted::PersistedStore
     + super::people::PeopleStore

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::{convert, required_text, validate_savings};
 use crate::{
     db::{
-        challenges::{HelpRequestRow, NewHelpRequest},
+        help::{HelpRequestRow, NewHelpRequest},
         store::Store,
         users::UserRow,
     },

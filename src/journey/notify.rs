@@ -156,7 +156,7 @@ async fn people(store: &mut dyn Store, ids: &[i64], actor: &UserRow) -> AppResul
 pub async fn helped(
     store: &mut dyn Store,
     kind: NotificationKind,
-    h: &crate::db::challenges::HelpRequestRow,
+    h: &crate::db::help::HelpRequestRow,
     studio: &str,
     actor: &UserRow,
     now: DateTime<Utc>,

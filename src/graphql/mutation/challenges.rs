@@ -5,13 +5,14 @@ use async_graphql::{Context, InputObject, Object, Result, ID};
 
 use super::{act, payload, settle};
 use crate::{
-    db::challenges::{ChallengeRow, HelpRequestRow},
+    db::{challenges::ChallengeRow, help::HelpRequestRow},
     domain::{challenge::ChallengeScope, organisation::Industry},
     error::{AppResult, UserError},
     graphql::{
         ids,
         types::{
-            challenge::{rules_viewer, Challenge, HelpRequest},
+            challenge::{rules_viewer, Challenge},
+            help::HelpRequest,
             savings::SavingsInput,
             scalars::Date,
         },

@@ -12,7 +12,10 @@ use super::search::{
     check_query, counts, edge_fields, run, sort_name, to_index_sort, window, FacetCount, SearchConn, SearchSort,
 };
 use crate::{
-    db::challenges::{ChallengeFilter, ChallengeSight, HelpFilter},
+    db::{
+        challenges::{ChallengeFilter, ChallengeSight},
+        help::HelpFilter,
+    },
     domain::{
         challenge::{self, ChallengeScope, ChallengeStatus, HelpStatus},
         organisation::Industry,
@@ -21,7 +24,10 @@ use crate::{
         connection::{Conn, Keyset, PageArgs},
         guards::viewer,
         ids,
-        types::challenge::{rules_viewer, suggest_techniques, Challenge, HelpRequest, TechniqueSuggestion},
+        types::{
+            challenge::{rules_viewer, Challenge},
+            help::{suggest_techniques, HelpRequest, TechniqueSuggestion},
+        },
     },
     read,
 };

@@ -6,10 +6,7 @@ use crate::domain::organisation::PersonSight;
 use crate::graphql::{
     guards::services,
     ids,
-    types::{
-        challenge::{Challenge, HelpRequest},
-        Enterprise, Node, Proposal, Studio, Team, Technique, User,
-    },
+    types::{challenge::Challenge, help::HelpRequest, Enterprise, Node, Proposal, Studio, Team, Technique, User},
 };
 
 #[derive(Default)]

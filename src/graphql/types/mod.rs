@@ -4,6 +4,7 @@ pub mod attachment;
 pub mod challenge;
 pub mod evaluation;
 pub mod event;
+pub mod help;
 pub mod notification;
 pub mod organisation;
 pub mod people;
@@ -30,5 +31,5 @@ pub enum Node {
     Proposal(Proposal),
     Technique(Technique),
     Challenge(challenge::Challenge),
-    HelpRequest(challenge::HelpRequest),
+    HelpRequest(help::HelpRequest),
 }
