@@ -146,6 +146,14 @@ pub async fn fill(db: &Db) -> AppResult<Filled> {
             }
             workers.push(u);
         }
+        // The studio, with what it is known for (help requests' studio suggestions read it): three of its
+        // industry's kinds of equipment.
+        let (eid, name, specialties) = (
+            workers[0].enterprise_id.unwrap_or_default(),
+            studio.clone(),
+            EQUIPMENT[i / 2][i % 2 * 3..][..3].join(","),
+        );
+        step!(db, |tx| tx.insert_studio(eid, &name, &specialties, None, Utc::now()).await);
         let mut reviewers = vec![];
         for r in 0..2 {
             let (u, t) = person(

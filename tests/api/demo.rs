@@ -84,6 +84,20 @@ async fn demo_fills_an_empty_database_with_every_state(app: TestApp) {
         ["OPEN", "RESOLVED", "TAKEN"].map(String::from).into(),
         "{d}"
     );
+    // Studios say what they are known for: the open compressor request finds the studio of the plant
+    // whose specialties name compressors.
+    let open = app
+        .ok(
+            Some(&admin),
+            "{ helpRequests(filter: {status: OPEN}) { nodes { suggestedStudios(first: 1) { studio { name } matchedSpecialties } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        open["helpRequests"]["nodes"][0]["suggestedStudios"][0]["matchedSpecialties"],
+        json!(["空压机"]),
+        "{open}"
+    );
     let resolved =
         d["helpRequests"]["edges"].as_array().unwrap().iter().find(|h| h["node"]["status"] == "RESOLVED").unwrap();
     assert!(resolved["node"]["verifiedSavings"]["tce"].as_f64().unwrap() > 0.0);
