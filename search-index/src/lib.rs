@@ -716,10 +716,13 @@ impl SearchIndex {
             let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or("").to_owned();
             let id = doc.get_first(self.f.id).and_then(|v| v.as_i64()).unwrap_or(0);
             let (title, body) = (variants::fold(&text(self.f.title)), variants::fold(&text(self.f.body)));
-            let shared: Vec<String> = words
+            let found: Vec<&str> =
+                words.iter().map(|w| w.as_ref() as &str).filter(|w| title.contains(*w) || body.contains(*w)).collect();
+            // Longest first; a word inside a longer one found (压机 in 空压机) says nothing more.
+            let shared: Vec<String> = found
                 .iter()
-                .filter(|w| title.contains(w.as_ref() as &str) || body.contains(w.as_ref() as &str))
-                .cloned()
+                .filter(|w| !found.iter().any(|o| o.len() > w.len() && o.contains(**w)))
+                .map(|w| (*w).to_owned())
                 .collect();
             let mut highlights = Vec::new();
             for (name, field) in [("title", self.f.title), ("body", self.f.body)] {

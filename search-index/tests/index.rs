@@ -435,3 +435,44 @@ fn an_offset_past_every_hit_is_an_empty_page_not_an_allocation() {
     let page = index.search(&SearchQuery { offset: 2, ..q("余热") }).unwrap();
     assert_eq!(page.hits.len(), 1);
 }
+
+/// A plant's symptoms find the remedy: the technique whose text shares the telling words comes first,
+/// the plant's figures ("4台") count for nothing, and each suggestion says why without word fragments.
+#[test]
+fn suggestions_match_symptoms_to_remedies_and_say_why() {
+    let index = SearchIndex::in_memory().unwrap();
+    let technique = |id, name: &str, body: &str| IndexDoc {
+        kind: DocKind::Technique,
+        industry: "MACHINERY".into(),
+        ..doc(id, name, body)
+    };
+    for t in [
+        technique(
+            1,
+            "空压机余热回收制热水",
+            "螺杆空压机站。在润滑油回路加装换热器，回收压缩热加热热水。典型案例：4台110千瓦空压机余热供浴室。",
+        ),
+        technique(
+            2,
+            "空压站集中联控与变频改造",
+            "多台空压机并联的空压站。集中控制器按管网压力统一调度加卸载，缩小压力带，减少空载运行和卸载能耗。",
+        ),
+        technique(3, "热处理炉炉衬保温改造", "台车炉炉壁散热大，用陶瓷纤维更换炉衬。"),
+    ] {
+        index.upsert(&t).unwrap();
+    }
+    index.commit(FeedPosition::default()).unwrap();
+    let text = search_index::request_text(
+        "空压机夜班空转电费高",
+        "我厂4台螺杆空压机，夜班用气很少但还是频繁加载卸载，压力来回波动，空压站电费占全厂三分之一。",
+        &[],
+    );
+    let found = index.suggest(&text, DocKind::Technique, &Some(vec!["public".into()]), Some("MACHINERY"), 3).unwrap();
+    let ranked: Vec<i64> = found.iter().map(|s| s.id).collect();
+    assert_eq!(ranked[..2], [2, 1], "{found:?}");
+    assert!(!ranked.contains(&3), "the furnace shares nothing telling");
+    let why = &found[0].shared_words;
+    assert!(why.contains(&"空压站".to_owned()) && why.contains(&"卸载".to_owned()), "{why:?}");
+    assert!(!why.contains(&"压机".to_owned()), "a fragment of 空压机 is not a reason of its own: {why:?}");
+    assert!(found[0].highlights.iter().any(|h| h.snippet.contains("<em>空压站</em>")), "{found:?}");
+}
