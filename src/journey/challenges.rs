@@ -149,7 +149,10 @@ pub async fn open(
 ) -> AppResult<ChallengeRow> {
     let v = viewer_of(store, Some(user)).await?;
     let owner = challenge::owner_for(v).ok_or_else(|| {
-        AppError::forbidden("open a challenge (studio leads, enterprise admins and associations do) / 发布攻关课题")
+        AppError::new(
+            ErrorCode::Forbidden,
+            "studio leads, enterprise admins and associations open challenges / 只有工作室领衔人、企业管理员和行业协会可以发布攻关课题",
+        )
     })?;
     // An enterprise's and a studio's challenges are about their own plants: their industry is the enterprise's.
     let own_industry = if owner == challenge::ChallengeOwner::Association { None } else { v.industry };
@@ -194,7 +197,10 @@ async fn load_managed(
         return Err(version_conflict(&row, expected_version));
     }
     if !challenge::may_manage(viewer_of(store, Some(user)).await?, &row.rules()) {
-        return Err(AppError::forbidden("change this challenge / 修改该课题"));
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "only those who posted the challenge may change or close it / 只有课题发布方可以修改或结题",
+        ));
     }
     if row.status() != ChallengeStatus::Open {
         return Err(refused_closed());

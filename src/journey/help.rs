@@ -59,7 +59,10 @@ pub async fn request(
 ) -> AppResult<HelpRequestRow> {
     let v = viewer_of(store, Some(user)).await?;
     if !challenge::may_request_help(v) {
-        return Err(AppError::forbidden("ask for help on an enterprise's behalf / 代表企业提出求助"));
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "help is asked for by people of an enterprise / 求助须由企业人员代表本企业提出",
+        ));
     }
     let enterprise_id = user.enterprise_id.expect("may_request_help needs an enterprise");
     let title = required_text(&f.title, "title", TITLE_MAX)?;
@@ -121,11 +124,18 @@ async fn step(
     }
     match challenge::help_transition(viewer_of(store, Some(user)).await?, &row.rules(), action) {
         Ok(_) => Ok(row),
-        Err(true) => Err(AppError::forbidden(match action {
-            HelpAction::Take => "take on this help request (a studio lead of another enterprise does) / 承接该求助",
-            HelpAction::Resolve => "resolve this help request (the lead of the studio that took it does) / 办结该求助",
-            HelpAction::Close => "close this help request (the requesting enterprise does) / 关闭该求助",
-        })),
+        Err(true) => Err(AppError::new(
+            ErrorCode::Forbidden,
+            match action {
+                HelpAction::Take => {
+                    "a studio lead of another enterprise takes on a help request / 只有其他企业的工作室领衔人可以承接求助"
+                }
+                HelpAction::Resolve => {
+                    "the lead of the studio that took it resolves it / 只有承接该求助的工作室领衔人可以办结"
+                }
+                HelpAction::Close => "the enterprise that asked closes it / 只有提出求助的企业可以关闭",
+            },
+        )),
         Err(false) => Err(AppError::new(
             ErrorCode::InvalidTransition,
             format!(
