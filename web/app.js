@@ -42,7 +42,7 @@ const NOTIFY = {
   PROPOSAL_RETURNED: '提案被退回修改', MARKED_DUPLICATE: '提案被标记为重复', PILOT_STARTED: '试点开始', MILESTONE_DUE: '试点里程碑即将到期',
   MILESTONE_OVERDUE: '试点里程碑已逾期', ADOPTION_CONFIRMED: '提案已推广应用', PROMOTED: '提案入选行业目录',
   ADOPTED_ELSEWHERE: '你的技术被其他企业采用', COAUTHOR_INVITED: '共同作者邀请', WEBHOOK_PAUSED: '推送地址已暂停',
-  CHALLENGE_AWARDED: '应答在攻关课题中获奖', HELP_REQUEST_TAKEN: '求助已有工作室承接', HELP_REQUEST_RESOLVED: '求助已办结',
+  CHALLENGE_AWARDED: '应答在攻关课题中获奖', CHALLENGE_ANSWERED: '攻关课题收到新应答', HELP_REQUEST_TAKEN: '求助已有工作室承接', HELP_REQUEST_RESOLVED: '求助已办结',
 };
 const CHANNEL = { EMAIL: '立即发邮件', DIGEST: '每日汇总邮件', OFF: '仅站内信' };
 const FORMAT = { JSON: 'JSON（自有系统，签名）', WECOM_ROBOT: '企业微信群机器人', DINGTALK_ROBOT: '钉钉群机器人' };
@@ -968,6 +968,7 @@ async function inbox() {
     if (n.proposal) location.hash = `#/p/${encodeURIComponent(n.proposal.id)}`;
     else if (n.technique) location.hash = `#/t/${encodeURIComponent(n.technique.id)}`;
     else if (n.kind === 'WEBHOOK_PAUSED') location.hash = '#/webhooks';
+    else if (n.kind === 'CHALLENGE_ANSWERED') location.hash = '#/challenges';
     else if (n.kind === 'HELP_REQUEST_TAKEN') location.hash = '#/help?status=TAKEN';
     else if (n.kind === 'HELP_REQUEST_RESOLVED') location.hash = '#/help?status=RESOLVED';
     else await inbox();

@@ -51,6 +51,8 @@ crate::string_enum! {
         ChallengeAwarded = "CHALLENGE_AWARDED",
         /// A studio took on your plant's help request (the one who asked, the enterprise admins). 你单位的求助已由工作室承接。
         HelpRequestTaken = "HELP_REQUEST_TAKEN",
+        /// A proposal was submitted answering your challenge (its author, and its studio's lead). 你发布的攻关课题收到新应答。
+        ChallengeAnswered = "CHALLENGE_ANSWERED",
         /// The studio resolved your plant's help request (the one who asked, the enterprise admins). 你单位的求助已办结。
         HelpRequestResolved = "HELP_REQUEST_RESOLVED",
     }
@@ -175,6 +177,7 @@ impl NotificationKind {
             NotificationKind::WebhookPaused => "推送地址已暂停",
             NotificationKind::ChallengeAwarded => "应答在攻关课题中获奖",
             NotificationKind::HelpRequestTaken => "求助已有工作室承接",
+            NotificationKind::ChallengeAnswered => "攻关课题收到新应答",
             NotificationKind::HelpRequestResolved => "求助已办结",
         }
     }
@@ -220,6 +223,7 @@ pub fn message(kind: NotificationKind, s: &Subject<'_>) -> (String, String) {
         NotificationKind::AdoptionConfirmed => format!("你的提案《{t}》已在本企业推广应用，节能量已核实{points}。"),
         NotificationKind::Promoted => format!("你的提案《{t}》已入选行业技术目录{points}。"),
         NotificationKind::ChallengeAwarded => format!("你的提案《{t}》在攻关课题“{detail}”中获奖{points}。"),
+        NotificationKind::ChallengeAnswered => format!("你发布的攻关课题“{t}”收到一条新应答，可在课题页查看进展。"),
         NotificationKind::HelpRequestTaken => format!("你单位的求助《{t}》已由{detail}承接，他们会与你们联系。"),
         NotificationKind::HelpRequestResolved => {
             format!("你单位的求助《{t}》已由{detail}办结，请查看解决方案与核实节能量。")

@@ -50,6 +50,13 @@ pub async fn on_event(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let Some(event) = EventKind::parse(kind) else { return Ok(()) };
+    // A first submission answering a challenge: whoever posted it (and its studio's lead) hears of it —
+    // about the challenge, not the proposal, which they may not be allowed to open yet.
+    if event == EventKind::Submitted && p.round == 0 {
+        if let Some(cid) = p.challenge_id {
+            challenge_answered(store, cid, actor, now).await?;
+        }
+    }
     if event == EventKind::Evaluated {
         // The last score of the round: the lead who assigned the reviewers decides.
         if store.reviews_complete(p.id, p.round).await? {
@@ -149,6 +156,26 @@ async fn people(store: &mut dyn Store, ids: &[i64], actor: &UserRow) -> AppResul
         }
     }
     Ok(out)
+}
+
+async fn challenge_answered(store: &mut dyn Store, cid: i64, actor: &UserRow, now: DateTime<Utc>) -> AppResult<()> {
+    let Some(c) = store.challenge(cid).await? else { return Ok(()) };
+    let mut ids = vec![c.created_by];
+    if let Some(s) = c.studio_id {
+        ids.extend(store.studio_leads(s).await?.iter().map(|u| u.id));
+    }
+    let recipients = people(store, &ids, actor).await?;
+    let happening = Happening {
+        kind: NotificationKind::ChallengeAnswered,
+        proposal: None,
+        technique_id: None,
+        title: &c.title,
+        detail: None,
+        due_on: None,
+        enterprise_id: c.enterprise_id,
+        recipients,
+    };
+    fan_out(store, &happening, now).await
 }
 
 /// A help request taken on or resolved: the one who asked and their enterprise's admins are told which
@@ -307,6 +334,7 @@ pub fn page_path(proposal_id: Option<i64>, technique_id: Option<i64>, kind: Opti
         (None, Some(t), _) => format!("/#/t/{}", ids::encode("Technique", t).as_str()),
         (None, None, Some(NotificationKind::WebhookPaused)) => "/#/webhooks".to_owned(),
         (None, None, Some(NotificationKind::HelpRequestTaken)) => "/#/help?status=TAKEN".to_owned(),
+        (None, None, Some(NotificationKind::ChallengeAnswered)) => "/#/challenges".to_owned(),
         (None, None, Some(NotificationKind::HelpRequestResolved)) => "/#/help?status=RESOLVED".to_owned(),
         _ => "/#/inbox".to_owned(),
     }

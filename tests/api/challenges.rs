@@ -196,6 +196,18 @@ async fn a_studio_challenge_is_answered_adopted_and_closed_with_an_award(app: Te
     .await;
     let a2 = answer(&app, &p.worker2, "循环水泵取消阀门节流", "循环水泵出口阀只开一半，建议变频调节。", &cid).await;
     assert_eq!(a1["challenge"]["id"], cid);
+    // Whoever posted it hears of each answer (about the challenge; the answer is not named).
+    let inbox =
+        app.ok(Some(&p.lead), "{ viewer { notifications(first: 20) { nodes { kind body } } } }", json!({})).await;
+    let answered: Vec<&Value> = inbox["viewer"]["notifications"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "CHALLENGE_ANSWERED")
+        .collect();
+    assert_eq!(answered.len(), 2, "{inbox}");
+    assert!(answered[0]["body"].as_str().unwrap().contains("转炉车间电耗降两成"), "{inbox}");
+    assert!(!inbox.to_string().contains("王师傅"), "no author is named");
     let seen = app
         .ok(
             Some(&p.worker),
