@@ -58,8 +58,8 @@ pub const TITLE_MAX: usize = 200;
 pub const STATEMENT_MAX: usize = 20_000;
 pub const REWARD_MAX: usize = 2_000;
 pub const REASON_MAX: usize = 2_000;
-pub const TAGS_MAX: usize = 20;
-pub const TAG_MAX: usize = 40;
+/// Process and equipment tags are held to a proposal's rules.
+pub use super::proposal::{TAGS_MAX, TAG_MAX};
 
 /// The viewer, as far as challenges and help requests go. `industry` is their enterprise's.
 #[derive(Clone, Copy, Debug, Default)]

@@ -50,28 +50,28 @@ pub async fn viewer_of(store: &mut dyn Store, user: Option<&UserRow>) -> AppResu
     })
 }
 
-/// Loads a challenge the viewer may see; one they may not see is reported as not found.
-pub async fn load_visible(store: &mut dyn Store, user: Option<&UserRow>, id: i64) -> AppResult<ChallengeRow> {
+/// Loads a challenge viewer `v` may see; one they may not see is reported as not found.
+async fn load_visible(store: &mut dyn Store, v: challenge::Viewer, id: i64) -> AppResult<ChallengeRow> {
     let row = store.challenge(id).await?.ok_or_else(|| AppError::not_found("challenge"))?;
-    if !challenge::can_view(viewer_of(store, user).await?, &row.rules()) {
+    if !challenge::can_view(v, &row.rules()) {
         return Err(AppError::not_found("challenge"));
     }
     Ok(row)
 }
 
-fn refused_closed() -> AppError {
-    AppError::new(ErrorCode::InvalidTransition, "the challenge is closed / 该课题已结题，不能再修改")
+/// The challenge is at `expected_version`, or `VERSION_CONFLICT`.
+fn check_version(row: &ChallengeRow, expected: i64) -> AppResult<()> {
+    super::stale("challenge", "课题", row.version, expected)
 }
 
-fn version_conflict(row: &ChallengeRow, expected: i64) -> AppError {
-    AppError::field(
-        ErrorCode::VersionConflict,
-        "expectedVersion",
-        format!(
-            "the challenge is at version {} but you saw version {expected}; reload and try again / 课题已被修改，请刷新后重试",
-            row.version
-        ),
-    )
+/// The conflict of a conditional update that found the challenge changed after it was read.
+async fn changed_meanwhile(store: &mut dyn Store, row: &ChallengeRow, expected: i64) -> AppResult<AppError> {
+    let current = store.challenge(row.id).await?.map_or(row.version, |r| r.version);
+    Ok(super::version_conflict("challenge", "课题", current, expected))
+}
+
+fn refused_closed() -> AppError {
+    AppError::new(ErrorCode::InvalidTransition, "the challenge is closed / 该课题已结题，不能再修改")
 }
 
 /// Checks and completes a challenge's text: `base` (its current text, on update) fills what is not given.
@@ -192,11 +192,10 @@ async fn load_managed(
     id: i64,
     expected_version: i64,
 ) -> AppResult<ChallengeRow> {
-    let row = load_visible(store, Some(user), id).await?;
-    if row.version != expected_version {
-        return Err(version_conflict(&row, expected_version));
-    }
-    if !challenge::may_manage(viewer_of(store, Some(user)).await?, &row.rules()) {
+    let v = viewer_of(store, Some(user)).await?;
+    let row = load_visible(store, v, id).await?;
+    check_version(&row, expected_version)?;
+    if !challenge::may_manage(v, &row.rules()) {
         return Err(AppError::new(
             ErrorCode::Forbidden,
             "only those who posted the challenge may change or close it / 只有课题发布方可以修改或结题",
@@ -241,7 +240,7 @@ pub async fn update(
         ));
     }
     if !store.update_challenge(id, expected_version, &text, now).await? {
-        return Err(version_conflict(&row, expected_version));
+        return Err(changed_meanwhile(store, &row, expected_version).await?);
     }
     // Answers follow the scope: inside the enterprise while it is ENTERPRISE, their own rule otherwise.
     let confined = text.scope == ChallengeScope::Enterprise;
@@ -289,7 +288,7 @@ pub async fn close(
         answers.push(p);
     }
     if !store.close_challenge(id, expected_version, &reason, user.id, now).await? {
-        return Err(version_conflict(&row, expected_version));
+        return Err(changed_meanwhile(store, &row, expected_version).await?);
     }
     for p in &answers {
         store.award_answer(id, p.row.id, now).await?;

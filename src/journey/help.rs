@@ -32,18 +32,12 @@ pub struct HelpFields {
 }
 
 fn tags(values: Vec<String>, field: &str) -> AppResult<String> {
-    let mut out: Vec<String> = Vec::new();
-    for v in values {
-        let v = v.trim().to_owned();
-        if v.is_empty() || v.chars().count() > TAG_MAX || !crate::domain::text::one_line_ok(&v) {
-            return Err(AppError::invalid(
-                field,
-                format!("each tag must be 1–{TAG_MAX} characters / 每个标签须为1到{TAG_MAX}个字符"),
-            ));
-        }
-        if !out.contains(&v) {
-            out.push(v);
-        }
+    let out = super::proposals::clean_tags(values);
+    if out.iter().any(|v| v.is_empty() || v.chars().count() > TAG_MAX || !crate::domain::text::one_line_ok(v)) {
+        return Err(AppError::invalid(
+            field,
+            format!("each tag must be 1–{TAG_MAX} characters / 每个标签须为1到{TAG_MAX}个字符"),
+        ));
     }
     if out.len() > TAGS_MAX {
         return Err(AppError::invalid(field, format!("at most {TAGS_MAX} tags / 标签最多{TAGS_MAX}个")));
@@ -95,8 +89,7 @@ pub async fn request(
 }
 
 /// Loads a help request for a signed-in viewer.
-pub async fn load_visible(store: &mut dyn Store, user: Option<&UserRow>, id: i64) -> AppResult<HelpRequestRow> {
-    let v = viewer_of(store, user).await?;
+async fn load_visible(store: &mut dyn Store, v: challenge::Viewer, id: i64) -> AppResult<HelpRequestRow> {
     match store.help_request(id).await? {
         Some(row) if challenge::can_view_help(v) => Ok(row),
         _ => Err(AppError::not_found("help request")),
@@ -111,18 +104,10 @@ async fn step(
     expected_version: i64,
     action: HelpAction,
 ) -> AppResult<HelpRequestRow> {
-    let row = load_visible(store, Some(user), id).await?;
-    if row.version != expected_version {
-        return Err(AppError::field(
-            ErrorCode::VersionConflict,
-            "expectedVersion",
-            format!(
-                "the help request is at version {} but you saw version {expected_version}; reload and try again / 求助已被修改，请刷新后重试",
-                row.version
-            ),
-        ));
-    }
-    match challenge::help_transition(viewer_of(store, Some(user)).await?, &row.rules(), action) {
+    let v = viewer_of(store, Some(user)).await?;
+    let row = load_visible(store, v, id).await?;
+    super::stale("help request", "求助", row.version, expected_version)?;
+    match challenge::help_transition(v, &row.rules(), action) {
         Ok(_) => Ok(row),
         Err(true) => Err(AppError::new(
             ErrorCode::Forbidden,
@@ -146,12 +131,10 @@ async fn step(
     }
 }
 
-fn conflict() -> AppError {
-    AppError::field(
-        ErrorCode::VersionConflict,
-        "expectedVersion",
-        "someone changed it meanwhile; reload and try again / 求助已被修改，请刷新后重试",
-    )
+/// The conflict of a conditional update that found the help request changed after it was read.
+async fn changed_meanwhile(store: &mut dyn Store, id: i64, expected: i64) -> AppResult<AppError> {
+    let current = store.help_request(id).await?.map_or(expected, |r| r.version);
+    Ok(super::version_conflict("help request", "求助", current, expected))
 }
 
 pub async fn take(
@@ -164,7 +147,7 @@ pub async fn take(
     step(store, user, id, expected_version, HelpAction::Take).await?;
     let studio = user.studio_id.expect("help_transition: a lead with a studio");
     if !store.take_help_request(id, expected_version, studio, user.id, now).await? {
-        return Err(conflict());
+        return Err(changed_meanwhile(store, id, expected_version).await?);
     }
     store.feed("help_request", id, now).await?;
     let row = store.help_request(id).await?.ok_or_else(|| AppError::not_found("help request"))?;
@@ -213,7 +196,7 @@ pub async fn resolve(
         None => None,
     };
     if !store.resolve_help_request(id, expected_version, &solution, converted.as_ref(), user.id, now).await? {
-        return Err(conflict());
+        return Err(changed_meanwhile(store, id, expected_version).await?);
     }
     for &t in technique_ids {
         store.add_help_technique(id, t).await?;
@@ -235,7 +218,7 @@ pub async fn close(
     step(store, user, id, expected_version, HelpAction::Close).await?;
     let reason = required_text(reason, "reason", REASON_MAX)?;
     if !store.close_help_request(id, expected_version, &reason, now).await? {
-        return Err(conflict());
+        return Err(changed_meanwhile(store, id, expected_version).await?);
     }
     store.feed("help_request", id, now).await?;
     store.help_request(id).await?.ok_or_else(|| AppError::not_found("help request"))

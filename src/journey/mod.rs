@@ -118,17 +118,26 @@ pub fn check(p: &Loaded, user: &UserRow, action: Action) -> AppResult<Status> {
 }
 
 pub fn check_version(p: &Loaded, expected: i64) -> AppResult<()> {
-    if p.row.version != expected {
-        return Err(AppError::field(
-            ErrorCode::VersionConflict,
-            "expectedVersion",
-            format!(
-                "the proposal is at version {} but you saw version {expected}; reload and try again / 建议已被修改，请刷新后重试",
-                p.row.version
-            ),
-        ));
+    stale("proposal", "建议", p.row.version, expected)
+}
+
+/// `VERSION_CONFLICT` on `expectedVersion` when the client saw another version of the `what` (English,
+/// Chinese) than the one stored.
+pub fn stale(what: &str, zh: &str, current: i64, expected: i64) -> AppResult<()> {
+    if current != expected {
+        return Err(version_conflict(what, zh, current, expected));
     }
     Ok(())
+}
+
+/// The `VERSION_CONFLICT` of [`stale`]; also for a conditional update that found the row changed since it
+/// was read (`current` is then what it reads now).
+pub fn version_conflict(what: &str, zh: &str, current: i64, expected: i64) -> AppError {
+    AppError::field(
+        ErrorCode::VersionConflict,
+        "expectedVersion",
+        format!("the {what} is at version {current} but you saw version {expected}; reload and try again / {zh}已被修改，请刷新后重试"),
+    )
 }
 
 /// Records an event (and the change-feed row) for a step on `p`.

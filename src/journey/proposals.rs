@@ -261,7 +261,8 @@ async fn enterprise_industry(store: &mut dyn Store, enterprise_id: i64) -> AppRe
     Ok(store.enterprise(enterprise_id).await?.and_then(|e| Industry::parse(&e.industry)).unwrap_or(Industry::Other))
 }
 
-fn clean_tags(tags: Vec<String>) -> Vec<String> {
+/// Tags trimmed, each once, in the order given.
+pub(super) fn clean_tags(tags: Vec<String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for t in tags {
         let t = t.trim().to_owned();
