@@ -124,6 +124,20 @@ pub struct StudioRecordRow {
     pub helped: i64,
 }
 
+impl StudioRecordRow {
+    pub fn into_domain(self) -> challenge::StudioRecord {
+        challenge::StudioRecord {
+            studio_id: self.studio_id,
+            enterprise_id: self.enterprise_id,
+            specialties: self.specialties,
+            accepted: self.accepted,
+            adopted: self.adopted,
+            verified_tce: self.verified_tce,
+            helped: self.helped,
+        }
+    }
+}
+
 /// A resolved help request's savings, as impact figures need them.
 #[derive(FromRow, Clone, Debug)]
 pub struct HelpImpactRow {
@@ -135,6 +149,29 @@ pub struct HelpImpactRow {
     pub tco2e: f64,
     pub money_yuan: f64,
     pub investment_yuan: f64,
+}
+
+impl HelpImpactRow {
+    /// The row as impact figures count it: its verified savings, with the studio that resolved it; no
+    /// proposal (`help`), so no status, category, team or challenge of its own. Its month is when it was
+    /// resolved.
+    pub fn into_domain(self) -> crate::domain::impact::ImpactRow {
+        crate::domain::impact::ImpactRow {
+            help: true,
+            challenge_id: None,
+            enterprise_id: Some(self.enterprise_id),
+            industry: self.industry,
+            studio_id: self.studio_id,
+            team_id: None,
+            category: String::new(),
+            status: crate::domain::lifecycle::Status::Adopted,
+            submitted_at: self.resolved_at,
+            decided_at: None,
+            adopted_at: None,
+            expected: None,
+            verified: Some((self.tce, self.tco2e, self.money_yuan, self.investment_yuan)),
+        }
+    }
 }
 
 #[async_trait::async_trait]

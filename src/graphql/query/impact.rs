@@ -7,7 +7,7 @@ use async_graphql::{ComplexObject, Context, InputObject, Object, Result, SimpleO
 use crate::{
     db::store::{ListScope, ProposalFilter},
     domain::{
-        impact::{leaderboard, summarize, Board, Figures, GroupBy, ImpactRow, LeaderKey, Rank},
+        impact::{leaderboard, summarize, Board, Figures, GroupBy, LeaderKey, Rank},
         lifecycle::Status,
         organisation::Industry,
         proposal::Category,
@@ -220,23 +220,8 @@ impl ImpactQuery {
         // leaves them out).
         if pf.category.is_none() {
             let (industry, enterprise) = (pf.industry.clone(), pf.enterprise_id);
-            rows.extend(read!(ctx, |s| s.help_impact_rows(industry.as_deref(), enterprise).await).into_iter().map(
-                |h| ImpactRow {
-                    help: true,
-                    challenge_id: None,
-                    enterprise_id: Some(h.enterprise_id),
-                    industry: h.industry,
-                    studio_id: h.studio_id,
-                    team_id: None,
-                    category: String::new(),
-                    status: Status::Adopted,
-                    submitted_at: h.resolved_at,
-                    decided_at: None,
-                    adopted_at: None,
-                    expected: None,
-                    verified: Some((h.tce, h.tco2e, h.money_yuan, h.investment_yuan)),
-                },
-            ));
+            let help = read!(ctx, |s| s.help_impact_rows(industry.as_deref(), enterprise).await);
+            rows.extend(help.into_iter().map(|h| h.into_domain()));
         }
         let (totals, groups) = summarize(&rows, group_by);
         let db = &services(ctx)?.db;

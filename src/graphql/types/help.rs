@@ -238,18 +238,8 @@ impl HelpRequest {
         #[graphql(desc = "How many, at most 20. 条数（最多20）。", default = 5)] first: i32,
     ) -> Result<Vec<StudioSuggestion>> {
         let industry = self.row.industry.clone();
-        let records: Vec<StudioRecord> = read!(ctx, |s| s.studio_records(&industry).await)
-            .into_iter()
-            .map(|r| StudioRecord {
-                studio_id: r.studio_id,
-                enterprise_id: r.enterprise_id,
-                specialties: r.specialties,
-                accepted: r.accepted,
-                adopted: r.adopted,
-                verified_tce: r.verified_tce,
-                helped: r.helped,
-            })
-            .collect();
+        let records: Vec<StudioRecord> =
+            read!(ctx, |s| s.studio_records(&industry).await).into_iter().map(|r| r.into_domain()).collect();
         let ranked = challenge::rank_studios(&records, &self.text(), self.row.enterprise_id);
         let mut out = vec![];
         for r in ranked.into_iter().take(first.clamp(0, 20) as usize) {
