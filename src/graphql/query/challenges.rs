@@ -2,14 +2,11 @@
 //! Lists come from the database with the visibility rule in SQL; searches from the index with the same
 //! rule as tokens, and every hit is re-read and re-checked before it is shown.
 
-use async_graphql::{
-    connection::{Connection, Edge},
-    Context, InputObject, Object, Result, SimpleObject, ID,
-};
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use search_index::{DocKind, FacetFields, Filter, SearchQuery};
 
 use super::search::{
-    check_query, counts, edge_fields, run, sort_name, to_index_sort, window, FacetCount, SearchConn, SearchSort,
+    check_query, counts, run, search_connection, sort_name, to_index_sort, window, FacetCount, SearchConn, SearchSort,
 };
 use crate::{
     db::{
@@ -221,28 +218,15 @@ impl ChallengeQuery {
         let list = format!("searchChallenges.{}", sort_name(sort));
         let window = window(ctx, &list, PageArgs::new(first, after, last, before), &search).await?;
         (search.offset, search.limit) = (window.offset as usize, window.limit as usize);
-        let results = run(ctx, search).await?;
-        let total = results.total as i64;
-        let facets = ChallengeFacets {
-            industry: counts(results.facets.industry),
-            status: counts(results.facets.status),
-            scope: counts(results.facets.category),
-        };
-        let mut conn = Connection::with_additional_fields(
-            window.has_previous(),
-            window.has_next(total),
-            ChallengeSearchTotals { total_count: total, facets },
-        );
+        let mut results = run(ctx, search).await?;
+        let f = std::mem::take(&mut results.facets);
+        let facets =
+            ChallengeFacets { industry: counts(f.industry), status: counts(f.status), scope: counts(f.category) };
         let wanted: Vec<i64> = results.hits.iter().map(|h| h.id).collect();
         let rows = read!(ctx, |s| s.challenges_by_ids(&wanted).await);
-        let mut found: std::collections::HashMap<i64, Challenge> =
-            Challenge::seen(rows, v).into_iter().map(|c| (c.row.id, c)).collect();
-        for (i, hit) in results.hits.iter().enumerate() {
-            if let Some(c) = found.remove(&hit.id) {
-                conn.edges.push(Edge::with_additional_fields(window.cursor(&list, i), c, edge_fields(hit)));
-            }
-        }
-        Ok(conn)
+        let found = Challenge::seen(rows, v).into_iter().map(|c| (c.row.id, c)).collect();
+        let totals = ChallengeSearchTotals { total_count: results.total as i64, facets };
+        Ok(search_connection(&window, &list, &results, totals, found))
     }
 
     /// Catalogue techniques that address a problem described in words, best first, with why — what a
@@ -364,29 +348,20 @@ impl ChallengeQuery {
         let list = format!("searchHelpRequests.{}", sort_name(sort));
         let window = window(ctx, &list, PageArgs::new(first, after, last, before), &search).await?;
         (search.offset, search.limit) = (window.offset as usize, window.limit as usize);
-        let results = run(ctx, search).await?;
-        let total = results.total as i64;
-        let facets =
-            HelpRequestFacets { industry: counts(results.facets.industry), status: counts(results.facets.status) };
-        let mut conn = Connection::with_additional_fields(
-            window.has_previous(),
-            window.has_next(total),
-            HelpRequestSearchTotals { total_count: total, facets },
-        );
-        if !challenge::can_view_help(v) {
-            return Ok(conn);
-        }
-        let wanted: Vec<i64> = results.hits.iter().map(|h| h.id).collect();
-        let mut found: std::collections::HashMap<i64, HelpRequest> =
+        let mut results = run(ctx, search).await?;
+        let f = std::mem::take(&mut results.facets);
+        let facets = HelpRequestFacets { industry: counts(f.industry), status: counts(f.status) };
+        // Anonymous callers hold no `member` token, so they have no hits; the database is not asked.
+        let found = if challenge::can_view_help(v) {
+            let wanted: Vec<i64> = results.hits.iter().map(|h| h.id).collect();
             read!(ctx, |s| s.help_requests_by_ids(&wanted).await)
                 .into_iter()
                 .map(|row| (row.id, HelpRequest { row, viewer: v }))
-                .collect();
-        for (i, hit) in results.hits.iter().enumerate() {
-            if let Some(h) = found.remove(&hit.id) {
-                conn.edges.push(Edge::with_additional_fields(window.cursor(&list, i), h, edge_fields(hit)));
-            }
-        }
-        Ok(conn)
+                .collect()
+        } else {
+            Default::default()
+        };
+        let totals = HelpRequestSearchTotals { total_count: results.total as i64, facets };
+        Ok(search_connection(&window, &list, &results, totals, found))
     }
 }

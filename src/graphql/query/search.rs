@@ -186,6 +186,30 @@ impl EdgeNameType for SearchEdgeName {
     }
 }
 
+/// A search's page: `totals`, and an edge for each hit that is in `found` — the hits re-read from the
+/// database and re-checked for the viewer — in the index's order, each with its cursor, score and
+/// highlights.
+pub(crate) fn search_connection<T, Totals>(
+    window: &Window,
+    list: &str,
+    results: &SearchResults,
+    totals: Totals,
+    mut found: std::collections::HashMap<i64, T>,
+) -> SearchConn<T, Totals>
+where
+    T: OutputType,
+    Totals: async_graphql::ObjectType,
+{
+    let mut conn =
+        Connection::with_additional_fields(window.has_previous(), window.has_next(results.total as i64), totals);
+    for (i, hit) in results.hits.iter().enumerate() {
+        if let Some(node) = found.remove(&hit.id) {
+            conn.edges.push(Edge::with_additional_fields(window.cursor(list, i), node, edge_fields(hit)));
+        }
+    }
+    conn
+}
+
 pub(crate) type SearchConn<T, Totals> =
     Connection<Cursor, T, Totals, SearchEdgeFields, SearchConnectionName, SearchEdgeName>;
 
@@ -387,37 +411,22 @@ impl SearchQueryRoot {
         let list = format!("searchProposals.{}", sort_name(sort));
         let window = window(ctx, &list, PageArgs::new(first, after, last, before), &search).await?;
         (search.offset, search.limit) = (window.offset as usize, window.limit as usize);
-        let results = run(ctx, search).await?;
+        let mut results = run(ctx, search).await?;
+        let f = std::mem::take(&mut results.facets);
         let facets = ProposalFacets {
-            industry: counts(results.facets.industry),
-            category: counts(results.facets.category),
-            status: counts(results.facets.status),
-            enterprise: results
-                .facets
-                .enterprise
-                .into_iter()
-                .map(|(id, n)| EnterpriseFacetCount { id, count: n as i64 })
-                .collect(),
-            studio: results.facets.studio.into_iter().map(|(id, n)| StudioFacetCount { id, count: n as i64 }).collect(),
+            industry: counts(f.industry),
+            category: counts(f.category),
+            status: counts(f.status),
+            enterprise: f.enterprise.into_iter().map(|(id, n)| EnterpriseFacetCount { id, count: n as i64 }).collect(),
+            studio: f.studio.into_iter().map(|(id, n)| StudioFacetCount { id, count: n as i64 }).collect(),
         };
-        let total = results.total as i64;
-        let mut conn = Connection::with_additional_fields(
-            window.has_previous(),
-            window.has_next(total),
-            ProposalSearchTotals { total_count: total, facets },
-        );
-        let mut found: std::collections::HashMap<i64, Proposal> =
-            Proposal::by_ids(ctx, results.hits.iter().map(|h| h.id).collect())
-                .await?
-                .into_iter()
-                .map(|p| (p.row.id, p))
-                .collect();
-        for (i, hit) in results.hits.iter().enumerate() {
-            if let Some(p) = found.remove(&hit.id) {
-                conn.edges.push(Edge::with_additional_fields(window.cursor(&list, i), p, edge_fields(hit)));
-            }
-        }
-        Ok(conn)
+        let found = Proposal::by_ids(ctx, results.hits.iter().map(|h| h.id).collect())
+            .await?
+            .into_iter()
+            .map(|p| (p.row.id, p))
+            .collect();
+        let totals = ProposalSearchTotals { total_count: results.total as i64, facets };
+        Ok(search_connection(&window, &list, &results, totals, found))
     }
 
     /// Full-text search over the industry catalogue (public), with the same query rules. 对行业目录做全文搜索（公开），查询规则相同。
