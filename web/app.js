@@ -472,10 +472,16 @@ async function photo(a) {
   return img;
 }
 
+/** Where a text matched, its body's snippet first (server-escaped: the marks are the only tags in it). */
+function matchedSnippet(highlights) {
+  const why = h('p', { class: 'snippet' });
+  why.innerHTML = (highlights.find((x) => x.field === 'body') || highlights[0] || { snippet: '' }).snippet;
+  return why;
+}
+
 /** A similar proposal and why it matched: the shared words, marked in its text (server-escaped, <em> only). */
 function similarItem(s) {
-  const why = h('p', { class: 'snippet' });
-  why.innerHTML = (s.highlights.find((x) => x.field === 'body') || s.highlights[0] || { snippet: '' }).snippet;
+  const why = matchedSnippet(s.highlights);
   return h('li', {}, h('a', { href: `#/p/${s.proposal.id}` }, s.proposal.title), ` · ${STATUS[s.proposal.status] || s.proposal.status}`,
     s.sharedWords.length ? h('div', { class: 'meta' }, `相同的词：${s.sharedWords.join('、')}`) : null, why);
 }
@@ -1188,8 +1194,7 @@ async function challengePage(id) {
 // ---------- help requests (劳模工匠助企行) ----------
 /** A suggested technique and why: the request's words, marked in its text (server-escaped, <em> only). */
 function suggestionItem(s) {
-  const why = h('p', { class: 'snippet' });
-  why.innerHTML = (s.highlights.find((x) => x.field === 'body') || s.highlights[0] || { snippet: '' }).snippet;
+  const why = matchedSnippet(s.highlights);
   return h('li', { 'data-technique': s.technique.name }, h('a', { href: `#/t/${encodeURIComponent(s.technique.id)}` }, s.technique.name),
     h('span', { class: 'meta' }, ` · ${s.technique.totals.adoptionCount} 家采用`), why,
     s.sharedWords.length ? h('p', { class: 'meta' }, `相同的词：${s.sharedWords.slice(0, 6).join('、')}`) : null);
