@@ -41,11 +41,34 @@ pub enum Command {
     /// Bring proposals or techniques in from a JSON Lines or CSV file (UTF-8 or GBK/GB18030).
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Check a receipt or a green-skill record (a signed JSON file) offline: exit 0 when it is intact and
+    /// signed, else 1 with what is wrong. With `--server`, also against that server: its published key, its
+    /// chain and the proposal it stores.
+    Verify {
+        file: PathBuf,
+        /// The server's public key (base64, as `/.well-known/greenline-key` gives it) to trust.
+        #[arg(long)]
+        key: Option<String>,
+        /// The server's URL (e.g. https://greenline.example.cn): fetch its key and ask it about the receipt.
+        #[arg(long)]
+        server: Option<String>,
+    },
+    /// Check the event log's hash chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Write the GraphQL schema (SDL) to a file, or to stdout with `-`.
     Schema {
         #[arg(default_value = "schema/schema.graphql")]
         out: String,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Walk the chain from the start (every event's hash, every link, every signed checkpoint, every
+    /// submitted proposal against its submission's hashes); report the first broken link. Exit 0 when
+    /// intact, 1 otherwise.
+    Verify,
 }
 
 #[derive(Subcommand, Debug)]
@@ -312,6 +335,21 @@ pub struct Config {
     /// deployment. Leave at 0 in production.
     #[arg(long, env = "GREENLINE_NOW_OFFSET_SECS", default_value_t = 0, allow_hyphen_values = true, global = true)]
     pub now_offset_secs: i64,
+    /// The server's Ed25519 signing key (PKCS#8, base64) for the chain's checkpoints, receipts and skill
+    /// records. Without it, a key is generated at first start and kept in the database (one for the
+    /// fleet); set it to keep the private key out of the database and its backups.
+    #[arg(long, env = "GREENLINE_SIGNING_KEY", hide_env_values = true, global = true)]
+    pub signing_key: Option<String>,
+    /// Seconds between signed checkpoints of the event chain's head (when it moved).
+    #[arg(long, env = "GREENLINE_CHECKPOINT_SECS", default_value_t = 300, global = true)]
+    pub checkpoint_secs: u64,
+    /// Days after a rejection within which an author may appeal it.
+    #[arg(long, env = "GREENLINE_APPEAL_DAYS", default_value_t = 30, global = true)]
+    pub appeal_days: u32,
+    /// Weighted score (0–10) that oversight compares decisions with: a rejection at or above it, or an
+    /// acceptance below it, is listed as a decision against the scores.
+    #[arg(long, env = "GREENLINE_OVERSIGHT_THRESHOLD", default_value_t = 6.0, global = true)]
+    pub oversight_threshold: f64,
     /// Seconds given to in-flight requests on shutdown.
     #[arg(long, env = "GREENLINE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10, global = true)]
     pub shutdown_timeout_secs: u64,

@@ -3,6 +3,7 @@
 //! HTTP (`http`) → GraphQL (`graphql`) → domain rules (`domain`) → store (`db`), search (`search-index`)
 //! and object storage (`storage`).
 
+pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod courier;
@@ -52,14 +53,23 @@ pub async fn open(config: Config) -> anyhow::Result<AppState> {
     let events = events::EventHub::start(db.clone(), listening.clone()).await?;
     let tokens = Arc::new(db::users::TokenCache::new(listening.clone()));
     let courier = courier::Courier::start(db.clone(), &config, listening.clone())?;
+    let signer = chain::signer(&db, config.signing_key.as_deref()).await?;
+    let chainer = chain::Chainer::start(
+        db.clone(),
+        listening.clone(),
+        signer.clone(),
+        Duration::from_secs(config.checkpoint_secs.max(1)),
+    );
     {
         let (search, events, tokens) = (Arc::downgrade(&search), Arc::downgrade(&events), Arc::downgrade(&tokens));
         let courier = Arc::downgrade(&courier);
+        let chainer = Arc::downgrade(&chainer);
         db::listen::start(&db, config.database_listen_url.clone(), listening, move |channel| match channel {
             db::listen::CHANGES => {
                 search.upgrade().inspect(|s| s.nudge());
                 events.upgrade().inspect(|e| e.nudge());
                 courier.upgrade().inspect(|c| c.nudge());
+                chainer.upgrade().inspect(|c| c.nudge());
             }
             _ => {
                 tokens.upgrade().inspect(|t| t.forget_all());
@@ -97,6 +107,8 @@ pub async fn open(config: Config) -> anyhow::Result<AppState> {
         persisted,
         oidc,
         courier,
+        signer,
+        chainer,
     }))
 }
 

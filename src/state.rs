@@ -21,6 +21,10 @@ pub struct Services {
     pub oidc: Option<Arc<crate::oidc::Oidc>>,
     /// Sends notifications' e-mails and webhook calls, and fires reminders.
     pub courier: Arc<crate::courier::Courier>,
+    /// The server's Ed25519 key: checkpoints, receipts, skill records.
+    pub signer: Arc<crate::domain::proof::Signer>,
+    /// Links events into the hash chain.
+    pub chainer: Arc<crate::chain::Chainer>,
 }
 
 /// Router state: the services and the GraphQL schema built over them.

@@ -3,13 +3,14 @@
 mod backup;
 mod demo;
 mod import;
+mod proof;
 mod reindex;
 mod serve;
 mod user;
 
 use std::process::ExitCode;
 
-use crate::config::{Cli, Command, ImportCommand, TokenCommand, UserCommand};
+use crate::config::{AuditCommand, Cli, Command, ImportCommand, TokenCommand, UserCommand};
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve) {
@@ -29,6 +30,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(ImportCommand::Techniques(args)) => {
             import::run(cli.config, crate::import::Kind::Techniques, args).await
         }
+        Command::Verify { file, key, server } => proof::verify(file, key, server).await,
+        Command::Audit(AuditCommand::Verify) => proof::audit(cli.config).await,
         Command::Schema { out } => {
             let sdl = crate::graphql::sdl();
             if out == "-" {

@@ -13,6 +13,7 @@ pub mod notifications;
 pub mod organisations;
 pub mod people;
 pub mod persisted;
+pub mod proof;
 pub mod rows;
 pub mod store;
 pub mod users;
@@ -123,8 +124,8 @@ macro_rules! migrations {
     };
 }
 
-const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite": 1 "0001_organisations_users", 2 "0002_proposal_journey", 3 "0003_attachments", 4 "0004_import", 5 "0005_author_lookup", 6 "0006_coauthor_invitations", 7 "0007_feed_by_transaction", 8 "0008_persisted_queries", 9 "0009_duplicates", 10 "0010_people", 11 "0011_notifications", 12 "0012_challenges");
-const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres": 1 "0001_organisations_users", 2 "0002_proposal_journey", 3 "0003_attachments", 4 "0004_import", 5 "0005_author_lookup", 6 "0006_coauthor_invitations", 7 "0007_feed_by_transaction", 8 "0008_persisted_queries", 9 "0009_duplicates", 10 "0010_people", 11 "0011_notifications", 12 "0012_challenges");
+const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite": 1 "0001_organisations_users", 2 "0002_proposal_journey", 3 "0003_attachments", 4 "0004_import", 5 "0005_author_lookup", 6 "0006_coauthor_invitations", 7 "0007_feed_by_transaction", 8 "0008_persisted_queries", 9 "0009_duplicates", 10 "0010_people", 11 "0011_notifications", 12 "0012_challenges", 13 "0013_oversight_proof");
+const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres": 1 "0001_organisations_users", 2 "0002_proposal_journey", 3 "0003_attachments", 4 "0004_import", 5 "0005_author_lookup", 6 "0006_coauthor_invitations", 7 "0007_feed_by_transaction", 8 "0008_persisted_queries", 9 "0009_duplicates", 10 "0010_people", 11 "0011_notifications", 12 "0012_challenges", 13 "0013_oversight_proof");
 
 /// The file of a SQLite URL (`sqlite://path`, `sqlite:path` or a bare path); `None` for PostgreSQL.
 pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {

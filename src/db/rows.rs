@@ -263,6 +263,9 @@ pub struct EventRow {
     pub from_version: i64,
     pub reason: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// A submission's content hashes (`domain::proof::ContentDigest` as JSON); none for other events.
+    #[sqlx(default)]
+    pub content: Option<String>,
     /// With `id`, the event's place in feed order ([`FeedPosition`]).
     pub txid: i64,
     /// Whether no event can still appear before this one (only [`Store::events_after`] says; otherwise false).

@@ -41,6 +41,8 @@ pub struct NewEvent<'a> {
     pub to_status: Status,
     pub from_version: i64,
     pub reason: Option<&'a str>,
+    /// A submission's content hashes (`domain::proof::ContentDigest`), which the chain then covers.
+    pub content: Option<&'a str>,
     pub now: DateTime<Utc>,
 }
 
@@ -187,6 +189,7 @@ pub trait Store:
     super::coauthors::CoAuthorStore
     + super::challenges::ChallengeStore
     + super::help::HelpStore
+    + super::proof::ProofStore
     + super::feed::FeedStore
     + super::persisted::PersistedStore
     + super::people::PeopleStore
@@ -1000,11 +1003,11 @@ macro_rules! store_impl {
 
             async fn insert_event(&mut self, e: &NewEvent<'_>) -> AppResult<EventRow> {
                 Ok(sqlx::query_as(
-                    "insert into events (proposal_id, kind, actor_id, from_status, to_status, from_version, reason, created_at)
-                     values ($1, $2, $3, $4, $5, $6, $7, $8) returning *",
+                    "insert into events (proposal_id, kind, actor_id, from_status, to_status, from_version, reason, created_at, content)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning *",
                 )
                 .bind(e.proposal_id).bind(e.kind).bind(e.actor_id).bind(e.from_status.map(|s| s.as_str())).bind(e.to_status.as_str())
-                .bind(e.from_version).bind(e.reason).bind(e.now)
+                .bind(e.from_version).bind(e.reason).bind(e.now).bind(e.content)
                 .fetch_one(&mut **self).await?)
             }
 

@@ -8,6 +8,7 @@ pub mod lifecycle;
 pub mod notify;
 pub mod organisation;
 pub mod people;
+pub mod proof;
 pub mod proposal;
 pub mod recognition;
 pub mod savings;

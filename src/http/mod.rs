@@ -8,6 +8,7 @@ pub mod graphql;
 pub mod health;
 pub mod metrics;
 pub mod persisted;
+pub mod proof;
 pub mod ratelimit;
 pub mod web;
 pub mod ws;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/callback", get(auth::callback))
         .route("/auth/logout", post(auth::logout))
         .route("/auth/session", get(auth::session))
+        .route("/.well-known/greenline-key", get(proof::key))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

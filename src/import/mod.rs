@@ -604,6 +604,7 @@ async fn updated_event(store: &mut dyn Store, row: &ProposalRow, reason: &str, n
             to_status: status,
             from_version: row.version,
             reason: Some(reason),
+            content: None,
             now,
         })
         .await?;

@@ -150,6 +150,21 @@ pub async fn record(
     reason: Option<&str>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    record_with(store, p, kind, actor, to, reason, None, now).await
+}
+
+/// [`record`], with a submission's content hashes (`domain::proof::ContentDigest`) on the event.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_with(
+    store: &mut dyn Store,
+    p: &ProposalRow,
+    kind: &str,
+    actor: &UserRow,
+    to: Status,
+    reason: Option<&str>,
+    content: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     store
         .insert_event(&NewEvent {
             proposal_id: p.id,
@@ -159,6 +174,7 @@ pub async fn record(
             to_status: to,
             from_version: p.version,
             reason,
+            content,
             now,
         })
         .await?;

@@ -12,6 +12,7 @@ use crate::{
     domain::{
         lifecycle::{Action, Status},
         organisation::Industry,
+        proof::ContentDigest,
         proposal::{validate_text, Category, COAUTHORS_MAX},
         recognition::PointsReason,
         savings::{Savings, SavingsKind},
@@ -115,6 +116,7 @@ async fn create_loaded(
             to_status: Status::Draft,
             from_version: 0,
             reason: None,
+            content: None,
             now,
         })
         .await?;
@@ -224,7 +226,14 @@ pub async fn submit(
     };
     let id = p.row.id;
     let first = p.row.round == 0;
-    transition(store, &p, user, Action::Submit, expected_version, "SUBMITTED", None, now).await?;
+    // The transition, with what was submitted as hashes on its event: the chain covers them, and the
+    // author's receipt proves them (domain::proof).
+    check_version(&p, expected_version)?;
+    let to = check(&p, user, Action::Submit)?;
+    let attachments = store.attachment_hashes(id).await?;
+    let content = ContentDigest::of(&p.row.title, &p.row.body, attachments).to_json();
+    store.advance(id, expected_version, to, now).await?;
+    super::record_with(store, &p.row, "SUBMITTED", user, to, None, Some(&content), now).await?;
     store.start_round(id, key, now).await?;
     if first {
         award(store, &p, PointsReason::Submission, now).await?;

@@ -21,6 +21,7 @@ mod import;
 mod journey;
 mod notifications;
 mod people;
+mod proof;
 mod search;
 mod signin;
 

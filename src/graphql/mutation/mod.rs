@@ -56,6 +56,7 @@ where
     s.events.nudge();
     s.search.nudge();
     s.courier.nudge();
+    s.chainer.nudge();
     Ok(r)
 }
 

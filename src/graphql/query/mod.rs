@@ -6,6 +6,7 @@ mod impact;
 mod node;
 mod notifications;
 mod people;
+mod proof;
 pub mod proposals;
 pub(crate) mod search;
 mod viewer;
@@ -25,4 +26,5 @@ pub struct QueryRoot(
     people::PeopleQuery,
     notifications::NotificationQuery,
     challenges::ChallengeQuery,
+    proof::ProofQuery,
 );

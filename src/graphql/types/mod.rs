@@ -9,6 +9,7 @@ pub mod notification;
 pub mod organisation;
 pub mod people;
 pub mod pilot;
+pub mod proof;
 pub mod proposal;
 pub mod savings;
 pub mod scalars;

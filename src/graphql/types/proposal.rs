@@ -324,6 +324,25 @@ impl Proposal {
         let text = format!("{}\n{}", self.row.title, self.row.body);
         Ok(crate::graphql::query::search::similar_to(ctx, text, first.clamp(0, 20) as usize, Some(self.row.id)).await?)
     }
+    /// The authors' signed receipt for the last submission (authors only): null until the submission is in
+    /// the event chain (a second), or while the stored text differs from it (being revised).
+    /// 最近一次提交的签名回执（仅作者可见）；提交入链前或修改中为空。
+    async fn receipt(&self, ctx: &Context<'_>) -> Result<Option<super::proof::Receipt>> {
+        if !self.sight.is_author {
+            return Ok(None);
+        }
+        let s = services(ctx)?;
+        let authors = self.authors.iter().map(|a| a.name.clone()).collect();
+        let doc =
+            crate::chain::receipt(&s.db, &s.signer, &self.row, authors, &s.config.public_url(), chrono::Utc::now())
+                .await?;
+        Ok(doc.map(|d| super::proof::Receipt {
+            position: d["chain"]["position"].as_i64().unwrap_or(0),
+            hash: d["chain"]["hash"].as_str().unwrap_or_default().to_owned(),
+            key_id: s.signer.key_id().to_owned(),
+            document: serde_json::to_string_pretty(&d).unwrap_or_default(),
+        }))
+    }
     /// The pilot (incubation), once started. 试点（孵化），开始后才有。
     async fn pilot(&self, ctx: &Context<'_>) -> Result<Option<Pilot>> {
         let id = self.row.id;

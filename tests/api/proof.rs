@@ -1,0 +1,185 @@
+//! Proof (issue #22): an author's receipt verifies offline and against the server, and fails after one
+//! byte of it or of the stored proposal changes; `greenline audit verify` finds a row edited by hand.
+
+use serde_json::{json, Value};
+
+use crate::{
+    journey::{cast, SUBMIT},
+    story, TestApp,
+};
+
+/// Runs the `greenline` binary with this app's database; returns (exit code, stdout).
+pub async fn greenline(app: &TestApp, args: &[&str]) -> (i32, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_greenline"))
+        .args(args)
+        .env("GREENLINE_DATABASE_URL", &app.state.services.config.database_url)
+        .env("RUST_LOG", "error")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    (out.status.code().unwrap_or(-1), format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)))
+}
+
+/// Waits until the chain has linked the proposal's submission and its receipt is there.
+pub async fn receipt(app: &TestApp, token: &str, id: &Value) -> Value {
+    let q = "query($id: ID!) { proposal(id: $id) { receipt { document position hash keyId } } }";
+    for _ in 0..100 {
+        let r = app.ok(Some(token), q, json!({"id": id})).await["proposal"]["receipt"].clone();
+        if r.is_object() {
+            return r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no receipt for {id} after 10 s");
+}
+
+/// Runs SQL against the app's database (both backends' syntax).
+pub async fn sql(app: &TestApp, statement: &str) {
+    greenline::with_db!(app.db(), pool => {
+        sqlx::query(statement).execute(pool).await.unwrap();
+    });
+}
+
+async fn verify_receipt(app: &TestApp, document: &str) -> Value {
+    let q = "query($d: String!) { verifyReceipt(document: $d) { valid signed keyId proposalNumber problems } }";
+    app.ok(None, q, json!({"d": document})).await["verifyReceipt"].clone()
+}
+
+story!(a_receipt_proves_a_submission_and_audit_finds_an_edited_row);
+async fn a_receipt_proves_a_submission_and_audit_finds_an_edited_row(app: TestApp) {
+    let c = cast(&app).await;
+    let body = "转炉煤气放散浪费严重，建议增设回收管网，年节电约120万千瓦时。";
+    let d = app
+        .ok(
+            Some(&c.worker),
+            SUBMIT,
+            json!({"input": {"proposal": {"title": "转炉煤气回收", "body": body, "category": "ENERGY_SAVING"}}}),
+        )
+        .await;
+    let id = d["submitProposal"]["proposal"]["id"].clone();
+    let r = receipt(&app, &c.worker, &id).await;
+    let document = r["document"].as_str().unwrap().to_owned();
+    let doc: Value = serde_json::from_str(&document).unwrap();
+    assert_eq!(doc["kind"], "greenline.receipt/1");
+    assert_eq!(doc["body"], body);
+    assert_eq!(doc["authors"], json!(["王师傅"]));
+    assert_eq!(doc["chain"]["position"], r["position"]);
+
+    // Others get no receipt: not the reviewers, not the admins.
+    for token in [&c.reviewer1, &c.enterprise_admin, &c.admin] {
+        let q = "query($id: ID!) { proposal(id: $id) { receipt { document } } }";
+        assert_eq!(app.ok(Some(token), q, json!({"id": id})).await["proposal"]["receipt"], Value::Null);
+    }
+
+    // The key the server publishes is the one that signed it.
+    let key: Value =
+        app.client.get(format!("{}/.well-known/greenline-key", app.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(key["algorithm"], "Ed25519");
+    assert_eq!(key["keyId"], r["keyId"]);
+    let public = key["publicKey"].as_str().unwrap().to_owned();
+    let chain = app.ok(None, "{ chain { length head publicKey keyId } }", json!({})).await["chain"].clone();
+    assert_eq!(chain["publicKey"], public.as_str());
+    assert!(chain["length"].as_i64().unwrap() >= r["position"].as_i64().unwrap());
+
+    // Offline, with the key trusted; and against the server.
+    let file = app.path("receipt.json");
+    std::fs::write(&file, &document).unwrap();
+    let path = file.to_str().unwrap();
+    let (code, out) = greenline(&app, &["verify", path, "--key", &public]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("OK"), "{out}");
+    let (code, out) = greenline(&app, &["verify", path, "--server", &app.url]).await;
+    assert_eq!(code, 0, "{out}");
+    let check = verify_receipt(&app, &document).await;
+    assert_eq!(check["valid"], true, "{check}");
+    assert_eq!(check["problems"], json!([]));
+
+    // One byte of the receipt changed (a digit of the body: 120 → 121): the signature fails.
+    let forged = document.replacen("120万", "121万", 1);
+    assert_ne!(forged, document);
+    std::fs::write(&file, &forged).unwrap();
+    let (code, out) = greenline(&app, &["verify", path]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("signature does not match"), "{out}");
+    let check = verify_receipt(&app, &forged).await;
+    assert_eq!(check["valid"], false);
+    assert_eq!(check["signed"], false);
+    // Signed by another key: refused when the server's key is trusted.
+    let other = greenline::domain::proof::Signer::from_pkcs8(&greenline::domain::proof::Signer::generate()).unwrap();
+    let mut map: serde_json::Map<String, Value> = serde_json::from_str(&document).unwrap();
+    map.remove("signature");
+    std::fs::write(&file, other.sign(map).to_string()).unwrap();
+    let (code, out) = greenline(&app, &["verify", path, "--key", &public]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("not by the key you trust"), "{out}");
+
+    let (code, out) = greenline(&app, &["audit", "verify"]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("OK: the chain is intact"), "{out}");
+
+    // One byte of the stored proposal changed by hand in the database: the receipt no longer matches it,
+    // and the audit names the proposal.
+    let number = doc["number"].as_i64().unwrap();
+    sql(&app, &format!("update proposals set body = replace(body, '120', '121') where id = {number}")).await;
+    let check = verify_receipt(&app, &document).await;
+    assert_eq!(check["valid"], false, "{check}");
+    assert_eq!(check["signed"], true);
+    assert!(check["problems"][0].as_str().unwrap().contains("body"), "{check}");
+    std::fs::write(&file, &document).unwrap();
+    let (code, out) = greenline(&app, &["verify", path, "--server", &app.url]).await;
+    assert_eq!(code, 1, "{out}");
+    let (code, out) = greenline(&app, &["audit", "verify"]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("ALTERED proposal {number}")), "{out}");
+    sql(&app, &format!("update proposals set body = replace(body, '121', '120') where id = {number}")).await;
+    assert_eq!(verify_receipt(&app, &document).await["valid"], true);
+
+    // An event edited by hand: the chain breaks there, and the receipt of that submission fails.
+    let event = doc["chain"]["eventId"].as_i64().unwrap();
+    sql(&app, &format!("update events set reason = '补记' where id = {event}")).await;
+    let (code, out) = greenline(&app, &["audit", "verify"]).await;
+    assert_eq!(code, 1, "{out}");
+    let position = doc["chain"]["position"].as_i64().unwrap();
+    assert!(out.contains(&format!("BROKEN at position {position} (event {event})")), "{out}");
+    let check = verify_receipt(&app, &document).await;
+    assert!(check["problems"].to_string().contains("event was changed"), "{check}");
+}
+
+story!(checkpoints_are_signed_and_verify);
+async fn checkpoints_are_signed_and_verify(app: TestApp) {
+    let c = cast(&app).await;
+    crate::journey::evaluated_proposal(&app, &c, "空压机群控").await;
+    greenline::chain::catch_up(app.db()).await.unwrap();
+    let s = &app.state.services;
+    greenline::chain::checkpoint(app.db(), &s.signer, std::time::Duration::ZERO, chrono::Utc::now()).await.unwrap();
+    let chain = app
+        .ok(None, "{ chain { length head checkpointPosition checkpointHash checkpointSignature checkpointSignedAt publicKey } }", json!({}))
+        .await["chain"]
+        .clone();
+    assert_eq!(chain["checkpointPosition"], chain["length"], "{chain}");
+    assert_eq!(chain["checkpointHash"], chain["head"]);
+    let at: chrono::DateTime<chrono::Utc> = chain["checkpointSignedAt"].as_str().unwrap().parse().unwrap();
+    let bytes = greenline::domain::proof::checkpoint_bytes(
+        chain["checkpointPosition"].as_i64().unwrap(),
+        chain["checkpointHash"].as_str().unwrap(),
+        at,
+    );
+    assert!(greenline::domain::proof::signature_ok(
+        chain["publicKey"].as_str().unwrap(),
+        bytes.as_bytes(),
+        chain["checkpointSignature"].as_str().unwrap()
+    ));
+    let (code, out) = greenline(&app, &["audit", "verify"]).await;
+    assert_eq!(code, 0, "{out}");
+    let signed: i64 =
+        out.split(" signed checkpoints").next().and_then(|l| l.rsplit(' ').next()).unwrap().parse().unwrap();
+    assert!(signed >= 1, "{out}");
+    // A link rewritten to follow an edited event (a forger who recomputes the chain) no longer matches the
+    // signed checkpoint.
+    let head = chain["length"].as_i64().unwrap();
+    sql(&app, &format!("update event_chain set hash = '{}' where position = {head}", "f".repeat(64))).await;
+    let (code, out) = greenline(&app, &["audit", "verify"]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("BROKEN at position {head}")), "{out}");
+}
