@@ -11,6 +11,7 @@ pub mod help;
 pub mod listen;
 pub mod notifications;
 pub mod organisations;
+pub mod oversight;
 pub mod people;
 pub mod persisted;
 pub mod proof;

@@ -190,6 +190,7 @@ pub trait Store:
     + super::challenges::ChallengeStore
     + super::help::HelpStore
     + super::proof::ProofStore
+    + super::oversight::OversightStore
     + super::feed::FeedStore
     + super::persisted::PersistedStore
     + super::people::PeopleStore

@@ -215,7 +215,10 @@ pub fn sees_help_details(v: Viewer, h: &HelpRequest) -> bool {
 /// Who may ask for help: an enterprise admin, or a worker (or studio member) on their enterprise's behalf.
 pub fn may_request_help(v: Viewer) -> bool {
     v.enterprise_id.is_some()
-        && matches!(v.role, Some(Role::EnterpriseAdmin | Role::Worker | Role::Reviewer | Role::StudioLead))
+        && matches!(
+            v.role,
+            Some(Role::EnterpriseAdmin | Role::Worker | Role::Overseer | Role::Reviewer | Role::StudioLead)
+        )
 }
 
 /// A step on a help request.

@@ -3,7 +3,7 @@
 //! ```text
 //! DRAFT → SUBMITTED → EVALUATING → ACCEPTED → INCUBATING → ADOPTED → PROMOTED
 //!                         │    ↘ RETURNED (author revises) → SUBMITTED
-//!                         └──→ REJECTED
+//!                         └──→ REJECTED ──(appeal, reopened by the studio lead)──→ EVALUATING
 //! any state before ACCEPTED → WITHDRAWN (by an author)
 //! ```
 //! Actions that do not move the status (editing, evaluating, measuring, assigning more reviewers) are
@@ -86,6 +86,15 @@ crate::string_enum! {
         CreditedAsCoauthor = "CREDITED_AS_COAUTHOR",
         /// The challenge it answers closed and awarded it. 所应答的攻关课题结题并授予其奖励。
         ChallengeAwarded = "CHALLENGE_AWARDED",
+        /// An author appealed the rejection. 作者对不采纳决定提出申诉。
+        Appealed = "APPEALED",
+        /// The oversight group gave its opinion on an appeal. 算法监督小组对申诉发表意见。
+        AppealOpinion = "APPEAL_OPINION",
+        /// A studio lead upheld the rejection after an appeal. 工作室负责人维持不采纳决定。
+        AppealUpheld = "APPEAL_UPHELD",
+        /// A studio lead reopened the rejected proposal after an appeal: evaluated again by fresh reviewers.
+        /// 申诉后重新评审（由新的评审人评审）。
+        Reopened = "REOPENED",
     }
 }
 
@@ -114,6 +123,8 @@ crate::string_enum! {
         Promote = "PROMOTE",
         /// Close as the duplicate of another proposal, before a decision (studio lead).
         MarkDuplicate = "MARK_DUPLICATE",
+        /// Reopen a rejected proposal after an appeal, with fresh reviewers (studio lead).
+        Reopen = "REOPEN",
     }
 }
 
@@ -190,6 +201,7 @@ fn rule(action: Action) -> (fn(Status) -> Option<Status>, Who) {
             |s| matches!(s, Submitted | Evaluating | Returned).then_some(Duplicate),
             Who::EnterpriseRole(&[Role::StudioLead]),
         ),
+        Action::Reopen => (|s| (s == Rejected).then_some(Evaluating), Who::EnterpriseRole(&[Role::StudioLead])),
     }
 }
 
@@ -239,6 +251,7 @@ mod tests {
         MARK_DUPLICATE    SUBMITTED   DUPLICATE   ent:STUDIO_LEAD
         MARK_DUPLICATE    EVALUATING  DUPLICATE   ent:STUDIO_LEAD
         MARK_DUPLICATE    RETURNED    DUPLICATE   ent:STUDIO_LEAD
+        REOPEN            REJECTED    EVALUATING  ent:STUDIO_LEAD
     ";
 
     fn expected(status: Status, actor: Actor, action: Action) -> Result<Status, Refusal> {

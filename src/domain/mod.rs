@@ -7,6 +7,7 @@ pub mod impact;
 pub mod lifecycle;
 pub mod notify;
 pub mod organisation;
+pub mod oversight;
 pub mod people;
 pub mod proof;
 pub mod proposal;

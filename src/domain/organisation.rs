@@ -5,6 +5,10 @@ crate::string_enum! {
     pub enum Role {
         /// Frontline worker (一线职工).
         Worker = "WORKER",
+        /// A worker representative in the enterprise's algorithm oversight group (算法监督小组), appointed by its
+        /// admin: reads how the criteria are applied (`oversight`), gives opinions on appeals, approves changes
+        /// to the rules. Otherwise a worker. 职工代表（算法监督小组成员），由企业管理员任命：查看评审监督数据、对申诉发表意见、批准规则变更；其余同一线职工。
+        Overseer = "OVERSEER",
         /// Expert in a model-worker innovation studio who evaluates proposals. 劳模创新工作室中评审提案的专家。
         Reviewer = "REVIEWER",
         /// The model worker who leads a studio: assigns reviewers, decides, runs pilots. 带领工作室的劳模：指派评审、作出决定、组织试点。

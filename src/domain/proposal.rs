@@ -93,12 +93,13 @@ pub fn can_view(s: Sight) -> bool {
         || (role == Role::Association && ASSOCIATION_STATUSES.contains(&s.status) && !s.confined)
 }
 
-/// Blind review: while under evaluation, reviewers (and anyone assigned to review) do not see the authors.
+/// Blind review: while under evaluation, reviewers (and anyone assigned to review) do not see the authors,
+/// nor do the overseers who audit the review (算法监督小组 reads how it is done, never whose proposal it is).
 pub fn authors_hidden(s: Sight) -> bool {
     !s.is_author
         && s.role != Some(Role::Admin)
         && BLIND_STATUSES.contains(&s.status)
-        && (s.role == Some(Role::Reviewer) || s.is_assigned_reviewer)
+        && (matches!(s.role, Some(Role::Reviewer | Role::Overseer)) || s.is_assigned_reviewer)
 }
 
 /// Studio leads and enterprise admins of the proposal's enterprise, and platform admins: those who run

@@ -60,6 +60,7 @@ fn role(name: Option<&str>) -> Result<Role, String> {
     let Some(name) = name else { return Ok(Role::Worker) };
     let role = match name {
         "职工" | "一线职工" | "员工" => Some(Role::Worker),
+        "职工代表" | "算法监督员" | "监督员" => Some(Role::Overseer),
         "评审专家" | "评审" | "专家" => Some(Role::Reviewer),
         "工作室负责人" | "劳模" => Some(Role::StudioLead),
         "企业管理员" | "管理员" => Some(Role::EnterpriseAdmin),
@@ -69,7 +70,7 @@ fn role(name: Option<&str>) -> Result<Role, String> {
         Some(r) if r <= Role::EnterpriseAdmin => Ok(r),
         Some(r) => Err(format!("a roster cannot grant {r} / 名单不能授予{r}角色")),
         None => Err(format!(
-            "unknown role {name:?}: use WORKER, REVIEWER, STUDIO_LEAD or ENTERPRISE_ADMIN / 未知角色“{name}”"
+            "unknown role {name:?}: use WORKER, OVERSEER, REVIEWER, STUDIO_LEAD or ENTERPRISE_ADMIN / 未知角色“{name}”"
         )),
     }
 }

@@ -8,6 +8,7 @@ pub mod coauthors;
 pub mod duplicates;
 pub mod help;
 pub mod notify;
+pub mod oversight;
 pub mod people;
 pub mod pilot;
 pub mod promotion;

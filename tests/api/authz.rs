@@ -9,11 +9,13 @@ use serde_json::{json, Value};
 use crate::{attachments::jpeg, story, TestApp};
 
 /// Columns: the people of the matrix. `reviewer` is assigned to the proposal under review; `lead`, `admin`
-/// (enterprise admin) and `worker` (not an author) are of the proposal's enterprise; `other_*` of another.
-const WHO: [&str; 11] = [
+/// (enterprise admin), `worker` (not an author) and `overseer` (a worker representative in the oversight group)
+/// are of the proposal's enterprise; `other_*` of another.
+const WHO: [&str; 12] = [
     "anon",
     "author",
     "worker",
+    "overseer",
     "other_worker",
     "reviewer",
     "lead",
@@ -26,46 +28,51 @@ const WHO: [&str; 11] = [
 
 /// `Y` allowed, `.` refused.
 const MUTATIONS: &str = "
-    #                    anon author worker other_worker reviewer lead other_lead ent_admin other_admin association admin
-    createProposal       .    Y      Y      Y            Y        Y    Y          Y         Y           Y           Y
-    updateProposal       .    Y      .      .            .        .    .          .         .           .           .
-    submitProposal       .    Y      .      .            .        .    .          .         .           .           .
-    withdrawProposal     .    Y      .      .            .        .    .          .         .           .           .
-    assignReviewers      .    .      .      .            .        Y    .          .         .           .           Y
-    submitEvaluation     .    .      .      .            Y        .    .          .         .           .           .
-    decideProposal       .    .      .      .            .        Y    .          .         .           .           Y
-    startPilot           .    .      .      .            .        Y    .          .         .           .           Y
-    updateMilestone      .    .      .      .            .        Y    .          Y         .           .           Y
-    recordMeasurement    .    .      .      .            .        Y    .          Y         .           .           Y
-    confirmAdoption      .    .      .      .            .        .    .          Y         .           .           Y
-    promoteProposal      .    .      .      .            .        .    .          .         .           Y           Y
-    recordAdoption       .    .      .      .            .        .    .          Y         .           Y           Y
-    uploadAttachment     .    Y      .      .            .        Y    .          Y         .           .           Y
-    removeAttachment     .    Y      .      .            .        .    .          .         .           .           Y
-    respondToCoAuthorInvitation .    .      Y      .            .        .    .          .         .           .           .
-    markDuplicate        .    .      .      .            .        Y    .          .         .           .           Y
-    creditAsCoAuthor     .    .      .      .            .        Y    .          .         .           .           Y
-    createAccessToken    .    Y      Y      Y            Y        Y    Y          Y         Y           Y           Y
-    revokeAccessToken    .    Y      .      .            .        .    .          Y         .           .           Y
-    createUser           .    .      .      .            .        .    .          Y         .           .           Y
-    updateUser           .    .      .      .            .        .    .          Y         .           .           Y
-    deactivateUser       .    .      .      .            .        .    .          Y         .           .           Y
-    reactivateUser       .    .      .      .            .        .    .          Y         .           .           Y
-    createTeam           .    .      .      .            .        .    .          Y         .           .           Y
-    createStudio         .    .      .      .            .        .    .          Y         .           .           Y
-    markNotificationsRead .   Y      Y      Y            Y        Y    Y          Y         Y           Y           Y
-    setNotificationPreferences . Y   Y      Y            Y        Y    Y          Y         Y           Y           Y
-    createWebhook        .    .      .      .            .        .    .          Y         .           .           Y
-    updateWebhook        .    .      .      .            .        .    .          Y         .           .           Y
-    deleteWebhook        .    .      .      .            .        .    .          Y         .           .           Y
-    redeliverWebhook     .    .      .      .            .        .    .          Y         .           .           Y
-    openChallenge        .    .      .      .            .        Y    Y          Y         Y           Y           Y
-    updateChallenge      .    .      .      .            .        Y    .          Y         .           .           Y
-    closeChallenge       .    .      .      .            .        Y    .          Y         .           .           Y
-    requestHelp          .    Y      Y      Y            Y        Y    Y          Y         Y           .           .
-    takeHelpRequest      .    .      .      .            .        .    Y          .         .           .           .
-    resolveHelpRequest   .    .      .      .            .        .    Y          .         .           .           Y
-    closeHelpRequest     .    Y      .      .            .        .    .          Y         .           .           Y
+    # columns: anon author worker overseer other_worker reviewer lead other_lead ent_admin other_admin association admin
+    createProposal               .  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y
+    updateProposal               .  Y  .  .  .  .  .  .  .  .  .  .
+    submitProposal               .  Y  .  .  .  .  .  .  .  .  .  .
+    withdrawProposal             .  Y  .  .  .  .  .  .  .  .  .  .
+    assignReviewers              .  .  .  .  .  .  Y  .  .  .  .  Y
+    submitEvaluation             .  .  .  .  .  Y  .  .  .  .  .  .
+    decideProposal               .  .  .  .  .  .  Y  .  .  .  .  Y
+    startPilot                   .  .  .  .  .  .  Y  .  .  .  .  Y
+    updateMilestone              .  .  .  .  .  .  Y  .  Y  .  .  Y
+    recordMeasurement            .  .  .  .  .  .  Y  .  Y  .  .  Y
+    confirmAdoption              .  .  .  .  .  .  .  .  Y  .  .  Y
+    promoteProposal              .  .  .  .  .  .  .  .  .  .  Y  Y
+    recordAdoption               .  .  .  .  .  .  .  .  Y  .  Y  Y
+    uploadAttachment             .  Y  .  .  .  .  Y  .  Y  .  .  Y
+    removeAttachment             .  Y  .  .  .  .  .  .  .  .  .  Y
+    respondToCoAuthorInvitation  .  .  Y  .  .  .  .  .  .  .  .  .
+    markDuplicate                .  .  .  .  .  .  Y  .  .  .  .  Y
+    creditAsCoAuthor             .  .  .  .  .  .  Y  .  .  .  .  Y
+    createAccessToken            .  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y
+    revokeAccessToken            .  Y  .  .  .  .  .  .  Y  .  .  Y
+    createUser                   .  .  .  .  .  .  .  .  Y  .  .  Y
+    updateUser                   .  .  .  .  .  .  .  .  Y  .  .  Y
+    deactivateUser               .  .  .  .  .  .  .  .  Y  .  .  Y
+    reactivateUser               .  .  .  .  .  .  .  .  Y  .  .  Y
+    createTeam                   .  .  .  .  .  .  .  .  Y  .  .  Y
+    createStudio                 .  .  .  .  .  .  .  .  Y  .  .  Y
+    markNotificationsRead        .  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y
+    setNotificationPreferences   .  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y
+    createWebhook                .  .  .  .  .  .  .  .  Y  .  .  Y
+    updateWebhook                .  .  .  .  .  .  .  .  Y  .  .  Y
+    deleteWebhook                .  .  .  .  .  .  .  .  Y  .  .  Y
+    redeliverWebhook             .  .  .  .  .  .  .  .  Y  .  .  Y
+    openChallenge                .  .  .  .  .  .  Y  Y  Y  Y  Y  Y
+    updateChallenge              .  .  .  .  .  .  Y  .  Y  .  .  Y
+    closeChallenge               .  .  .  .  .  .  Y  .  Y  .  .  Y
+    requestHelp                  .  Y  Y  Y  Y  Y  Y  Y  Y  Y  .  .
+    takeHelpRequest              .  .  .  .  .  .  .  Y  .  .  .  .
+    resolveHelpRequest           .  .  .  .  .  .  .  Y  .  .  .  Y
+    closeHelpRequest             .  Y  .  .  .  .  .  .  Y  .  .  Y
+    appealDecision               .  Y  .  .  .  .  .  .  .  .  .  .
+    giveAppealOpinion            .  .  .  Y  .  .  .  .  .  .  Y  .
+    decideAppeal                 .  .  .  .  .  .  Y  .  .  .  .  Y
+    proposeRuleChange            .  .  .  .  .  .  .  .  .  .  .  Y
+    decideRuleChange             .  .  .  Y  .  .  .  .  .  .  .  .
 ";
 
 /// Challenges and help requests act on no proposal: `updateChallenge` and `closeChallenge` on an INDUSTRY
@@ -112,20 +119,20 @@ const PEOPLE_MUTATIONS: [&str; 14] = [
 /// the person and the stewards of their account see them); `authorById`: `node(id:)` of the author (people
 /// are not enumerable: only colleagues and platform admins find them by id).
 const FIELDS: &str = "
-    #                              anon author worker other_worker reviewer lead other_lead ent_admin other_admin association admin
-    draft.proposal                 .    Y      .      .            .        .    .          .         .           .           Y
-    evaluating.proposal            .    Y      Y      .            Y        Y    .          Y         .           .           Y
-    evaluating.authors             .    Y      Y      .            .        Y    .          Y         .           .           Y
-    evaluating.evaluations         .    .      .      .            .        Y    .          Y         .           .           Y
-    accepted.proposal              .    Y      Y      .            Y        Y    .          Y         .           Y           Y
-    accepted.evaluations           .    Y      .      .            .        Y    .          Y         .           .           Y
-    adopted.proposal               Y    Y      Y      Y            Y        Y    Y          Y         Y           Y           Y
-    adopted.authors                Y    Y      Y      Y            Y        Y    Y          Y         Y           Y           Y
-    evaluating.reviewerNamed       .    .      .      .            .        Y    .          Y         .           .           Y
-    accepted.reviewerNamed         .    .      .      .            .        Y    .          Y         .           .           Y
-    adopted.reviewerNamed          .    .      .      .            .        Y    .          Y         .           .           Y
-    adopted.authorPoints           .    Y      .      .            .        .    .          Y         .           .           Y
-    adopted.authorById             .    Y      Y      .            Y        Y    .          Y         .           .           Y
+    # columns: anon author worker overseer other_worker reviewer lead other_lead ent_admin other_admin association admin
+    draft.proposal               .  Y  .  .  .  .  .  .  .  .  .  Y
+    evaluating.proposal          .  Y  Y  Y  .  Y  Y  .  Y  .  .  Y
+    evaluating.authors           .  Y  Y  .  .  .  Y  .  Y  .  .  Y
+    evaluating.evaluations       .  .  .  .  .  .  Y  .  Y  .  .  Y
+    accepted.proposal            .  Y  Y  Y  .  Y  Y  .  Y  .  Y  Y
+    accepted.evaluations         .  Y  .  .  .  .  Y  .  Y  .  .  Y
+    adopted.proposal             Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y
+    adopted.authors              Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y
+    evaluating.reviewerNamed     .  .  .  .  .  .  Y  .  Y  .  .  Y
+    accepted.reviewerNamed       .  .  .  .  .  .  Y  .  Y  .  .  Y
+    adopted.reviewerNamed        .  .  .  .  .  .  Y  .  Y  .  .  Y
+    adopted.authorPoints         .  Y  .  .  .  .  .  .  Y  .  .  Y
+    adopted.authorById           .  Y  Y  Y  .  Y  Y  .  Y  .  .  Y
 ";
 
 fn table(text: &str) -> Vec<(String, Vec<bool>)> {
@@ -161,6 +168,7 @@ async fn people(app: &TestApp) -> People {
     for (name, role, enterprise, team, studio) in [
         ("王师傅", Role::Worker, plant, Some("炼钢一班"), None),
         ("李工", Role::Worker, plant, Some("炼钢二班"), None),
+        ("刘代表", Role::Overseer, plant, Some("炼钢三班"), None),
         ("外厂工人", Role::Worker, other, None, None),
         ("赵专家", Role::Reviewer, plant, None, studio),
         ("周劳模", Role::StudioLead, plant, None, studio),
@@ -177,7 +185,7 @@ async fn people(app: &TestApp) -> People {
         let t = t.to_owned();
         async move { app.ok(Some(&t), "{ viewer { id enterprise { id } } }", json!({})).await["viewer"].clone() }
     };
-    let reviewer = id(tokens[4].as_deref().unwrap()).await;
+    let reviewer = id(tokens[5].as_deref().unwrap()).await;
     let author = id(tokens[1].as_deref().unwrap()).await;
     let reviewer2_id = id(&reviewer2).await["id"].clone();
     People {
@@ -199,6 +207,8 @@ enum Stage {
     Incubating,
     Measured,
     Adopted,
+    /// Evaluated, then rejected by the lead (a branch: not after `Adopted`).
+    Rejected,
 }
 
 /// A proposal at a stage, and what mutations at that stage need.
@@ -253,6 +263,8 @@ async fn version(app: &TestApp, p: &People, id: &Value) -> i64 {
 
 /// Brings a new proposal of `author` to `stage`, through the API and the people whose job each step is.
 async fn fixture(app: &TestApp, p: &People, stage: Stage) -> Fixture {
+    let rejected = stage == Stage::Rejected;
+    let stage = if rejected { Stage::Evaluated } else { stage };
     let ok = |r: Result<Value, String>| r.unwrap_or_else(|code| panic!("fixture step refused: {code}"));
     let created = ok(attempt(
         app,
@@ -291,6 +303,10 @@ async fn fixture(app: &TestApp, p: &People, stage: Stage) -> Fixture {
         let scores: Value = serde_json::from_str(SCORES).unwrap();
         step("reviewer", "submitEvaluation", json!({"scores": scores, "comment": "可行"})).await;
         step("reviewer2", "submitEvaluation", json!({"scores": scores, "comment": "同意"})).await;
+    }
+    if rejected {
+        step("lead", "decideProposal", json!({"decision": "REJECT", "reason": "投入产出不合算"})).await;
+        return f;
     }
     if stage >= Stage::Accepted {
         step("lead", "decideProposal", json!({"decision": "ACCEPT", "reason": "节能效果显著"})).await;
@@ -426,8 +442,64 @@ fn case(name: &str, f: &Fixture, v: i64, p: &People) -> (Stage, Value) {
             Stage::Draft,
             json!({"helpRequestId": f.subject, "expectedVersion": f.subject_version, "reason": "已自行解决"}),
         ),
+        "appealDecision" => {
+            (Stage::Rejected, json!({"proposalId": id, "reason": "两位评审均给出7分以上，结论与评分不符。"}))
+        }
+        "giveAppealOpinion" => (
+            Stage::Rejected,
+            json!({"appealId": f.subject, "expectedVersion": f.subject_version, "opinion": "评分高于分数线，建议重新评审。"}),
+        ),
+        "decideAppeal" => (
+            Stage::Rejected,
+            json!({"appealId": f.subject, "expectedVersion": f.subject_version, "outcome": "UPHOLD", "reason": "投资回收期过长，维持原决定。"}),
+        ),
+        "proposeRuleChange" => {
+            (Stage::Draft, json!({"kind": "CRITERIA", "criteria": default_criteria(), "note": "措辞修订"}))
+        }
+        "decideRuleChange" => (
+            Stage::Draft,
+            json!({"ruleChangeId": f.subject, "expectedVersion": f.subject_version, "approve": true, "note": "同意"}),
+        ),
         other => panic!("no case for {other}"),
     }
+}
+
+/// The published criteria as `proposeRuleChange` takes them: approving it changes no figure.
+fn default_criteria() -> Value {
+    let c = greenline::domain::evaluation::default_criteria();
+    c.iter().map(|c| json!({"key": c.key, "name": c.name, "weight": c.weight, "description": c.description})).collect()
+}
+
+/// Appeals act on a rejected proposal of the author: `giveAppealOpinion` on the author's appeal of it,
+/// `decideAppeal` on one the overseer has given an opinion on. Rule changes act on no proposal:
+/// `decideRuleChange` on a change the platform admin proposed.
+const OVERSIGHT_MUTATIONS: [&str; 5] =
+    ["appealDecision", "giveAppealOpinion", "decideAppeal", "proposeRuleChange", "decideRuleChange"];
+
+async fn oversight_fixture(app: &TestApp, p: &People, name: &str) -> Fixture {
+    let stage = case(name, &Fixture::default(), 0, p).0;
+    let mut f = if stage == Stage::Draft { Fixture::default() } else { fixture(app, p, stage).await };
+    let run = |who: &'static str, mutation_name: &'static str, input: Value, field: &'static str| async move {
+        let q = format!(
+            "mutation($input: {}Input!) {{ {mutation_name}(input: $input) {{ {field} {{ id version }} userErrors {{ code message }} }} }}",
+            format!("{}{}", mutation_name[..1].to_uppercase(), &mutation_name[1..])
+        );
+        let d = attempt(app, p.token(who), &q, input).await.unwrap_or_else(|c| panic!("fixture {mutation_name}: {c}"));
+        (d[field]["id"].clone(), d[field]["version"].as_i64().unwrap())
+    };
+    if matches!(name, "giveAppealOpinion" | "decideAppeal") {
+        let (_, input) = case("appealDecision", &f, 0, p);
+        (f.subject, f.subject_version) = run("author", "appealDecision", input, "appeal").await;
+    }
+    if name == "decideAppeal" {
+        let (_, input) = case("giveAppealOpinion", &f, 0, p);
+        (f.subject, f.subject_version) = run("overseer", "giveAppealOpinion", input, "appeal").await;
+    }
+    if name == "decideRuleChange" {
+        let (_, input) = case("proposeRuleChange", &f, 0, p);
+        (f.subject, f.subject_version) = run("admin", "proposeRuleChange", input, "ruleChange").await;
+    }
+    f
 }
 
 /// Tries `name` as `who` on `f`; for promoteProposal the fixture is first adopted by its enterprise admin.
@@ -451,6 +523,9 @@ async fn stage_for(app: &TestApp, p: &People, name: &str) -> Fixture {
     }
     if CHALLENGE_MUTATIONS.contains(&name) {
         return challenge_fixture(app, p, name).await;
+    }
+    if OVERSIGHT_MUTATIONS.contains(&name) {
+        return oversight_fixture(app, p, name).await;
     }
     let stage = case(name, &Fixture::default(), 0, p).0;
     let mut f = fixture(app, p, stage).await;

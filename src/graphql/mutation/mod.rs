@@ -7,6 +7,7 @@ mod challenges;
 mod coauthors;
 mod duplicates;
 mod notifications;
+mod oversight;
 mod people;
 mod pilot;
 mod promotion;
@@ -41,6 +42,7 @@ pub struct MutationRoot(
     people::PeopleMutations,
     notifications::NotificationMutations,
     challenges::ChallengeMutations,
+    oversight::OversightMutations,
 );
 
 /// Runs `f` for the signed-in viewer in one write transaction, then wakes the event hub, the indexer and

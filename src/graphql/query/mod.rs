@@ -5,6 +5,7 @@ mod challenges;
 mod impact;
 mod node;
 mod notifications;
+mod oversight;
 mod people;
 mod proof;
 pub mod proposals;
@@ -27,4 +28,5 @@ pub struct QueryRoot(
     notifications::NotificationQuery,
     challenges::ChallengeQuery,
     proof::ProofQuery,
+    oversight::OversightQuery,
 );

@@ -71,7 +71,7 @@ impl EvaluationCriteria {
 }
 
 /// One reviewer's score on one criterion. 某评审人对某指标的打分。
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone)]
 pub struct CriterionScore {
     /// The criterion's key. 指标键。
     pub criterion: String,

@@ -7,6 +7,7 @@ pub mod event;
 pub mod help;
 pub mod notification;
 pub mod organisation;
+pub mod oversight;
 pub mod people;
 pub mod pilot;
 pub mod proof;

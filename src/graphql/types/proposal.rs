@@ -324,6 +324,37 @@ impl Proposal {
         let text = format!("{}\n{}", self.row.title, self.row.body);
         Ok(crate::graphql::query::search::similar_to(ctx, text, first.clamp(0, 20) as usize, Some(self.row.id)).await?)
     }
+    /// Appeals against its rejections, oldest first: for its authors, the oversight group, the enterprise's
+    /// studio leads and admins, platform admins. 针对其不采纳决定的申诉（作者、监督小组、本企业工作室负责人与管理员可见）。
+    async fn appeals(&self, ctx: &Context<'_>) -> Result<Vec<super::oversight::Appeal>> {
+        let Some(user) = viewer(ctx).user.as_ref() else { return Ok(vec![]) };
+        if !super::oversight::may_see_appeal(user, &self.row, self.sight.is_author) {
+            return Ok(vec![]);
+        }
+        let id = self.row.id;
+        let rows = read!(ctx, |s| s.appeals_of(id).await);
+        Ok(rows.into_iter().map(|row| super::oversight::Appeal { row, proposal: self.row.clone() }).collect())
+    }
+    /// Until when its authors may appeal its rejection (null unless rejected). 可申诉的截止时间（仅不采纳时）。
+    async fn appeal_deadline(&self, ctx: &Context<'_>) -> Result<Option<Timestamp>> {
+        if self.row.status() != Status::Rejected {
+            return Ok(None);
+        }
+        let days = services(ctx)?.config.appeal_days as i64;
+        Ok(self.row.decided_at.map(|d| (d + chrono::Duration::days(days)).into()))
+    }
+    /// Whether the viewer may appeal its rejection now. 当前用户现在能否申诉。
+    async fn viewer_can_appeal(&self, ctx: &Context<'_>) -> Result<bool> {
+        if !self.sight.is_author || self.row.status() != Status::Rejected {
+            return Ok(false);
+        }
+        let days = services(ctx)?.config.appeal_days;
+        if !crate::domain::oversight::appeal_open(self.row.decided_at, chrono::Utc::now(), days) {
+            return Ok(false);
+        }
+        let (id, round) = (self.row.id, self.row.round);
+        Ok(!read!(ctx, |s| s.appeals_of(id).await).iter().any(|a| a.round == round))
+    }
     /// The authors' signed receipt for the last submission (authors only): null until the submission is in
     /// the event chain (a second), or while the stored text differs from it (being revised).
     /// 最近一次提交的签名回执（仅作者可见）；提交入链前或修改中为空。
