@@ -20,6 +20,7 @@ mod hardening;
 mod import;
 mod journey;
 mod notifications;
+mod oversight;
 mod people;
 mod proof;
 mod search;
