@@ -72,6 +72,20 @@ pub struct RuleChangeRow {
     pub row_version: i64,
 }
 
+/// A proposal a person (co-)wrote, with what the skill record needs.
+#[derive(FromRow, Clone, Debug)]
+pub struct AuthoredRow {
+    pub proposal_id: i64,
+    pub title: String,
+    pub category: String,
+    pub status: String,
+    pub position: i64,
+    pub authors: i64,
+    pub challenge_id: Option<i64>,
+    pub tce: Option<f64>,
+    pub tco2e: Option<f64>,
+}
+
 /// Which proposals oversight looks at: one enterprise, or one industry, or all (admins, associations).
 #[derive(Clone, Debug, Default)]
 pub struct OversightScope {
@@ -145,6 +159,10 @@ pub trait OversightStore: Send {
         version: Option<i64>,
         now: DateTime<Utc>,
     ) -> AppResult<bool>;
+    /// What the person (co-)wrote, for their skill record.
+    async fn authored(&mut self, user_id: i64) -> AppResult<Vec<AuthoredRow>>;
+    /// How many evaluations the person gave.
+    async fn evaluations_given(&mut self, user_id: i64) -> AppResult<i64>;
     /// Writes a new version of the criteria: (key, name, weight, description) in order; returns the version.
     async fn insert_criteria_version(
         &mut self,
@@ -330,6 +348,23 @@ macro_rules! oversight_impl {
                 .bind(status).bind(by).bind(note).bind(version).bind(now).bind(id).bind(expected)
                 .execute(&mut **self).await?;
                 Ok(r.rows_affected() == 1)
+            }
+
+            async fn authored(&mut self, user_id: i64) -> AppResult<Vec<AuthoredRow>> {
+                Ok(sqlx::query_as(
+                    "select p.id as proposal_id, p.title, p.category, p.status, cast(a.position as bigint) as position,
+                            (select count(*) from proposal_authors x where x.proposal_id = p.id) as authors,
+                            p.challenge_id, s.tce, s.tco2e
+                     from proposal_authors a join proposals p on p.id = a.proposal_id
+                     left join savings s on s.proposal_id = p.id and s.kind = 'VERIFIED'
+                     where a.user_id = $1 order by p.id",
+                )
+                .bind(user_id).fetch_all(&mut **self).await?)
+            }
+
+            async fn evaluations_given(&mut self, user_id: i64) -> AppResult<i64> {
+                Ok(sqlx::query_scalar("select count(*) from evaluations where reviewer_id = $1")
+                    .bind(user_id).fetch_one(&mut **self).await?)
             }
 
             async fn insert_criteria_version(&mut self, rows: &[(String, String, f64, String)], now: DateTime<Utc>) -> AppResult<i64> {

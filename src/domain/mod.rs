@@ -13,6 +13,7 @@ pub mod proof;
 pub mod proposal;
 pub mod recognition;
 pub mod savings;
+pub mod skill;
 pub mod spreadsheet;
 pub mod text;
 

@@ -183,3 +183,62 @@ async fn checkpoints_are_signed_and_verify(app: TestApp) {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains(&format!("BROKEN at position {head}")), "{out}");
 }
+
+story!(a_skill_record_is_signed_and_verifies);
+async fn a_skill_record_is_signed_and_verifies(app: TestApp) {
+    let c = cast(&app).await;
+    let (id, v) = crate::journey::evaluated_proposal(&app, &c, "转炉煤气回收").await;
+    let d = app
+        .ok(
+            Some(&c.lead),
+            crate::journey::DECIDE,
+            json!({"input": {"proposalId": id, "expectedVersion": v, "decision": "ACCEPT", "reason": "节能效果显著"}}),
+        )
+        .await;
+    assert_eq!(d["decideProposal"]["userErrors"], json!([]), "{d}");
+    let q = "query($u: ID) { skillRecord(userId: $u) { name enterprise team submitted accepted adopted promoted points credits
+        evaluationsGiven byCategory { category asPrimaryAuthor asCoAuthor accepted } contributions { title role status } document } }";
+    let r = app.ok(Some(&c.worker), q, json!({"u": null})).await["skillRecord"].clone();
+    assert_eq!(r["name"], "王师傅");
+    assert_eq!(r["team"], "炼钢一班");
+    assert_eq!((r["submitted"].as_i64(), r["accepted"].as_i64(), r["adopted"].as_i64()), (Some(1), Some(1), Some(0)));
+    assert_eq!(r["points"], 40, "10 for the submission and 30 for the acceptance");
+    assert_eq!(
+        r["byCategory"],
+        json!([{"category": "ENERGY_SAVING", "asPrimaryAuthor": 1, "asCoAuthor": 0, "accepted": 1}])
+    );
+    assert_eq!(r["contributions"][0]["role"], "PRIMARY_AUTHOR");
+    let reviewer = app.ok(Some(&c.reviewer1), q, json!({"u": null})).await["skillRecord"].clone();
+    assert_eq!((reviewer["submitted"].as_i64(), reviewer["evaluationsGiven"].as_i64()), (Some(0), Some(1)));
+
+    // The signed document verifies with the server's key, and fails after one byte changes.
+    let document = r["document"].as_str().unwrap().to_owned();
+    let doc: Value = serde_json::from_str(&document).unwrap();
+    assert_eq!(doc["kind"], "greenline.skill-record/1");
+    assert_eq!(doc["records"][0]["person"]["name"], "王师傅");
+    assert_eq!(doc["records"][0]["points"], 40);
+    let file = app.path("skill.json");
+    std::fs::write(&file, &document).unwrap();
+    let path = file.to_str().unwrap();
+    let (code, out) = greenline(&app, &["verify", path, "--server", &app.url]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("skill record"), "{out}");
+    std::fs::write(&file, document.replacen("\"points\": 40", "\"points\": 90", 1)).unwrap();
+    let (code, out) = greenline(&app, &["verify", path]).await;
+    assert_eq!(code, 1, "{out}");
+
+    // The enterprise admin exports a group for an assessment; people of another enterprise are not theirs.
+    let worker_id = app.ok(Some(&c.worker), "{ viewer { id } }", json!({})).await["viewer"]["id"].clone();
+    let e = "query($ids: [ID!]!) { skillRecords(userIds: $ids) { count document } }";
+    let group =
+        app.ok(Some(&c.enterprise_admin), e, json!({"ids": [worker_id, c.coauthor_id]})).await["skillRecords"].clone();
+    assert_eq!(group["count"], 2);
+    std::fs::write(&file, group["document"].as_str().unwrap()).unwrap();
+    assert_eq!(greenline(&app, &["verify", path, "--server", &app.url]).await.0, 0);
+    let body = app.gql(Some(&c.other_admin), e, json!({"ids": [worker_id]})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND", "{body}");
+    let body = app.gql(Some(&c.coauthor), q, json!({"u": worker_id})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND", "{body}");
+    let body = app.gql(Some(&c.worker), e, json!({"ids": [worker_id]})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{body}");
+}

@@ -28,5 +28,6 @@ pub struct QueryRoot(
     notifications::NotificationQuery,
     challenges::ChallengeQuery,
     proof::ProofQuery,
+    proof::SkillQuery,
     oversight::OversightQuery,
 );
