@@ -2,8 +2,10 @@
 // (and a retry after a dropped connection creates no second proposal), the lead assigns two reviewers, both
 // score on the blind scorecard, the lead accepts, search finds the proposal, the impact page draws its
 // charts; the lead posts a challenge that the worker answers; a small plant asks for help, sees the catalogue's
-// answer while it types, and another enterprise's studio takes it on. A screenshot of each screen goes to $OUT.
-// Env: URL, OUT, WORKER, REVIEWER1, REVIEWER2, LEAD, ADMIN, SMALL_PLANT, OTHER_ADMIN, OTHER_LEAD.
+// answer while it types, and another enterprise's studio takes it on; the author downloads a signed receipt,
+// appeals a rejection that the overseer finds against the scores, and the lead reopens it; a change of weights
+// waits for the overseer's approval; the worker's green-skill record prints. A screenshot of each screen goes to $OUT.
+// Env: URL, OUT, WORKER, REVIEWER1, REVIEWER2, REVIEWER3, LEAD, ADMIN, SMALL_PLANT, OTHER_ADMIN, OTHER_LEAD, OVERSEER, PLATFORM.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -249,6 +251,91 @@ try {
   await helper.locator('.badge.status', { hasText: '已承接' }).waitFor();
   await shot(helper, 'help-taken');
   await helper.context().close();
+
+  // Proof: the author downloads the receipt of the first submission (once it is in the hash chain).
+  await worker.goto(`${base}/#/p/${encodeURIComponent(id)}`);
+  for (let i = 0; i < 20 && !(await worker.getByRole('button', { name: '下载提交回执' }).count()); i += 1) {
+    await worker.waitForTimeout(250);
+    await worker.reload();
+    await worker.locator('.badge.status').first().waitFor();
+  }
+  const [receiptFile] = await Promise.all([worker.waitForEvent('download'), worker.getByRole('button', { name: '下载提交回执' }).click()]);
+  const receipt = JSON.parse(await (await import('node:fs/promises')).readFile(await receiptFile.path(), 'utf8'));
+  assert.equal(receipt.kind, 'greenline.receipt/1');
+  assert.equal(receipt.title, TITLE);
+  assert.ok(receipt.signature && receipt.signature.value, 'the receipt is signed');
+  await shot(worker, 'receipt');
+
+  // Oversight: a proposal scored 8 and 9 is rejected; its author appeals; the overseer sees the decision
+  // against the scores and gives an opinion; the lead reopens it with a reviewer who never saw it.
+  const scores = (s) => ['ENERGY_EMISSION_EFFECT', 'ECONOMIC_BENEFIT', 'TECHNICAL_FEASIBILITY', 'NOVELTY', 'PROMOTION_POTENTIAL'].map((criterion) => ({ criterion, score: s }));
+  const reviewerIds = [];
+  for (const t of [process.env.REVIEWER1, process.env.REVIEWER2]) reviewerIds.push((await api(t, '{ viewer { id } }')).viewer.id);
+  const done = async (token, name, input, selection = '') => {
+    const type = `${name[0].toUpperCase()}${name.slice(1)}Input`;
+    const d = await api(token, `mutation($input: ${type}!) { ${name}(input: $input) { ${selection} userErrors { code message } } }`, { input });
+    assert.deepEqual(d[name].userErrors, [], `${name}: ${JSON.stringify(d)}`);
+    return d[name];
+  };
+  const rejected = (await done(process.env.WORKER, 'submitProposal', { proposal: { title: '烧结机漏风治理', body: '烧结机台车与风箱之间漏风严重，建议更换密封装置。', category: 'ENERGY_SAVING' } }, 'proposal { id version }')).proposal;
+  const version = async () => (await api(process.env.LEAD, 'query($id: ID!) { proposal(id: $id) { version } }', { id: rejected.id })).proposal.version;
+  await done(process.env.LEAD, 'assignReviewers', { proposalId: rejected.id, expectedVersion: await version(), reviewerIds });
+  await done(process.env.REVIEWER1, 'submitEvaluation', { proposalId: rejected.id, scores: scores(8), comment: '可行' });
+  await done(process.env.REVIEWER2, 'submitEvaluation', { proposalId: rejected.id, scores: scores(9), comment: '效益好' });
+  await done(process.env.LEAD, 'decideProposal', { proposalId: rejected.id, expectedVersion: await version(), decision: 'REJECT', reason: '暂不具备改造条件。' });
+  await worker.goto(`${base}/#/p/${encodeURIComponent(rejected.id)}`);
+  await worker.getByLabel('申诉理由').fill('两位评审给出8分和9分，均高于分数线，不采纳的理由与评分不符。');
+  await worker.getByRole('button', { name: '对不采纳决定申诉' }).click();
+  await worker.locator('.appeals .badge', { hasText: '处理中' }).waitFor();
+  await shot(worker, 'appeal');
+  const overseer = await signIn(process.env.OVERSEER);
+  await overseer.goto(`${base}/#/oversight`);
+  await overseer.getByRole('heading', { name: '与评分相悖的决定' }).waitFor();
+  assert.ok((await overseer.locator('main').innerText()).includes('烧结机漏风治理'), 'the decision against the scores is listed');
+  assert.equal(await overseer.getByText('王师傅').count(), 0, 'no author is named to the oversight group');
+  await shot(overseer, 'oversight');
+  await overseer.getByRole('link', { name: '烧结机漏风治理' }).first().click();
+  await overseer.getByLabel('意见').fill('评分均高于分数线，建议重新评审。');
+  await overseer.getByRole('button', { name: '发表监督意见' }).click();
+  await overseer.getByText('算法监督小组意见：评分均高于分数线').waitFor();
+  await lead.goto(`${base}/#/p/${encodeURIComponent(rejected.id)}`);
+  await lead.reload();
+  await lead.getByLabel('决定').selectOption('REOPEN');
+  await lead.getByLabel('孙专家').check();
+  await lead.getByLabel('理由', { exact: true }).fill('采纳监督小组意见，由孙专家重新评审。');
+  await lead.getByRole('button', { name: '处理申诉' }).click();
+  await lead.locator('.badge.status', { hasText: '评审中' }).waitFor();
+  await lead.locator('.appeals .badge', { hasText: '已重新评审' }).waitFor();
+  await shot(lead, 'appeal-reopened');
+
+  // Rules: the platform admin proposes new weights; nothing changes until the overseer approves them.
+  const platform = await signIn(process.env.PLATFORM);
+  await platform.goto(`${base}/#/rules`);
+  await platform.getByLabel('节能减排效果 energy/emission effect的权重').fill('40');
+  await platform.getByLabel('变更说明').fill('提高节能减排效果的权重，降低经济效益的权重。');
+  await platform.getByRole('button', { name: '提交变更（待监督员批准）' }).click();
+  await platform.locator('.badge', { hasText: '待监督员批准' }).waitFor();
+  await platform.getByRole('heading', { name: '现行评审指标（第 1 版）' }).waitFor();
+  await platform.context().close();
+  await overseer.goto(`${base}/#/rules`);
+  await overseer.getByLabel('审议意见').fill('职工代表审议同意。');
+  await shot(overseer, 'rules');
+  await overseer.getByRole('button', { name: '批准生效' }).click();
+  await overseer.getByRole('heading', { name: '现行评审指标（第 2 版）' }).waitFor();
+  await overseer.context().close();
+
+  // The worker's green-skill record, printable on A4 and downloadable signed.
+  await worker.goto(`${base}/#/skills`);
+  await worker.getByRole('heading', { name: '王师傅 的绿色技能档案' }).waitFor();
+  await shot(worker, 'skill-record');
+  const [skillFile] = await Promise.all([worker.waitForEvent('download'), worker.getByRole('button', { name: '下载签名档案' }).click()]);
+  const skill = JSON.parse(await (await import('node:fs/promises')).readFile(await skillFile.path(), 'utf8'));
+  assert.equal(skill.kind, 'greenline.skill-record/1');
+  assert.equal(skill.records[0].person.name, '王师傅');
+  await worker.emulateMedia({ media: 'print' });
+  assert.equal(await worker.locator('nav.nav').isVisible(), false, 'the printed record has no navigation');
+  await shot(worker, 'skill-record-print');
+  await worker.emulateMedia({ media: 'screen' });
   console.log(`browser journey: ${step} screens in ${OUT}`);
   console.log('1 passed, 0 failed');
 } catch (e) {

@@ -15,7 +15,12 @@ const EVENT = {
   MILESTONE_UPDATED: '里程碑更新', MEASUREMENT_RECORDED: '记录测量', ADOPTED: '确认实施', PROMOTED: '推广到行业目录', COAUTHOR_JOINED: '合作者加入',
   ATTACHMENT_ADDED: '添加照片', ATTACHMENT_REMOVED: '删除附件', IMPORTED: '导入', IMPORT_UPDATED: '导入更新',
   MARKED_DUPLICATE: '标记为重复', CREDITED_AS_COAUTHOR: '重复建议作者记为合作者', CHALLENGE_AWARDED: '攻关课题获奖',
+  APPEALED: '作者申诉', APPEAL_OPINION: '算法监督小组意见', APPEAL_UPHELD: '维持原决定', REOPENED: '申诉后重新评审',
 };
+const APPEAL_STATUS = { OPEN: '处理中', UPHELD: '维持原决定', REOPENED: '已重新评审' };
+const RULE_STATUS = { PROPOSED: '待监督员批准', APPROVED: '已批准生效', REJECTED: '未批准' };
+const RULE_KIND = { CRITERIA: '评审指标与权重', FACTORS: '折算系数' };
+const GROUP = { STUDIO: '工作室', TEAM: '班组', ENTERPRISE: '企业' };
 const SCOPE = { ENTERPRISE: '仅本企业', INDUSTRY: '本行业', PUBLIC: '公开' };
 const OWNER = { STUDIO: '工作室', ENTERPRISE: '企业', ASSOCIATION: '行业协会' };
 const HELP_STATUS = { OPEN: '待承接', TAKEN: '已承接', RESOLVED: '已解决', CLOSED: '已关闭' };
@@ -25,7 +30,7 @@ const CATEGORY = {
 };
 const INDUSTRY = { MACHINERY: '机械', METALLURGY: '冶金', BUILDING_MATERIALS: '建材', OTHER: '其他' };
 const ROLE = {
-  WORKER: '职工', REVIEWER: '评审专家', STUDIO_LEAD: '工作室负责人', ENTERPRISE_ADMIN: '企业管理员',
+  WORKER: '职工', OVERSEER: '职工代表（算法监督）', REVIEWER: '评审专家', STUDIO_LEAD: '工作室负责人', ENTERPRISE_ADMIN: '企业管理员',
   ASSOCIATION: '行业协会', ADMIN: '平台管理员',
 };
 const CODES = {
@@ -229,6 +234,9 @@ function renderNav() {
   if (has('REVIEWER', 'STUDIO_LEAD')) links.push(['#/review', '评审任务']);
   if (has('STUDIO_LEAD', 'ENTERPRISE_ADMIN', 'ADMIN')) links.push(['#/manage', '待处理']);
   if (has('ENTERPRISE_ADMIN', 'ADMIN')) links.push(['#/people', '人员'], ['#/audit', '审计日志']);
+  if (has('OVERSEER', 'ASSOCIATION', 'ADMIN')) links.push(['#/oversight', '算法监督']);
+  if (viewer) links.push(['#/skills', '技能档案']);
+  links.push(['#/rules', '规则变更']);
   links.push(['#/challenges', '攻关课题']);
   if (viewer) links.push(['#/help', '助企求助']);
   links.push(['#/search', '搜索'], ['#/techniques', '技术目录'], ['#/impact', '成效']);
@@ -247,8 +255,9 @@ function home() {
   if (viewer) tiles.push(['#/submit', '提交节能建议'], ['#/mine', '我的建议与积分']);
   if (has('REVIEWER', 'STUDIO_LEAD')) tiles.push(['#/review', '评审任务']);
   if (has('STUDIO_LEAD', 'ENTERPRISE_ADMIN', 'ADMIN')) tiles.push(['#/manage', '待处理建议']);
+  if (has('OVERSEER', 'ASSOCIATION', 'ADMIN')) tiles.push(['#/oversight', '算法监督']);
   tiles.push(['#/challenges', '攻关课题']);
-  if (viewer) tiles.push(['#/help', '助企求助']);
+  if (viewer) tiles.push(['#/help', '助企求助'], ['#/skills', '绿色技能档案']);
   tiles.push(['#/search', '搜索建议'], ['#/techniques', '行业技术目录'], ['#/impact', '节能成效']);
   page(
     viewer ? `你好，${viewer.name}` : '职工节能创新',
@@ -461,7 +470,17 @@ const PROPOSAL = `query($id: ID!) { proposal(id: $id) {
   evaluationSummary { completed required weightedMean criteria { key weight mean } }
   evaluations { weightedScore comment scores { criterion score } }
   pilot { plan milestones { id title dueOn status } measurements { carrier baseline after yearlySaving unit } }
+  receipt { document position hash keyId } viewerCanAppeal appealDeadline
+  appeals { id version status reason opinion decisionReason createdAt viewerCanGiveOpinion viewerCanDecide }
 } }`;
+
+/** Saves text as a file the person keeps (a receipt, a skill record). */
+function download(name, text) {
+  const a = h('a', { href: URL.createObjectURL(new Blob([text], { type: 'application/json' })), download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
 
 async function photo(a) {
   const img = h('img', { alt: a.fileName });
@@ -519,6 +538,19 @@ async function proposalPage(id, params) {
               { milestoneId: m.id, status: 'DONE', doneOn: new Date().toISOString().slice(0, 10) }); route(); } catch (err) { fail(err); }
           }) }, '标记完成')] : null))),
       p.pilot.measurements.length ? h('ul', {}, p.pilot.measurements.map((m) => h('li', {}, `${m.carrier}：改前 ${fmt(m.baseline)}，改后 ${fmt(m.after)} ${m.unit}，折年节约 ${fmt(m.yearlySaving)}`))) : null);
+  }
+  if (p.receipt) {
+    parts.push(h('h2', {}, '提交回执（存证）'), h('div', { class: 'card receipt' },
+      h('p', {}, `本次提交已写入事件哈希链第 ${p.receipt.position} 位，回执由服务器密钥 ${p.receipt.keyId} 签名。回执包含标题、正文及附件的 SHA-256 与提交时间，可证明您在何时提出了什么。`),
+      h('p', { class: 'meta' }, `任何人可离线验证：greenline verify 回执文件 --server ${location.origin}`),
+      h('button', { type: 'button', onclick: () => download(`greenline-回执-${p.id}.json`, p.receipt.document) }, '下载提交回执')));
+  }
+  if (p.appeals.length) {
+    parts.push(h('h2', {}, '申诉'), h('ul', { class: 'appeals' }, p.appeals.map((a) => h('li', { class: 'card' },
+      h('p', {}, h('span', { class: 'badge status' }, APPEAL_STATUS[a.status]), ' ', h('span', { class: 'meta' }, day(a.createdAt))),
+      h('p', {}, `申诉理由：${a.reason}`),
+      a.opinion ? h('p', {}, `算法监督小组意见：${a.opinion}`) : h('p', { class: 'meta' }, '等待算法监督小组发表意见'),
+      a.decisionReason ? h('p', {}, `工作室负责人决定：${a.decisionReason}`) : null))));
   }
   main.append(...parts.filter(Boolean));
   main.append(...actions(p));
@@ -607,6 +639,37 @@ function actions(p) {
       `mutation($input: CreditAsCoAuthorInput!) { creditAsCoAuthor(input: $input) { userErrors { field code message } } }`,
       { proposalId: p.id, expectedVersion: p.duplicateOf.version },
     ));
+  }
+  if (p.viewerCanAppeal) {
+    act('对不采纳决定申诉', [h('p', { class: 'meta' }, `申诉截止：${day(p.appealDeadline)}。算法监督小组（职工代表）会先发表意见，再由工作室负责人决定维持或重新评审。`),
+      ...text('appealReason', '申诉理由')], (form) => mutate(
+      `mutation($input: AppealDecisionInput!) { appealDecision(input: $input) { userErrors { field code message } } }`,
+      { proposalId: p.id, reason: form.querySelector('#appealReason').value },
+    ));
+  }
+  for (const a of p.appeals) {
+    if (a.viewerCanGiveOpinion) {
+      act('发表监督意见', [...text(`opinion-${a.id}`, '意见', '对照公开的评审标准与评分')], (form) => mutate(
+        `mutation($input: GiveAppealOpinionInput!) { giveAppealOpinion(input: $input) { userErrors { field code message } } }`,
+        { appealId: a.id, expectedVersion: a.version, opinion: form.querySelector(`[id="opinion-${a.id}"]`).value },
+      ));
+    }
+    if (a.viewerCanDecide) {
+      const outcome = h('select', {}, h('option', { value: 'REOPEN' }, '重新评审（指派新的评审人）'), h('option', { value: 'UPHOLD' }, '维持原决定'));
+      const box = h('div', { 'data-field': 'reviewerIds', tabindex: '-1' });
+      if (viewer.studio) {
+        gql('query($id: ID!) { node(id: $id) { ... on Studio { members { id name role } } } }', { id: viewer.studio.id }).then((d) => {
+          box.replaceChildren(h('fieldset', {}, h('legend', {}, '新的评审人（未评审过本建议）'),
+            (d.node ? d.node.members : []).filter((m) => m.role === 'REVIEWER').map((m) =>
+              h('label', {}, h('input', { type: 'checkbox', name: 'fresh', value: m.id }), m.name))));
+        }).catch(() => {});
+      }
+      act('处理申诉', [...field('outcome', '决定', outcome), box, ...text(`appealDecision-${a.id}`, '理由', '会告诉作者')], (form) => mutate(
+        `mutation($input: DecideAppealInput!) { decideAppeal(input: $input) { userErrors { field code message } } }`,
+        { appealId: a.id, expectedVersion: a.version, outcome: outcome.value, reason: form.querySelector(`[id="appealDecision-${a.id}"]`).value,
+          reviewerIds: outcome.value === 'REOPEN' ? [...form.querySelectorAll('input[name=fresh]:checked')].map((c) => c.value) : [] },
+      ));
+    }
   }
   if (mine && ['DRAFT', 'SUBMITTED', 'EVALUATING', 'RETURNED'].includes(p.status)) {
     act('撤回建议', [...text('withdrawReason', '撤回原因')], (form) => mutate(
@@ -1313,6 +1376,165 @@ async function helpPage(id) {
 }
 
 // ---------- routing ----------
+// ---------- oversight, rules, skill records (算法监督、规则变更、绿色技能档案) ----------
+const OVERSIGHT = `{ oversight {
+  threshold openAppeals
+  decisions { proposalId title round outcome reason decidedAt daysToDecision meanScore againstScores scores { reviewer weighted } }
+  reviewers { reviewer evaluations meanScore leniency compared }
+  agreement { studio criterion alpha units }
+  timeToDecision { decisions medianDays p90Days }
+  overdueReviews { proposalId title reviewer dueOn daysOverdue }
+  rates { group name decisions accepted returned rejected returnedRate rejectedRate } }
+  appeals(status: OPEN) { id proposalId proposalTitle reason opinion createdAt }
+  evaluationCriteria { criteria { key name } } }`;
+const OUTCOME = { ACCEPTED: '采纳', RETURNED: '退回', REJECTED: '不采纳' };
+
+async function oversight() {
+  page('算法监督');
+  let d;
+  try { d = await gql(OVERSIGHT); } catch (err) { fail(err); return; }
+  const o = d.oversight;
+  const names = Object.fromEntries(d.evaluationCriteria.criteria.map((c) => [c.key, c.name]));
+  names.WEIGHTED = '加权总分';
+  const pct = (x) => `${fmt(x * 100, 0)}%`;
+  const table = (head, rows) => h('table', {}, h('thead', {}, h('tr', {}, head.map((x) => h('th', { scope: 'col' }, x)))),
+    h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c))))));
+  const decisionRow = (x) => [h('a', { href: `#/p/${x.proposalId}` }, x.title), `第${x.round}轮`, OUTCOME[x.outcome] || x.outcome,
+    fmt(x.meanScore, 2), x.scores.map((s) => `${s.reviewer} ${fmt(s.weighted, 1)}`).join('；'), `${fmt(x.daysToDecision, 1)} 天`, x.reason];
+  main.append(
+    h('p', { class: 'meta' }, `职工代表依据公开的评审标准，监督标准的执行。评审人以代号显示，不显示作者。分数线：${fmt(o.threshold, 1)} 分（高于分数线却不采纳、低于分数线却采纳的决定单独列出）。`),
+    h('div', { class: 'figures' },
+      h('div', {}, '决定数', h('strong', {}, fmt(o.timeToDecision.decisions, 0))),
+      h('div', {}, '与评分相悖', h('strong', {}, fmt(o.decisions.filter((x) => x.againstScores).length, 0))),
+      h('div', {}, '决定用时中位数（天）', h('strong', {}, fmt(o.timeToDecision.medianDays, 1))),
+      h('div', {}, '第90百分位（天）', h('strong', {}, fmt(o.timeToDecision.p90Days, 1))),
+      h('div', {}, '逾期评审', h('strong', {}, fmt(o.overdueReviews.length, 0))),
+      h('div', {}, '待处理申诉', h('strong', {}, fmt(o.openAppeals, 0)))),
+    h('h2', {}, '待处理的申诉'),
+    d.appeals.length ? h('ul', {}, d.appeals.map((a) => h('li', {}, h('a', { href: `#/p/${a.proposalId}` }, a.proposalTitle), ` · ${day(a.createdAt)} · ${a.opinion ? '已发表意见，待工作室负责人决定' : '待监督小组发表意见'}`, h('div', { class: 'meta' }, a.reason))))
+      : h('p', { class: 'meta' }, '没有待处理的申诉。'),
+    h('h2', {}, '与评分相悖的决定'),
+    o.decisions.some((x) => x.againstScores)
+      ? table(['建议', '轮次', '决定', '平均分', '各评审分', '用时', '理由'], o.decisions.filter((x) => x.againstScores).map(decisionRow))
+      : h('p', { class: 'meta' }, '没有。'),
+    chart('退回率与不采纳率', o.rates.map((r) => ({ label: `${GROUP[r.group]}·${r.name}`, ...r })),
+      [{ name: '退回率', value: (r) => r.returnedRate * 100 }, { name: '不采纳率', value: (r) => r.rejectedRate * 100 }], '%'),
+    chart('评审一致性（Krippendorff α，1为完全一致，0为随机水平）', o.agreement.map((a) => ({ label: `${names[a.criterion] || a.criterion}`, ...a })),
+      [{ name: 'α', value: (a) => Math.max(0, a.alpha || 0) }], 'α'),
+    h('p', { class: 'meta' }, 'α = 1 − D_o / D_e：D_o 为同一建议同一轮内评审分的差异，D_e 为全部评分之间的差异（等距尺度）。少于两轮可比较时不计算。'),
+    h('h2', {}, '评审人宽严度'),
+    table(['评审人', '评审份数', '平均分', '与同轮其他评审之差（正为偏宽）', '可比较轮次'],
+      o.reviewers.map((r) => [r.reviewer, fmt(r.evaluations, 0), fmt(r.meanScore, 2), r.leniency === null ? '—' : `${r.leniency > 0 ? '+' : ''}${fmt(r.leniency, 2)}`, fmt(r.compared, 0)])),
+    h('h2', {}, '逾期评审'),
+    o.overdueReviews.length ? table(['建议', '评审人', '截止', '逾期天数'], o.overdueReviews.map((x) => [h('a', { href: `#/p/${x.proposalId}` }, x.title), x.reviewer, x.dueOn, fmt(x.daysOverdue, 0)]))
+      : h('p', { class: 'meta' }, '没有逾期评审。'),
+    h('h2', {}, '各单位决定'),
+    table(['单位', '决定', '采纳', '退回', '不采纳', '退回率', '不采纳率'], o.rates.map((r) => [`${GROUP[r.group]}：${r.name}`, r.decisions, r.accepted, r.returned, r.rejected, pct(r.returnedRate), pct(r.rejectedRate)])),
+    h('h2', {}, '全部决定'),
+    table(['建议', '轮次', '决定', '平均分', '各评审分', '用时', '理由'], o.decisions.map(decisionRow)),
+    h('p', {}, h('a', { href: '#/rules' }, '查看规则变更与待批准的变更 →')),
+  );
+}
+
+const RULES = `query($insider: Boolean!) { all: ruleChanges { id version kind status note content proposedBy proposedAt decidedBy decisionNote decidedAt rulesVersion }
+  pending: ruleChanges(status: PROPOSED) @include(if: $insider) { id }
+  evaluationCriteria { version criteria { key name weight description } } }`;
+
+async function rules() {
+  page('规则变更');
+  const insider = has('ADMIN', 'OVERSEER', 'ASSOCIATION');
+  let d;
+  try { d = await gql(RULES, { insider }); } catch (err) { fail(err); return; }
+  const current = d.evaluationCriteria;
+  main.append(h('p', { class: 'meta' }, '评审指标和折算系数的新版本由平台管理员提出，须经职工代表（算法监督员）批准才生效；每份评分和节能量都记录所用版本。'),
+    h('h2', {}, `现行评审指标（第 ${current.version} 版）`),
+    h('ul', {}, current.criteria.map((c) => h('li', {}, `${c.name} · 权重 ${fmt(c.weight, 1)}`, h('div', { class: 'meta' }, c.description)))),
+    h('h2', {}, '变更记录'));
+  const list = d.all.filter((c) => insider || c.status === 'APPROVED');
+  main.append(list.length ? h('ol', { class: 'rules' }, list.map((c) => {
+    const rows = JSON.parse(c.content);
+    const item = h('li', { class: 'card' },
+      h('p', {}, h('span', { class: 'badge status' }, RULE_STATUS[c.status]), ` ${RULE_KIND[c.kind]}`, c.rulesVersion ? ` · 第 ${c.rulesVersion} 版` : '',
+        h('span', { class: 'meta' }, ` · ${c.proposedBy} 提出于 ${day(c.proposedAt)}${c.decidedAt ? ` · ${c.decidedBy} ${c.status === 'APPROVED' ? '批准，生效于' : '审议于'} ${day(c.decidedAt)}` : ''}`)),
+      h('p', {}, c.note), c.decisionNote ? h('p', { class: 'meta' }, `监督员意见：${c.decisionNote}`) : null,
+      h('ul', { class: 'meta' }, rows.map((r) => h('li', {}, c.kind === 'CRITERIA' ? `${r.name}：权重 ${r.weight}` : `${r.carrier} → ${r.quantity}：${r.publishedFactor} ${r.unit}（${r.source}，${r.year}）`))));
+    if (c.status === 'PROPOSED' && has('OVERSEER')) {
+      const note = h('textarea', { required: true });
+      const decide = (approve) => (e) => busy(e.target, async () => {
+        try {
+          await mutate(`mutation($input: DecideRuleChangeInput!) { decideRuleChange(input: $input) { userErrors { field code message } } }`,
+            { ruleChangeId: c.id, expectedVersion: c.version, approve, note: note.value });
+          route();
+        } catch (err) { showError(item, err); }
+      });
+      item.append(...field(`note-${c.id}`, '审议意见', note), h('p', {}, h('button', { type: 'button', onclick: decide(true) }, '批准生效'), ' ',
+        h('button', { type: 'button', class: 'secondary', onclick: decide(false) }, '不批准')));
+    }
+    return item;
+  })) : h('p', { class: 'meta' }, '还没有变更。'));
+  if (has('ADMIN')) {
+    const weights = current.criteria.map((c) => h('input', { type: 'number', min: 0.1, max: 100, step: 'any', value: c.weight, 'aria-label': `${c.name}的权重` }));
+    const note = h('textarea', { required: true });
+    const button = h('button', { type: 'submit' }, '提交变更（待监督员批准）');
+    const form = h('form', { class: 'card', novalidate: true, onsubmit: (e) => {
+      e.preventDefault();
+      busy(button, async () => {
+        try {
+          await mutate(`mutation($input: ProposeRuleChangeInput!) { proposeRuleChange(input: $input) { userErrors { field code message } } }`,
+            { kind: 'CRITERIA', note: note.value,
+              criteria: current.criteria.map((c, i) => ({ key: c.key, name: c.name, description: c.description, weight: Number(weights[i].value) })) });
+          route();
+        } catch (err) { showError(form, err); }
+      });
+    } }, h('h2', {}, '提出新的评审权重'),
+    ...current.criteria.map((c, i) => h('label', {}, `${c.name} `, weights[i])), ...field('ruleNote', '变更说明', note), h('p', {}, button));
+    main.append(form);
+  }
+}
+
+const SKILL = `query($u: ID) { skillRecord(userId: $u) { name enterprise team employeeNumber submitted accepted adopted promoted evaluationsGiven
+  verifiedTce verifiedTco2e points credits challengesAnswered challengeAwards
+  byCategory { category asPrimaryAuthor asCoAuthor accepted adopted promoted }
+  contributions { number title category status role shareTce shareTco2e } document } }`;
+
+async function skills(userId) {
+  page('绿色技能档案');
+  let r;
+  try { r = (await gql(SKILL, { u: userId || null })).skillRecord; } catch (err) { fail(err); return; }
+  const row = (k, v) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, v));
+  main.append(h('section', { class: 'skill-record' },
+    h('h2', {}, `${r.name} 的绿色技能档案`),
+    h('p', { class: 'meta' }, [r.enterprise, r.team, r.employeeNumber ? `工号 ${r.employeeNumber}` : null].filter(Boolean).join(' · ')),
+    h('table', {}, h('tbody', {},
+      row('提交建议', `${r.submitted} 条`), row('被采纳', `${r.accepted} 条`), row('推广应用', `${r.adopted} 条`), row('入选行业目录', `${r.promoted} 条`),
+      row('本人所占核实年节能量', `${fmt(r.verifiedTce, 2)} 吨标准煤`), row('本人所占核实年减排量', `${fmt(r.verifiedTco2e, 2)} 吨二氧化碳当量`),
+      row('绿色技能学分', fmt(r.credits, 2)), row('积分', fmt(r.points, 0)), row('完成评审', `${r.evaluationsGiven} 份`),
+      row('应答攻关课题', `${r.challengesAnswered} 次（获奖 ${r.challengeAwards} 次）`))),
+    h('h3', {}, '按类别与角色'),
+    h('table', {}, h('thead', {}, h('tr', {}, ['类别', '第一作者', '共同作者', '采纳', '推广', '入选目录'].map((x) => h('th', { scope: 'col' }, x)))),
+      h('tbody', {}, r.byCategory.map((c) => h('tr', {}, [CATEGORY[c.category] || c.category, c.asPrimaryAuthor, c.asCoAuthor, c.accepted, c.adopted, c.promoted].map((x) => h('td', {}, x)))))),
+    h('h3', {}, '计入的建议'),
+    h('table', {}, h('thead', {}, h('tr', {}, ['编号', '建议', '类别', '状态', '角色', '本人所占（吨标煤/年）'].map((x) => h('th', { scope: 'col' }, x)))),
+      h('tbody', {}, r.contributions.map((c) => h('tr', {}, [c.number, c.title, CATEGORY[c.category] || c.category, STATUS[c.status] || c.status,
+        c.role === 'PRIMARY_AUTHOR' ? '第一作者' : '共同作者', fmt(c.shareTce, 2)].map((x) => h('td', {}, x)))))),
+    h('p', { class: 'meta' }, `本档案由服务器签名，评价机构可用 greenline verify 档案文件 --server ${location.origin} 验证。共同作者均分节能量。`)),
+  h('p', { class: 'no-print' },
+    h('button', { type: 'button', onclick: () => window.print() }, '打印（A4）'), ' ',
+    h('button', { type: 'button', class: 'secondary', onclick: () => download(`greenline-绿色技能档案-${r.name}.json`, r.document) }, '下载签名档案')));
+  if (has('ENTERPRISE_ADMIN', 'ADMIN') && !userId) {
+    const button = h('button', { type: 'button' }, '导出本企业职工档案（职业技能等级认定）');
+    button.addEventListener('click', () => busy(button, async () => {
+      try {
+        const people = await gql('{ people(first: 100) { nodes { id role } } }');
+        const ids = people.people.nodes.filter((x) => ['WORKER', 'OVERSEER', 'REVIEWER', 'STUDIO_LEAD'].includes(x.role)).map((x) => x.id);
+        const d = await gql('query($ids: [ID!]!) { skillRecords(userIds: $ids) { count document } }', { ids });
+        download('greenline-绿色技能档案-本企业.json', d.skillRecords.document);
+      } catch (err) { fail(err); }
+    }));
+    main.append(h('p', { class: 'no-print' }, button));
+  }
+}
+
 async function route() {
   const [path, query] = (location.hash.slice(1) || '/').split('?');
   const params = new URLSearchParams(query || '');
@@ -1322,7 +1544,7 @@ async function route() {
   const screens = {
     '': home, login, submit: () => submitForm(params), mine,
     challenges: () => challengeBoard(params), c: () => challengePage(parts[1]), help: () => helpBoard(params), h: () => helpPage(parts[1]), review: reviewQueue, manage, search: () => search(params),
-    techniques: () => techniques(params), impact, tokens, people: () => people(params), audit, inbox, settings, webhooks,
+    techniques: () => techniques(params), impact, oversight, rules, skills: () => skills(parts[1]), tokens, people: () => people(params), audit, inbox, settings, webhooks,
     p: () => proposalPage(parts[1], params), score: () => scorecard(parts[1]), t: () => technique(parts[1]),
   };
   const screen = screens[parts[0] || ''] || home;

@@ -208,9 +208,9 @@ pub fn agreement(scores: &[Score]) -> Vec<(String, Option<f64>, usize)> {
     out
 }
 
-/// Days between two instants, as a fraction.
+/// Days between two instants, as a fraction (to the millisecond).
 pub fn days_between(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
-    (to - from).num_seconds() as f64 / 86_400.0
+    (to - from).num_milliseconds() as f64 / 86_400_000.0
 }
 
 /// Whether a review assignment is overdue on `today`: due before it and not evaluated.
