@@ -300,9 +300,10 @@ try {
   await overseer.getByText('算法监督小组意见：评分均高于分数线').waitFor();
   await lead.goto(`${base}/#/p/${encodeURIComponent(rejected.id)}`);
   await lead.reload();
-  await lead.getByLabel('决定').selectOption('REOPEN');
-  await lead.getByLabel('孙专家').check();
-  await lead.getByLabel('理由', { exact: true }).fill('采纳监督小组意见，由孙专家重新评审。');
+  const appealForm = lead.locator('form', { hasText: '处理申诉' });
+  await appealForm.getByLabel('决定').selectOption('REOPEN');
+  await appealForm.getByLabel('孙专家').check();
+  await appealForm.getByLabel(/理由/).fill('采纳监督小组意见，由孙专家重新评审。');
   await lead.getByRole('button', { name: '处理申诉' }).click();
   await lead.locator('.badge.status', { hasText: '评审中' }).waitFor();
   await lead.locator('.appeals .badge', { hasText: '已重新评审' }).waitFor();

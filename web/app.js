@@ -1397,8 +1397,9 @@ async function oversight() {
   const names = Object.fromEntries(d.evaluationCriteria.criteria.map((c) => [c.key, c.name]));
   names.WEIGHTED = '加权总分';
   const pct = (x) => `${fmt(x * 100, 0)}%`;
-  const table = (head, rows) => h('table', {}, h('thead', {}, h('tr', {}, head.map((x) => h('th', { scope: 'col' }, x)))),
-    h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c))))));
+  // Wide tables scroll sideways on a phone instead of widening the page.
+  const table = (head, rows) => h('div', { class: 'scroll' }, h('table', {}, h('thead', {}, h('tr', {}, head.map((x) => h('th', { scope: 'col' }, x)))),
+    h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c)))))));
   const decisionRow = (x) => [h('a', { href: `#/p/${x.proposalId}` }, x.title), `第${x.round}轮`, OUTCOME[x.outcome] || x.outcome,
     fmt(x.meanScore, 2), x.scores.map((s) => `${s.reviewer} ${fmt(s.weighted, 1)}`).join('；'), `${fmt(x.daysToDecision, 1)} 天`, x.reason];
   main.append(
@@ -1419,9 +1420,10 @@ async function oversight() {
       : h('p', { class: 'meta' }, '没有。'),
     chart('退回率与不采纳率', o.rates.map((r) => ({ label: `${GROUP[r.group]}·${r.name}`, ...r })),
       [{ name: '退回率', value: (r) => r.returnedRate * 100 }, { name: '不采纳率', value: (r) => r.rejectedRate * 100 }], '%'),
-    chart('评审一致性（Krippendorff α，1为完全一致，0为随机水平）', o.agreement.map((a) => ({ label: `${names[a.criterion] || a.criterion}`, ...a })),
-      [{ name: 'α', value: (a) => Math.max(0, a.alpha || 0) }], 'α'),
-    h('p', { class: 'meta' }, 'α = 1 − D_o / D_e：D_o 为同一建议同一轮内评审分的差异，D_e 为全部评分之间的差异（等距尺度）。少于两轮可比较时不计算。'),
+    h('h2', {}, '评审一致性（Krippendorff α）'),
+    table(['工作室', '指标', 'α', '可比较轮次'], o.agreement.map((a) => [a.studio || '—', names[a.criterion] || a.criterion,
+      a.alpha === null ? '数据不足' : fmt(a.alpha, 2), fmt(a.units, 0)])),
+    h('p', { class: 'meta' }, 'α = 1 − D_o / D_e：D_o 为同一建议同一轮内评审分的差异，D_e 为全部评分之间的差异（等距尺度）。1 为完全一致，0 相当于随机，负数表示评审人之间的分歧大于随机。少于两轮可比较或评分全无差异时不计算。'),
     h('h2', {}, '评审人宽严度'),
     table(['评审人', '评审份数', '平均分', '与同轮其他评审之差（正为偏宽）', '可比较轮次'],
       o.reviewers.map((r) => [r.reviewer, fmt(r.evaluations, 0), fmt(r.meanScore, 2), r.leniency === null ? '—' : `${r.leniency > 0 ? '+' : ''}${fmt(r.leniency, 2)}`, fmt(r.compared, 0)])),

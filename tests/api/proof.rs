@@ -197,7 +197,7 @@ async fn a_skill_record_is_signed_and_verifies(app: TestApp) {
         .await;
     assert_eq!(d["decideProposal"]["userErrors"], json!([]), "{d}");
     let q = "query($u: ID) { skillRecord(userId: $u) { name enterprise team submitted accepted adopted promoted points credits
-        evaluationsGiven byCategory { category asPrimaryAuthor asCoAuthor accepted } contributions { title role status } document } }";
+        evaluationsGiven verifiedTce verifiedTco2e byCategory { category asPrimaryAuthor asCoAuthor accepted } contributions { title role status shareTce shareTco2e } document } }";
     let r = app.ok(Some(&c.worker), q, json!({"u": null})).await["skillRecord"].clone();
     assert_eq!(r["name"], "王师傅");
     assert_eq!(r["team"], "炼钢一班");

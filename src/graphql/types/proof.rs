@@ -86,6 +86,7 @@ pub struct SkillContribution {
     /// The person's share of its verified tce per year. 本人所占核实年节能量（吨标准煤）。
     pub share_tce: f64,
     /// The person's share of its verified tCO2e per year. 本人所占核实年减排量（吨二氧化碳当量）。
+    #[graphql(name = "shareTco2e")]
     pub share_tco2e: f64,
 }
 
@@ -113,6 +114,7 @@ pub struct SkillRecord {
     /// Their share of verified tce per year (split among co-authors). 本人所占核实年节能量（与共同作者均分）。
     pub verified_tce: f64,
     /// Their share of verified tCO2e per year. 本人所占核实年减排量。
+    #[graphql(name = "verifiedTco2e")]
     pub verified_tco2e: f64,
     /// Points. 积分。
     pub points: i64,
