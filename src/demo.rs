@@ -493,7 +493,73 @@ pub async fn fill(db: &Db) -> AppResult<Filled> {
         }
     }
     let (challenges, help_requests) = challenges_and_help(db, &plants, &association, &made, &techniques, start).await?;
+    oversight(db, &made, &platform.0, &mut tokens).await?;
     Ok(Filled { proposals, techniques: techniques.len(), challenges, help_requests, tokens })
+}
+
+/// The first plant's oversight group: a worker representative; the latest rejection there appealed by its
+/// author, with the group's opinion, waiting for the studio lead; and a change of weights the platform admin
+/// proposed two days ago, waiting for an overseer. Nothing after today.
+async fn oversight(
+    db: &Db,
+    made: &[(usize, i64, Status, UserRow)],
+    platform: &UserRow,
+    tokens: &mut Vec<(String, Role, String)>,
+) -> AppResult<()> {
+    let (overseer, t) = person(db, "刘代表".into(), Role::Overseer, &ENTERPRISES[0], Some("三班"), None).await?;
+    tokens.insert(1, (overseer.name.clone(), Role::Overseer, t));
+    let now = Utc::now();
+    let rejected =
+        made.iter().filter(|(pi, _, s, _)| *pi == 0 && *s == Status::Rejected).map(|m| m.1).collect::<Vec<_>>();
+    if let Some(&id) = rejected.last() {
+        let row = step!(db, |tx| crate::journey::proposals::reload(tx, id).await);
+        let authors = step!(db, |tx| tx.authors(id).await);
+        let author_id = authors.first().and_then(|a| a.user_id);
+        let author = made.iter().find(|m| Some(m.3.id) == author_id).map(|m| m.3.clone());
+        if let (Some(author), Some(decided)) = (author, row.decided_at) {
+            let at = move |days: i64| (decided + Duration::days(days)).min(now);
+            let appeal = step!(db, |tx| crate::journey::oversight::appeal(
+                tx,
+                &author,
+                id,
+                "两位评审的加权分都在7分以上，“投资过大”的理由没有给出测算，请按公布的评审标准复核。",
+                36_500,
+                at(3)
+            )
+            .await);
+            let o = overseer.clone();
+            step!(db, |tx| crate::journey::oversight::opinion(
+                tx,
+                &o,
+                appeal.id,
+                appeal.version,
+                "评分高于分数线，不采纳理由缺少投资回收期测算，建议补充测算后重新评审。",
+                at(6)
+            )
+            .await);
+        }
+    }
+    let mut criteria: Vec<crate::journey::oversight::CriterionInput> = crate::domain::evaluation::default_criteria()
+        .into_iter()
+        .map(|c| crate::journey::oversight::CriterionInput {
+            key: c.key.into(),
+            name: c.name.into(),
+            weight: c.weight,
+            description: c.description.into(),
+        })
+        .collect();
+    criteria[0].weight = 35.0;
+    criteria[1].weight = 20.0;
+    let admin = platform.clone();
+    step!(db, |tx| crate::journey::oversight::propose_rules(
+        tx,
+        &admin,
+        crate::journey::oversight::RuleContent::Criteria(criteria),
+        "“双碳”目标下提高节能减排效果的权重（30→35），经济效益相应降低（25→20）。",
+        now - Duration::days(2)
+    )
+    .await);
+    Ok(())
 }
 
 /// Challenges and help requests, as a year of them would leave things: a steel studio's industry challenge

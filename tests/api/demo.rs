@@ -106,6 +106,44 @@ async fn demo_fills_an_empty_database_with_every_state(app: TestApp) {
         assert!(t <= now, "{t} is after today");
     }
 
+    // The first plant's oversight group: an appeal with the group's opinion waiting for the lead, a change of
+    // weights waiting for an overseer, and the whole history in an intact chain; none of it after today.
+    let overseer = stdout
+        .lines()
+        .find(|l| l.starts_with("OVERSEER"))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap()
+        .to_owned();
+    let o = app
+        .ok(
+            Some(&overseer),
+            "{ appeals { status opinion createdAt opinionAt } ruleChanges(status: PROPOSED) { kind proposedAt }
+               oversight { openAppeals decisions { outcome } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(o["oversight"]["openAppeals"], 1, "{o}");
+    assert!(o["oversight"]["decisions"].as_array().unwrap().len() >= 10, "{o}");
+    assert!(o["appeals"][0]["opinion"].is_string(), "{o}");
+    assert_eq!(o["ruleChanges"][0]["kind"], "CRITERIA");
+    for t in [&o["appeals"][0]["createdAt"], &o["appeals"][0]["opinionAt"], &o["ruleChanges"][0]["proposedAt"]] {
+        let t: chrono::DateTime<chrono::Utc> = t.as_str().unwrap().parse().unwrap();
+        assert!(t <= now, "{t} is after today");
+    }
+
+    // The server links the demo's history into its hash chain; the audit finds it intact.
+    let mut report = String::new();
+    for _ in 0..100 {
+        let (code, out) = crate::proof::greenline(&app, &["audit", "verify"]).await;
+        assert_eq!(code, 0, "{out}");
+        if out.contains(" 0 events not linked yet") {
+            report = out;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(report.contains("OK: the chain is intact"), "the chain never caught up: {report}");
+
     // The server follows the feed: the demo's proposals arrive in its index too.
     let d = app
         .ok(Some(&admin), "{ proposals { totalCount } impactSummary(groupBy: INDUSTRY) { totals { proposals byStatus { status count } verifiedTce } groups { key } } techniques { totalCount edges { node { totals { adoptionCount } } } } }", json!({}))
