@@ -48,6 +48,7 @@ const NOTIFY = {
   MILESTONE_OVERDUE: '试点里程碑已逾期', ADOPTION_CONFIRMED: '提案已推广应用', PROMOTED: '提案入选行业目录',
   ADOPTED_ELSEWHERE: '你的技术被其他企业采用', COAUTHOR_INVITED: '共同作者邀请', WEBHOOK_PAUSED: '推送地址已暂停',
   CHALLENGE_AWARDED: '应答在攻关课题中获奖', CHALLENGE_ANSWERED: '攻关课题收到新应答', HELP_REQUEST_TAKEN: '求助已有工作室承接', HELP_REQUEST_RESOLVED: '求助已办结',
+  APPEAL_FILED: '提案申诉待处理', APPEAL_OPINION_GIVEN: '申诉已有监督意见，待决定', APPEAL_UPHELD: '申诉未获支持', PROPOSAL_REOPENED: '申诉获支持，重新评审',
 };
 const CHANNEL = { EMAIL: '立即发邮件', DIGEST: '每日汇总邮件', OFF: '仅站内信' };
 const FORMAT = { JSON: 'JSON（自有系统，签名）', WECOM_ROBOT: '企业微信群机器人', DINGTALK_ROBOT: '钉钉群机器人' };

@@ -55,6 +55,14 @@ crate::string_enum! {
         ChallengeAnswered = "CHALLENGE_ANSWERED",
         /// The studio resolved your plant's help request (the one who asked, the enterprise admins). 你单位的求助已办结。
         HelpRequestResolved = "HELP_REQUEST_RESOLVED",
+        /// An author appealed a rejection (the enterprise's studio leads and oversight group). 作者对不采纳决定提出申诉（发给本企业工作室负责人与算法监督小组）。
+        AppealFiled = "APPEAL_FILED",
+        /// The oversight group gave its opinion on an appeal: the decision is the studio lead's. 算法监督小组已对申诉发表意见，待工作室负责人决定。
+        AppealOpinionGiven = "APPEAL_OPINION_GIVEN",
+        /// Your appeal was turned down: the rejection stands, with the reason. 你的申诉未获支持，维持原决定（附理由）。
+        AppealUpheld = "APPEAL_UPHELD",
+        /// Your appeal succeeded: the proposal is reviewed again by fresh reviewers. 你的申诉获支持，提案将由新的评审人重新评审。
+        ProposalReopened = "PROPOSAL_REOPENED",
     }
 }
 
@@ -117,6 +125,8 @@ pub enum Audience {
     EnterpriseStudioLeads,
     /// Enterprise admins of the proposal's enterprise.
     EnterpriseAdmins,
+    /// The oversight group (overseers) of the proposal's enterprise.
+    EnterpriseOverseers,
 }
 
 impl NotificationKind {
@@ -132,6 +142,10 @@ impl NotificationKind {
             EventKind::Adopted => NotificationKind::AdoptionConfirmed,
             EventKind::Promoted => NotificationKind::Promoted,
             EventKind::ChallengeAwarded => NotificationKind::ChallengeAwarded,
+            EventKind::Appealed => NotificationKind::AppealFiled,
+            EventKind::AppealOpinion => NotificationKind::AppealOpinionGiven,
+            EventKind::AppealUpheld => NotificationKind::AppealUpheld,
+            EventKind::Reopened => NotificationKind::ProposalReopened,
             _ => return None,
         })
     }
@@ -148,7 +162,11 @@ impl NotificationKind {
             | NotificationKind::MarkedDuplicate
             | NotificationKind::AdoptionConfirmed
             | NotificationKind::Promoted
-            | NotificationKind::ChallengeAwarded => &[Authors],
+            | NotificationKind::ChallengeAwarded
+            | NotificationKind::AppealUpheld
+            | NotificationKind::ProposalReopened => &[Authors],
+            NotificationKind::AppealFiled => &[EnterpriseStudioLeads, EnterpriseOverseers],
+            NotificationKind::AppealOpinionGiven => &[EnterpriseStudioLeads],
             NotificationKind::PilotStarted => &[Authors, EnterpriseAdmins],
             _ => &[],
         }
@@ -179,6 +197,10 @@ impl NotificationKind {
             NotificationKind::HelpRequestTaken => "求助已有工作室承接",
             NotificationKind::ChallengeAnswered => "攻关课题收到新应答",
             NotificationKind::HelpRequestResolved => "求助已办结",
+            NotificationKind::AppealFiled => "提案申诉待处理",
+            NotificationKind::AppealOpinionGiven => "申诉已有监督意见，待决定",
+            NotificationKind::AppealUpheld => "申诉未获支持",
+            NotificationKind::ProposalReopened => "申诉获支持，重新评审",
         }
     }
 }
@@ -229,6 +251,14 @@ pub fn message(kind: NotificationKind, s: &Subject<'_>) -> (String, String) {
             format!("你单位的求助《{t}》已由{detail}办结，请查看解决方案与核实节能量。")
         }
         NotificationKind::AdoptedElsewhere => format!("你首创的技术《{t}》已被{detail}采用。"),
+        NotificationKind::AppealFiled => format!("提案《{t}》的作者对不采纳决定提出申诉：{detail}"),
+        NotificationKind::AppealOpinionGiven => {
+            format!("算法监督小组已对提案《{t}》的申诉发表意见：{detail}。请维持原决定或重新评审。")
+        }
+        NotificationKind::AppealUpheld => format!("你对提案《{t}》的申诉未获支持，维持不采纳的决定。理由：{detail}"),
+        NotificationKind::ProposalReopened => {
+            format!("你对提案《{t}》的申诉获得支持，将由新的评审人重新评审。说明：{detail}")
+        }
         NotificationKind::CoauthorInvited => format!("{detail}邀请你成为提案《{t}》的共同作者，请在提案页接受或谢绝。"),
         NotificationKind::WebhookPaused => {
             format!("推送地址“{t}”已连续一天投递失败，现已暂停。原因：{detail}。修复后请在“推送”页恢复。")

@@ -95,6 +95,11 @@ pub async fn on_event(
                     ids.extend(store.people_with_role(e, Role::EnterpriseAdmin.as_str()).await?.iter().map(|u| u.id));
                 }
             }
+            Audience::EnterpriseOverseers => {
+                if let Some(e) = p.enterprise_id {
+                    ids.extend(store.people_with_role(e, Role::Overseer.as_str()).await?.iter().map(|u| u.id));
+                }
+            }
         }
     }
     let mut recipients = people(store, &ids, actor).await?;

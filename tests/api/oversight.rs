@@ -315,6 +315,28 @@ async fn an_appeal_reopens_a_rejected_proposal_with_fresh_reviewers(app: TestApp
     assert_eq!(reopened["status"], "REOPENED");
     let after = app.ok(Some(&p.worker), q, json!({"id": a})).await["proposal"].clone();
     assert_eq!((after["status"].as_str(), after["round"].as_i64()), (Some("EVALUATING"), Some(2)), "{after}");
+    // Who was told: the lead and the oversight group of the appeal, the lead of the opinion, the author of
+    // the outcome (and the fresh reviewers of their task); the lead is never told who the author is.
+    let told = |token: String| {
+        let app = &app;
+        async move {
+            let d = app
+                .ok(Some(&token), "{ viewer { notifications(first: 50) { nodes { kind body } } } }", json!({}))
+                .await;
+            d["viewer"]["notifications"]["nodes"].as_array().unwrap().clone()
+        }
+    };
+    let kinds = |n: &[Value]| n.iter().map(|x| x["kind"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let lead = told(p.lead.clone()).await;
+    assert!(
+        kinds(&lead).contains(&"APPEAL_FILED".to_owned()) && kinds(&lead).contains(&"APPEAL_OPINION_GIVEN".to_owned()),
+        "{lead:?}"
+    );
+    assert!(kinds(&told(p.overseer.clone()).await).contains(&"APPEAL_FILED".to_owned()));
+    let author = told(p.worker.clone()).await;
+    let reopened = author.iter().find(|n| n["kind"] == "PROPOSAL_REOPENED").unwrap_or_else(|| panic!("{author:?}"));
+    assert!(reopened["body"].as_str().unwrap().contains("采纳监督小组意见"), "{reopened}");
+    assert!(kinds(&told(p.reviewers[2].clone()).await).contains(&"REVIEW_ASSIGNED".to_owned()));
     // The new reviewers score it, and the lead accepts it this time.
     for i in [2, 3] {
         done(
