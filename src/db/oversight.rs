@@ -86,6 +86,9 @@ pub struct AuthoredRow {
     pub tco2e: Option<f64>,
 }
 
+/// The most proposals one oversight report reads; a wider scope is refused (name an enterprise or an industry).
+pub const OVERSEEN_MAX: usize = 20_000;
+
 /// Which proposals oversight looks at: one enterprise, or one industry, or all (admins, associations).
 #[derive(Clone, Debug, Default)]
 pub struct OversightScope {
@@ -95,7 +98,7 @@ pub struct OversightScope {
 
 #[async_trait::async_trait]
 pub trait OversightStore: Send {
-    /// Proposals in scope that reached review (not drafts).
+    /// Proposals in scope that reached review (not drafts), at most [`OVERSEEN_MAX`] + 1.
     async fn overseen(&mut self, scope: &OversightScope) -> AppResult<Vec<OverseenRow>>;
     /// Their submission, reopening and decision events, in order.
     async fn overseen_events(&mut self, ids: &[i64]) -> AppResult<Vec<OverseenEvent>>;
@@ -208,8 +211,9 @@ macro_rules! oversight_impl {
             async fn overseen(&mut self, scope: &OversightScope) -> AppResult<Vec<OverseenRow>> {
                 let sql = format!(
                     "select p.id, p.title, p.status, p.round, p.studio_id, p.team_id, p.enterprise_id from proposals p
-                     where {} and p.round > 0 order by p.id",
-                    scope_where(scope)
+                     where {} and p.round > 0 order by p.id limit {}",
+                    scope_where(scope),
+                    OVERSEEN_MAX + 1
                 );
                 Ok(bind_scope!(sqlx::query_as(&sql), scope).fetch_all(&mut **self).await?)
             }

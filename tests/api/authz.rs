@@ -117,7 +117,10 @@ const PEOPLE_MUTATIONS: [&str; 14] = [
 /// names a reviewer other than the viewer (only those who run the review learn who evaluated);
 /// `authorPoints`: the author's points through `authors { user }` (points move at submission, so only
 /// the person and the stewards of their account see them); `authorById`: `node(id:)` of the author (people
-/// are not enumerable: only colleagues and platform admins find them by id).
+/// are not enumerable: only colleagues and platform admins find them by id); `receipt`: the signed receipt
+/// of the submission (its authors only); `skillRecord`: the author's green-skill record (the person and the
+/// stewards of their account); `oversight`: the oversight report of the author's enterprise (its overseers,
+/// associations, platform admins).
 const FIELDS: &str = "
     # columns: anon author worker overseer other_worker reviewer lead other_lead ent_admin other_admin association admin
     draft.proposal               .  Y  .  .  .  .  .  .  .  .  .  Y
@@ -133,6 +136,9 @@ const FIELDS: &str = "
     adopted.reviewerNamed        .  .  .  .  .  .  Y  .  Y  .  .  Y
     adopted.authorPoints         .  Y  .  .  .  .  .  .  Y  .  .  Y
     adopted.authorById           .  Y  Y  Y  .  Y  Y  .  Y  .  .  Y
+    adopted.receipt              .  Y  .  .  .  .  .  .  .  .  .  .
+    adopted.skillRecord          .  Y  .  .  .  .  .  .  Y  .  .  Y
+    adopted.oversight            .  .  .  Y  .  .  .  .  .  .  Y  Y
 ";
 
 fn table(text: &str) -> Vec<(String, Vec<bool>)> {
@@ -721,6 +727,33 @@ async fn every_sensitive_field_against_every_role(app: TestApp) {
         let (stage, field) = row.split_once('.').unwrap();
         let f = &fixtures[stage];
         for (who, &ok) in WHO.iter().zip(&allowed) {
+            let separate = match field {
+                "receipt" => {
+                    Some(("query($id: ID!) { proposal(id: $id) { receipt { position } } }", json!({"id": f.id})))
+                }
+                "skillRecord" => Some((
+                    "query($author: ID!) { skillRecord(userId: $author) { submitted document } }",
+                    json!({"author": p.author_id}),
+                )),
+                "oversight" => Some(("{ oversight(enterpriseId: null) { decisions { proposalId } } }", json!({}))),
+                _ => None,
+            };
+            if let Some((q, vars)) = separate {
+                let d = app.gql(p.token(who), q, vars).await;
+                let seen = match field {
+                    "receipt" => d["data"]["proposal"]["receipt"]["position"].is_number(),
+                    "skillRecord" => d["data"]["skillRecord"]["submitted"].as_i64().is_some_and(|n| n > 0),
+                    _ => d["data"]["oversight"]["decisions"]
+                        .as_array()
+                        .is_some_and(|x| x.iter().any(|x| x["proposalId"] == f.id)),
+                };
+                if !seen && d.get("errors").is_some() {
+                    let code = d["errors"][0]["extensions"]["code"].as_str().unwrap_or("?");
+                    assert!(["UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND"].contains(&code), "{row} for {who}: {d}");
+                }
+                assert_eq!(seen, ok, "{row} for {who}: {d}");
+                continue;
+            }
             let d = app
                 .gql(
                     p.token(who),

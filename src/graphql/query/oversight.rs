@@ -80,6 +80,17 @@ impl OversightQuery {
                 s.appeals_in(&s2, Some(AppealStatus::Open.as_str())).await?,
             ))
         });
+        if proposals.len() > crate::db::oversight::OVERSEEN_MAX {
+            return Err(AppError::invalid(
+                "enterpriseId",
+                format!(
+                    "more than {} proposals in scope: name an enterprise or an industry / 范围内提案超过{}条，请指定企业或行业",
+                    crate::db::oversight::OVERSEEN_MAX,
+                    crate::db::oversight::OVERSEEN_MAX
+                ),
+            )
+            .into());
+        }
         let by_id: HashMap<i64, &crate::db::oversight::OverseenRow> = proposals.iter().map(|p| (p.id, p)).collect();
 
         // Reviewers get labels by first appearance in id order: stable within the report, never a name.
