@@ -286,18 +286,6 @@ fn content_json(content: &RuleContent) -> AppResult<(RuleKind, String)> {
                     "year": x.year,
                 }));
             }
-            for carrier in Carrier::ALL {
-                for quantity in Quantity::ALL {
-                    if !f.iter().any(|x| x.carrier == *carrier && x.quantity == *quantity) {
-                        return Err(AppError::invalid(
-                            "factors",
-                            format!(
-                                "the table has no {quantity} factor for {carrier} / 缺少{carrier}的{quantity}折算系数"
-                            ),
-                        ));
-                    }
-                }
-            }
             Ok((RuleKind::Factors, serde_json::Value::Array(rows).to_string()))
         }
     }
@@ -313,6 +301,18 @@ pub async fn propose_rules(
 ) -> AppResult<RuleChangeRow> {
     if admin.role() != Role::Admin {
         return Err(AppError::forbidden("propose a change to the rules"));
+    }
+    if let RuleContent::Factors(f) = &content {
+        // A whole table: every factor the current one has (each carrier converted to tce and tCO2e).
+        for row in store.factors(None).await? {
+            if !f.iter().any(|x| x.carrier.as_str() == row.carrier && x.quantity.as_str() == row.quantity) {
+                let (c, q) = (row.carrier, row.quantity);
+                return Err(AppError::invalid(
+                    "factors",
+                    format!("the table has no {q} factor for {c} / 缺少{c}的{q}折算系数"),
+                ));
+            }
+        }
     }
     let (kind, json) = content_json(&content)?;
     let note = required_text(note, "note", 2_000)?;

@@ -484,3 +484,70 @@ async fn a_criteria_change_takes_effect_only_when_an_overseer_approves_it(app: T
     assert_eq!(used(first).await, 1);
     assert_eq!(used(second).await, 2);
 }
+
+story!(a_factor_change_takes_effect_only_when_an_overseer_approves_it);
+async fn a_factor_change_takes_effect_only_when_an_overseer_approves_it(app: TestApp) {
+    let p = plant(&app).await;
+    let q = "{ conversionFactors { version carrier quantity factor publishedFactor unit basis source year } }";
+    let current = app.ok(None, q, json!({})).await["conversionFactors"].as_array().unwrap().clone();
+    assert!(current.iter().all(|f| f["version"] == 1));
+    // The grid's emission factor is revised: every other factor stays as published.
+    let factors: Vec<Value> = current
+        .iter()
+        .map(|f| {
+            let mut f = f.clone();
+            f.as_object_mut().unwrap().remove("version");
+            if f["carrier"] == "ELECTRICITY" && f["quantity"] == "CO2E" {
+                f["factor"] = json!(0.0005366);
+                f["publishedFactor"] = json!(0.5366);
+                f["source"] = json!("生态环境部 2023年全国电网平均排放因子");
+                f["year"] = json!(2023);
+            }
+            f
+        })
+        .collect();
+    let missing: Vec<Value> = factors.iter().skip(1).cloned().collect();
+    let d = run(
+        &app,
+        &p.admin,
+        "proposeRuleChange",
+        "__typename",
+        json!({"kind": "FACTORS", "factors": missing, "note": "缺一项"}),
+    )
+    .await;
+    assert_eq!(d["userErrors"][0]["code"], "VALIDATION_FAILED", "an incomplete table is refused: {d}");
+    let change = done(
+        &app,
+        &p.admin,
+        "proposeRuleChange",
+        "ruleChange { id }",
+        json!({"kind": "FACTORS", "factors": factors, "note": "采用最新全国电网平均排放因子"}),
+    )
+    .await["ruleChange"]
+        .clone();
+    let submit = |title: &str| {
+        json!({"input": {"proposal": {"title": title, "body": "空压站夜间降压运行。", "category": "ENERGY_SAVING",
+            "expectedSavings": {"electricityKwh": 100000}}}})
+    };
+    let sel = "mutation($input: SubmitProposalInput!) { submitProposal(input: $input) { proposal { expectedSavings { tco2e factorVersion } } } }";
+    let before = app.ok(Some(&p.worker), sel, submit("空压站降压一")).await["submitProposal"]["proposal"]
+        ["expectedSavings"]
+        .clone();
+    assert_eq!(before["factorVersion"], 1, "proposed, not approved: no effect");
+    done(
+        &app,
+        &p.overseer,
+        "decideRuleChange",
+        "__typename",
+        json!({"ruleChangeId": change["id"], "expectedVersion": 1, "approve": true, "note": "同意"}),
+    )
+    .await;
+    let after = app.ok(Some(&p.worker), sel, submit("空压站降压二")).await["submitProposal"]["proposal"]
+        ["expectedSavings"]
+        .clone();
+    assert_eq!(after["factorVersion"], 2);
+    assert!(close(&after["tco2e"], 100000.0 * 0.0005366), "{after}");
+    assert!(!close(&before["tco2e"], 100000.0 * 0.0005366), "{before}");
+    let v2 = app.ok(None, q, json!({})).await["conversionFactors"].as_array().unwrap().clone();
+    assert!(v2.iter().all(|f| f["version"] == 2) && v2.len() == current.len());
+}
