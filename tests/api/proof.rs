@@ -242,3 +242,47 @@ async fn a_skill_record_is_signed_and_verifies(app: TestApp) {
     let body = app.gql(Some(&c.worker), e, json!({"ids": [worker_id]})).await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{body}");
 }
+
+story!(two_instances_build_one_chain_while_writers_run_in_parallel);
+/// Two servers on one database, each with its own chainer, while 40 submissions go through both at once:
+/// the chain has every event exactly once, in one order, and the audit finds it intact. Neither instance
+/// waits for the other (the links are a function of the feed; a link the other wrote first is kept).
+async fn two_instances_build_one_chain_while_writers_run_in_parallel(app: TestApp) {
+    let c = cast(&app).await;
+    let sibling = app.sibling("index-2").await;
+    let mut tasks = vec![];
+    for i in 0..40 {
+        let url = if i % 2 == 0 { app.url.clone() } else { sibling.url.clone() };
+        let (client, token) = (app.client.clone(), if i % 3 == 0 { c.coauthor.clone() } else { c.worker.clone() });
+        tasks.push(tokio::spawn(async move {
+            let input = json!({"input": {"proposal": {"title": format!("并发提交{i}"), "body": "空压机管网查漏。", "category": "ENERGY_SAVING"}}});
+            crate::harness::gql_at(&client, &url, Some(&token), SUBMIT, input).await
+        }));
+    }
+    for t in tasks {
+        let d = t.await.unwrap();
+        assert!(d["data"]["submitProposal"]["proposal"]["id"].is_string(), "{d}");
+    }
+    // Both chainers catch up; the chain holds every event (CREATED and SUBMITTED of each) once.
+    let mut out = String::new();
+    for _ in 0..100 {
+        let (code, o) = greenline(&app, &["audit", "verify"]).await;
+        assert_eq!(code, 0, "{o}");
+        out = o;
+        if out.contains(" 0 events not linked yet") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(out.contains(" 0 events not linked yet") && out.contains("OK"), "{out}");
+    let linked: i64 = out.split(" events linked").next().unwrap().trim().parse().unwrap();
+    assert!(linked >= 80, "{out}");
+    let (a, b) = (
+        app.ok(None, "{ chain { length head } }", json!({})).await["chain"].clone(),
+        crate::harness::gql_at(&app.client, &sibling.url, None, "{ chain { length head } }", json!({})).await["data"]
+            ["chain"]
+            .clone(),
+    );
+    assert_eq!(a, b, "both instances see one chain");
+    assert_eq!(a["length"], linked);
+}
