@@ -5,10 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{
-    check, conflict_error, conflict_of_interest, is_reviewer_role, load_visible, record, required_text, stale,
-    transition,
-};
+use super::{check, load_visible, record, required_text, stale, transition};
 use crate::{
     db::{
         oversight::{AppealRow, RuleChangeRow},
@@ -142,16 +139,7 @@ pub async fn decide(
             }
             let past = store.past_reviewers(p.row.id).await?;
             for &rid in reviewer_ids {
-                let reviewer = store
-                    .user(rid)
-                    .await?
-                    .ok_or_else(|| AppError::invalid("reviewerIds", "a reviewer does not exist / 评审人不存在"))?;
-                if !is_reviewer_role(reviewer.role()) {
-                    return Err(AppError::invalid(
-                        "reviewerIds",
-                        format!("{} is not a reviewer / {}不是评审专家", reviewer.name, reviewer.name),
-                    ));
-                }
+                let reviewer = super::review::eligible_reviewer(store, &p, rid).await?;
                 if past.contains(&rid) {
                     return Err(AppError::invalid(
                         "reviewerIds",
@@ -160,9 +148,6 @@ pub async fn decide(
                             reviewer.name, reviewer.name
                         ),
                     ));
-                }
-                if conflict_of_interest(store, &p, &reviewer).await? {
-                    return Err(conflict_error());
                 }
             }
             transition(store, &p, lead, Action::Reopen, p.row.version, "REOPENED", Some(&reason), now).await?;

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{
     award, check, check_version, conflict_error, conflict_of_interest, convert, is_reviewer_role, load_visible, record,
-    required_text, transition, validate_savings,
+    required_text, transition, validate_savings, Loaded,
 };
 use crate::{
     db::{rows::ProposalRow, store::Store, users::UserRow},
@@ -41,25 +41,32 @@ pub async fn assign_reviewers(
         return Err(AppError::invalid("dueOn", "the due date is in the past / 截止日期已过"));
     }
     for &rid in reviewer_ids {
-        let reviewer = store
-            .user(rid)
-            .await?
-            .ok_or_else(|| AppError::invalid("reviewerIds", "a reviewer does not exist / 评审人不存在"))?;
-        if !is_reviewer_role(reviewer.role()) {
-            return Err(AppError::invalid(
-                "reviewerIds",
-                format!("{} is not a reviewer (role {}) / {}不是评审专家", reviewer.name, reviewer.role, reviewer.name),
-            ));
-        }
-        if conflict_of_interest(store, &p, &reviewer).await? {
-            return Err(conflict_error());
-        }
+        eligible_reviewer(store, &p, rid).await?;
         store.insert_assignment(id, p.row.round, rid, due_on, lead.id, now).await?;
     }
     store.set_studio(id, lead.studio_id).await?;
     transition(store, &p, lead, Action::AssignReviewers, expected_version, "REVIEWERS_ASSIGNED", None, now).await?;
     super::notify::assigned(store, &p.row, lead, reviewer_ids, due_on, now).await?;
     super::proposals::reload(store, id).await
+}
+
+/// The reviewer `rid`, when they may review `p`: they exist, hold a reviewing role, and neither wrote it nor
+/// belong to its team.
+pub async fn eligible_reviewer(store: &mut dyn Store, p: &Loaded, rid: i64) -> AppResult<UserRow> {
+    let reviewer = store
+        .user(rid)
+        .await?
+        .ok_or_else(|| AppError::invalid("reviewerIds", "a reviewer does not exist / 评审人不存在"))?;
+    if !is_reviewer_role(reviewer.role()) {
+        return Err(AppError::invalid(
+            "reviewerIds",
+            format!("{} is not a reviewer (role {}) / {}不是评审专家", reviewer.name, reviewer.role, reviewer.name),
+        ));
+    }
+    if conflict_of_interest(store, p, &reviewer).await? {
+        return Err(conflict_error());
+    }
+    Ok(reviewer)
 }
 
 /// A score for one criterion, by key.

@@ -485,14 +485,7 @@ const OVERSIGHT_MUTATIONS: [&str; 5] =
 async fn oversight_fixture(app: &TestApp, p: &People, name: &str) -> Fixture {
     let stage = case(name, &Fixture::default(), 0, p).0;
     let mut f = if stage == Stage::Draft { Fixture::default() } else { fixture(app, p, stage).await };
-    let run = |who: &'static str, mutation_name: &'static str, input: Value, field: &'static str| async move {
-        let q = format!(
-            "mutation($input: {}Input!) {{ {mutation_name}(input: $input) {{ {field} {{ id version }} userErrors {{ code message }} }} }}",
-            format!("{}{}", mutation_name[..1].to_uppercase(), &mutation_name[1..])
-        );
-        let d = attempt(app, p.token(who), &q, input).await.unwrap_or_else(|c| panic!("fixture {mutation_name}: {c}"));
-        (d[field]["id"].clone(), d[field]["version"].as_i64().unwrap())
-    };
+    let run = |who, mutation_name, input, field| made(app, p, who, mutation_name, input, field);
     if matches!(name, "giveAppealOpinion" | "decideAppeal") {
         let (_, input) = case("appealDecision", &f, 0, p);
         (f.subject, f.subject_version) = run("author", "appealDecision", input, "appeal").await;
@@ -636,18 +629,21 @@ async fn people_fixture(app: &TestApp, p: &People, name: &str) -> Fixture {
     Fixture { id: Value::Null, subject, label, ..Fixture::default() }
 }
 
+/// Runs a fixture's step as `who`; returns the id and version of the `field` it made or changed.
+async fn made(app: &TestApp, p: &People, who: &str, mutation_name: &str, input: Value, field: &str) -> (Value, i64) {
+    let q = format!(
+        "mutation($input: {}Input!) {{ {mutation_name}(input: $input) {{ {field} {{ id version }} userErrors {{ code message }} }} }}",
+        format!("{}{}", mutation_name[..1].to_uppercase(), &mutation_name[1..])
+    );
+    let d = attempt(app, p.token(who), &q, input).await.unwrap_or_else(|c| panic!("fixture {mutation_name}: {c}"));
+    (d[field]["id"].clone(), d[field]["version"].as_i64().unwrap())
+}
+
 /// What a challenge or help-request case acts on (see [`CHALLENGE_MUTATIONS`]).
 async fn challenge_fixture(app: &TestApp, p: &People, name: &str) -> Fixture {
     let label = format!("{}", LABELS.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     let mut f = Fixture { id: Value::Null, label: label.clone(), ..Fixture::default() };
-    let run = |who: &'static str, mutation_name: &'static str, input: Value, field: &'static str| async move {
-        let q = format!(
-            "mutation($input: {}Input!) {{ {mutation_name}(input: $input) {{ {field} {{ id version }} userErrors {{ code message }} }} }}",
-            format!("{}{}", mutation_name[..1].to_uppercase(), &mutation_name[1..])
-        );
-        let d = attempt(app, p.token(who), &q, input).await.unwrap_or_else(|c| panic!("fixture {mutation_name}: {c}"));
-        (d[field]["id"].clone(), d[field]["version"].as_i64().unwrap())
-    };
+    let run = |who, mutation_name, input, field| made(app, p, who, mutation_name, input, field);
     match name {
         "updateChallenge" | "closeChallenge" => {
             let (_, open) = case("openChallenge", &f, 0, p);

@@ -165,6 +165,19 @@ impl TestApp {
         Sibling { url, state, _shutdown: shutdown, _server: server }
     }
 
+    /// Runs `greenline ARGS…` against this app's database; returns (exit code, stdout, stderr).
+    pub async fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_greenline"))
+            .args(args)
+            .env("GREENLINE_DATABASE_URL", &self.state.services.config.database_url)
+            .env("RUST_LOG", "error")
+            .output()
+            .await
+            .unwrap();
+        let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+        (out.status.code().unwrap_or(-1), text(out.stdout), text(out.stderr))
+    }
+
     /// Runs `greenline import KIND FILE` against this app's database; returns (exit code, stderr).
     pub async fn import(&self, kind: &str, file: &std::path::Path, extra: &[&str]) -> (i32, String) {
         import_into(&self.state.services.config.database_url, kind, file, extra).await

@@ -289,14 +289,8 @@ async fn enterprise_admins_manage_their_people_and_deactivation_is_instant(app: 
 
 /// Runs `greenline ARGS…` against the app's database; returns (exit code, stderr).
 async fn cli(app: &TestApp, args: &[&str]) -> (i32, String) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_greenline"))
-        .args(args)
-        .env("GREENLINE_DATABASE_URL", &app.state.services.config.database_url)
-        .env("RUST_LOG", "error")
-        .output()
-        .await
-        .unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8(out.stderr).unwrap())
+    let (code, _, stderr) = app.cli(args).await;
+    (code, stderr)
 }
 
 story!(a_plant_is_onboarded_from_its_roster_and_the_cli_revokes);

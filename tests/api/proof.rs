@@ -8,17 +8,10 @@ use crate::{
     story, TestApp,
 };
 
-/// Runs the `greenline` binary with this app's database; returns (exit code, stdout).
+/// Runs the `greenline` binary with this app's database; returns (exit code, what it printed).
 pub async fn greenline(app: &TestApp, args: &[&str]) -> (i32, String) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_greenline"))
-        .args(args)
-        .env("GREENLINE_DATABASE_URL", &app.state.services.config.database_url)
-        .env("RUST_LOG", "error")
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    (out.status.code().unwrap_or(-1), format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)))
+    let (code, stdout, stderr) = app.cli(args).await;
+    (code, format!("{stdout}{stderr}"))
 }
 
 /// Waits until the chain has linked the proposal's submission and its receipt is there.
