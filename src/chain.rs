@@ -15,7 +15,7 @@ use crate::{
     db::{
         listen::Listening,
         proof::{CheckpointRow, NewLink},
-        rows::{EventRow, FeedPosition},
+        rows::EventRow,
         Db,
     },
     domain::proof::{self, ContentDigest, EventContent, Signer, GENESIS},
@@ -24,6 +24,10 @@ use crate::{
 
 const POLL: Duration = Duration::from_millis(500);
 const BATCH: i64 = 2_000;
+/// The least time between two rounds.
+const PACE: Duration = Duration::from_millis(100);
+/// How often the chainer looks whether a checkpoint is due.
+const CHECKPOINT_LOOK: Duration = Duration::from_secs(1);
 
 /// The key from `GREENLINE_SIGNING_KEY`, else the one in the database, else a new one stored there (the
 /// first instance to start writes it; the others read it).
@@ -86,6 +90,7 @@ async fn pump(
     checkpoint_every: Duration,
 ) {
     let mut waiting = false;
+    let mut looked_for_checkpoint: Option<std::time::Instant> = None;
     loop {
         let Some(c) = chainer.upgrade() else { return };
         if db.is_closed() {
@@ -95,9 +100,16 @@ async fn pump(
             Ok(w) => waiting = w,
             Err(e) => tracing::warn!(error = %e.public_message(), "the chainer could not link events"),
         }
-        if let Err(e) = checkpoint(&db, &signer, checkpoint_every, Utc::now()).await {
-            tracing::warn!(error = %e.public_message(), "the chainer could not sign a checkpoint");
+        if looked_for_checkpoint.is_none_or(|t| t.elapsed() >= CHECKPOINT_LOOK.min(checkpoint_every)) {
+            looked_for_checkpoint = Some(std::time::Instant::now());
+            if let Err(e) = checkpoint(&db, &signer, checkpoint_every, Utc::now()).await {
+                tracing::warn!(error = %e.public_message(), "the chainer could not sign a checkpoint");
+            }
         }
+        drop(c);
+        // A round per PACE at most: under a stream of writes each round links many events at once.
+        tokio::time::sleep(PACE).await;
+        let Some(c) = chainer.upgrade() else { return };
         let patience = listening.patience(waiting, POLL);
         tokio::select! {
             _ = c.nudge.notified() => {}
@@ -107,36 +119,57 @@ async fn pump(
 }
 
 /// Links every settled event not linked yet. Returns whether some wait behind a transaction in progress.
+/// A look first (a read); then, when there is something to link, one write transaction that takes the
+/// chainers' turn (another instance linking now means this one skips: it would write the same rows),
+/// reads the head and the events again, and inserts the links.
 pub async fn catch_up(db: &Db) -> AppResult<bool> {
     loop {
-        let (head, events) = db
+        let first = db
             .read(|s| {
                 Box::pin(async move {
-                    let head = s.chain_head().await?;
-                    let after = head.as_ref().map(|h| h.after).unwrap_or(FeedPosition::default());
-                    Ok((head, s.events_after(after, BATCH).await?))
+                    let after = s.chain_head().await?.map(|h| h.after).unwrap_or_default();
+                    s.events_after(after, 1).await
                 })
             })
             .await?;
-        let full = events.len() as i64 == BATCH;
-        let settled: Vec<&EventRow> = events.iter().take_while(|e| e.settled).collect();
-        let waiting = settled.len() < events.len();
-        if settled.is_empty() {
-            return Ok(waiting);
+        match first.first() {
+            None => return Ok(false),
+            Some(e) if !e.settled => return Ok(true),
+            Some(_) => {}
         }
-        let (mut position, mut previous) = head.map(|h| (h.position, h.hash)).unwrap_or((0, GENESIS.to_owned()));
-        let links: Vec<NewLink> = settled
-            .iter()
-            .map(|e| {
-                position += 1;
-                let event_hash = proof::event_hash(&content_of(e));
-                previous = proof::link_hash(&previous, position, &event_hash);
-                NewLink { position, event_id: e.id, event_hash, hash: previous.clone() }
+        let linked = db
+            .write(|s| {
+                Box::pin(async move {
+                    if !s.chain_turn().await? {
+                        return Ok(None);
+                    }
+                    let head = s.chain_head().await?;
+                    let after = head.as_ref().map(|h| h.after).unwrap_or_default();
+                    let events = s.events_after(after, BATCH).await?;
+                    let full = events.len() as i64 == BATCH;
+                    let settled: Vec<&EventRow> = events.iter().take_while(|e| e.settled).collect();
+                    let waiting = settled.len() < events.len();
+                    let (mut position, mut previous) =
+                        head.map(|h| (h.position, h.hash)).unwrap_or((0, GENESIS.to_owned()));
+                    let links: Vec<NewLink> = settled
+                        .iter()
+                        .map(|e| {
+                            position += 1;
+                            let event_hash = proof::event_hash(&content_of(e));
+                            previous = proof::link_hash(&previous, position, &event_hash);
+                            NewLink { position, event_id: e.id, event_hash, hash: previous.clone() }
+                        })
+                        .collect();
+                    s.insert_links(&links, Utc::now()).await?;
+                    Ok(Some((waiting, full)))
+                })
             })
-            .collect();
-        db.write(move |s| Box::pin(async move { s.insert_links(&links, Utc::now()).await })).await?;
-        if waiting || !full {
-            return Ok(waiting);
+            .await?;
+        match linked {
+            // Another instance is linking these very events.
+            None => return Ok(false),
+            Some((waiting, full)) if waiting || !full => return Ok(waiting),
+            Some(_) => {}
         }
     }
 }

@@ -47,6 +47,10 @@ pub struct NewLink {
 
 #[async_trait::async_trait]
 pub trait ProofStore: Send {
+    /// Whether this transaction may link events now: on PostgreSQL, one chainer of the fleet at a time
+    /// (`pg_try_advisory_xact_lock`, never waited for; the others skip the round). Writers of events never
+    /// take it. SQLite's one writer links alone anyway.
+    async fn chain_turn(&mut self) -> AppResult<bool>;
     async fn chain_head(&mut self) -> AppResult<Option<ChainHead>>;
     /// Inserts links; one another instance wrote first is left as it is. Returns how many were new.
     async fn insert_links(&mut self, links: &[NewLink], now: DateTime<Utc>) -> AppResult<u64>;
@@ -74,9 +78,16 @@ pub trait ProofStore: Send {
 }
 
 macro_rules! proof_impl {
-    ($ty:ty) => {
+    ($ty:ty, $turn:expr) => {
         #[async_trait::async_trait]
         impl ProofStore for $ty {
+            async fn chain_turn(&mut self) -> AppResult<bool> {
+                match $turn {
+                    Some(sql) => Ok(sqlx::query_scalar(sql).fetch_one(&mut **self).await?),
+                    None => Ok(true),
+                }
+            }
+
             async fn chain_head(&mut self) -> AppResult<Option<ChainHead>> {
                 let row: Option<(i64, String, i64, i64)> = sqlx::query_as(
                     "select c.position, c.hash, e.txid, e.id from event_chain c join events e on e.id = c.event_id
@@ -208,7 +219,10 @@ macro_rules! proof_impl {
     };
 }
 
-proof_impl!(sqlx::Transaction<'static, sqlx::Sqlite>);
-proof_impl!(sqlx::Transaction<'static, sqlx::Postgres>);
-proof_impl!(PoolConnection<sqlx::Sqlite>);
-proof_impl!(PoolConnection<sqlx::Postgres>);
+/// The chainers' turn on PostgreSQL (a key of its own, apart from the object locks' 7251002).
+const PG_CHAIN_TURN: Option<&str> = Some("select pg_try_advisory_xact_lock(7251003, 0)");
+
+proof_impl!(sqlx::Transaction<'static, sqlx::Sqlite>, None::<&str>);
+proof_impl!(sqlx::Transaction<'static, sqlx::Postgres>, PG_CHAIN_TURN);
+proof_impl!(PoolConnection<sqlx::Sqlite>, None::<&str>);
+proof_impl!(PoolConnection<sqlx::Postgres>, PG_CHAIN_TURN);
