@@ -84,11 +84,23 @@ pub struct Decision {
     pub enterprise_id: Option<i64>,
 }
 
-/// A decision's place in the history: the proposal's events in order (kind, time); rounds start at each
-/// `SUBMITTED` or `REOPENED`. Returns (round, submitted at, outcome, decided at, reason) per decision.
-pub fn decisions_of(
-    events: &[(String, DateTime<Utc>, Option<String>)],
-) -> Vec<(i64, DateTime<Utc>, String, DateTime<Utc>, String)> {
+/// One event of a proposal's history as oversight reads it: kind, time, reason.
+pub type HistoryEvent = (String, DateTime<Utc>, Option<String>);
+
+/// A decision in its round.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecisionRound {
+    pub round: i64,
+    /// When the round started: its submission, or the reopening after an appeal.
+    pub started: DateTime<Utc>,
+    pub outcome: String,
+    pub decided: DateTime<Utc>,
+    pub reason: String,
+}
+
+/// The decisions in a proposal's history (its events in order); rounds start at each `SUBMITTED` or
+/// `REOPENED`.
+pub fn decisions_of(events: &[HistoryEvent]) -> Vec<DecisionRound> {
     let mut round = 0;
     let mut started = None;
     let mut out = Vec::new();
@@ -100,7 +112,13 @@ pub fn decisions_of(
             }
             "ACCEPTED" | "RETURNED" | "REJECTED" => {
                 if let Some(s) = started {
-                    out.push((round, s, kind.clone(), *at, reason.clone().unwrap_or_default()));
+                    out.push(DecisionRound {
+                        round,
+                        started: s,
+                        outcome: kind.clone(),
+                        decided: *at,
+                        reason: reason.clone().unwrap_or_default(),
+                    });
                 }
             }
             _ => {}
@@ -281,7 +299,8 @@ mod tests {
             ev("REOPENED", 90),
             ev("ACCEPTED", 100),
         ]);
-        let rounds: Vec<(i64, f64, &str)> = d.iter().map(|x| (x.0, days_between(x.1, x.3), x.2.as_str())).collect();
+        let rounds: Vec<(i64, f64, &str)> =
+            d.iter().map(|x| (x.round, days_between(x.started, x.decided), x.outcome.as_str())).collect();
         assert_eq!(rounds, [(1, 1.0, "RETURNED"), (2, 2.0, "REJECTED"), (3, 10.0 / 24.0, "ACCEPTED")]);
     }
 

@@ -631,9 +631,9 @@ async fn people_fixture(app: &TestApp, p: &People, name: &str) -> Fixture {
 
 /// Runs a fixture's step as `who`; returns the id and version of the `field` it made or changed.
 async fn made(app: &TestApp, p: &People, who: &str, mutation_name: &str, input: Value, field: &str) -> (Value, i64) {
+    let input_type = format!("{}{}Input", mutation_name[..1].to_uppercase(), &mutation_name[1..]);
     let q = format!(
-        "mutation($input: {}Input!) {{ {mutation_name}(input: $input) {{ {field} {{ id version }} userErrors {{ code message }} }} }}",
-        format!("{}{}", mutation_name[..1].to_uppercase(), &mutation_name[1..])
+        "mutation($input: {input_type}!) {{ {mutation_name}(input: $input) {{ {field} {{ id version }} userErrors {{ code message }} }} }}"
     );
     let d = attempt(app, p.token(who), &q, input).await.unwrap_or_else(|c| panic!("fixture {mutation_name}: {c}"));
     (d[field]["id"].clone(), d[field]["version"].as_i64().unwrap())

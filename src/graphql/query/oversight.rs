@@ -116,7 +116,7 @@ impl OversightQuery {
             by_round.entry((s.proposal_id, s.round)).or_default().push(s);
         }
 
-        let mut history: BTreeMap<i64, Vec<(String, chrono::DateTime<Utc>, Option<String>)>> = BTreeMap::new();
+        let mut history: BTreeMap<i64, Vec<rules::HistoryEvent>> = BTreeMap::new();
         for e in events {
             history.entry(e.proposal_id).or_default().push((e.kind, e.created_at, e.reason));
         }
@@ -129,7 +129,8 @@ impl OversightQuery {
         let names = GroupNames::load(ctx, &proposals).await?;
         for (pid, evs) in &history {
             let Some(p) = by_id.get(pid) else { continue };
-            for (round, submitted, outcome, decided, reason) in rules::decisions_of(evs) {
+            for rules::DecisionRound { round, started: submitted, outcome, decided, reason } in rules::decisions_of(evs)
+            {
                 if !in_period(decided) {
                     continue;
                 }
@@ -170,7 +171,7 @@ impl OversightQuery {
                 });
             }
         }
-        decisions.sort_by(|a, b| b.decided_at.cmp(&a.decided_at));
+        decisions.sort_by_key(|d| std::cmp::Reverse(d.decided_at));
         let days: Vec<f64> = decisions.iter().map(|d| d.days_to_decision).collect();
 
         let leniency = rules::leniency(&scores);
