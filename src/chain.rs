@@ -1,8 +1,9 @@
 //! The chainer: one task per instance follows the event log in feed order and links each settled event
 //! into the hash chain (`event_chain`), then signs a checkpoint of the head at intervals. Writers of events
-//! never wait for it, and no lock orders them: the chain's hashes are a function of the feed, so every
-//! instance computes the same links and a link another instance wrote first is simply kept
-//! (`on conflict do nothing`). Also here: the signing key, and `audit verify`'s walk.
+//! never wait for it and take no lock for it. The chain's hashes are a function of the feed, so any instance
+//! computes the same links; the chainers of a fleet take turns only to save work (one that finds the turn
+//! taken skips the round), and a link another instance wrote first is kept (`on conflict do nothing`).
+//! Also here: the signing key, receipts and their check, and `audit verify`'s walk.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
