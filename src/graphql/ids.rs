@@ -29,6 +29,11 @@ pub fn decode(id: &ID, kind: &str, field: &str) -> Result<i64, AppError> {
     }
 }
 
+/// A list of global ids that must all be of type `kind` (the first one that is not is the error).
+pub fn decode_all(ids: &[ID], kind: &str, field: &str) -> Result<Vec<i64>, AppError> {
+    ids.iter().map(|id| decode(id, kind, field)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

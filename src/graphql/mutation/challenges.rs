@@ -217,11 +217,7 @@ impl ChallengeMutations {
     ) -> Result<ChallengePayload> {
         let decoded: AppResult<(i64, Vec<i64>)> = ids::decode(&input.challenge_id, "Challenge", "challengeId")
             .and_then(|id| {
-                let awarded = input
-                    .awarded_answer_ids
-                    .iter()
-                    .map(|a| ids::decode(a, "Proposal", "awardedAnswerIds"))
-                    .collect::<AppResult<Vec<_>>>()?;
+                let awarded = ids::decode_all(&input.awarded_answer_ids, "Proposal", "awardedAnswerIds")?;
                 Ok((id, awarded))
             });
         let result = match decoded {
@@ -284,11 +280,7 @@ impl ChallengeMutations {
     ) -> Result<HelpRequestPayload> {
         let decoded: AppResult<(i64, Vec<i64>)> = ids::decode(&input.help_request_id, "HelpRequest", "helpRequestId")
             .and_then(|id| {
-                let techniques = input
-                    .technique_ids
-                    .iter()
-                    .map(|t| ids::decode(t, "Technique", "techniqueIds"))
-                    .collect::<AppResult<Vec<_>>>()?;
+                let techniques = ids::decode_all(&input.technique_ids, "Technique", "techniqueIds")?;
                 Ok((id, techniques))
             });
         let result = match decoded {

@@ -5,7 +5,7 @@ use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result, Simple
 use super::{act, payload, settle};
 use crate::{
     domain::notify::{Channel, NotificationKind, WebhookFormat},
-    error::{AppResult, UserError},
+    error::UserError,
     graphql::{
         guards::{services, viewer},
         ids,
@@ -156,9 +156,7 @@ impl NotificationMutations {
             (Some(_), true) | (None, false) => {
                 Err(crate::error::AppError::invalid("ids", "give either ids or all: true / 请指定通知编号，或选择全部"))
             }
-            (Some(list), false) => {
-                list.iter().map(|id| ids::decode(id, "Notification", "ids")).collect::<AppResult<Vec<i64>>>().map(Some)
-            }
+            (Some(list), false) => ids::decode_all(list, "Notification", "ids").map(Some),
             (None, true) => Ok(None),
         };
         let r = match ids {

@@ -204,11 +204,7 @@ impl OversightMutations {
         #[graphql(desc = "The decision. 本操作的输入。")] input: DecideAppealInput,
     ) -> Result<AppealPayload> {
         let decoded: AppResult<(i64, Vec<i64>)> = ids::decode(&input.appeal_id, "Appeal", "appealId").and_then(|id| {
-            let reviewers = input
-                .reviewer_ids
-                .iter()
-                .map(|r| ids::decode(r, "User", "reviewerIds"))
-                .collect::<AppResult<Vec<_>>>()?;
+            let reviewers = ids::decode_all(&input.reviewer_ids, "User", "reviewerIds")?;
             Ok((id, reviewers))
         });
         let result = match decoded {

@@ -342,11 +342,7 @@ impl PeopleMutations {
                     .map(|i| ids::decode(i, "Enterprise", "enterpriseId"))
                     .transpose()?,
                 lead_id: input.lead_id.as_ref().map(|i| ids::decode(i, "User", "leadId")).transpose()?,
-                member_ids: input
-                    .member_ids
-                    .iter()
-                    .map(|i| ids::decode(i, "User", "memberIds"))
-                    .collect::<AppResult<Vec<_>>>()?,
+                member_ids: ids::decode_all(&input.member_ids, "User", "memberIds")?,
                 name: input.name,
                 specialties: input.specialties,
             })

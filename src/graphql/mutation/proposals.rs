@@ -46,9 +46,7 @@ pub struct ProposalContentInput {
 impl ProposalContentInput {
     fn into_fields(self) -> AppResult<ProposalFields> {
         let co_author_ids = match self.co_author_ids {
-            Some(list) => {
-                Some(list.iter().map(|id| ids::decode(id, "User", "coAuthorIds")).collect::<AppResult<Vec<_>>>()?)
-            }
+            Some(list) => Some(ids::decode_all(&list, "User", "coAuthorIds")?),
             None => None,
         };
         let challenge_id =

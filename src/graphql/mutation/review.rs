@@ -89,11 +89,7 @@ impl ReviewMutations {
         #[graphql(desc = "What to change. 本操作的输入。")] input: AssignReviewersInput,
     ) -> Result<AssignReviewersPayload> {
         let decoded: AppResult<(i64, Vec<i64>)> = decode_proposal_id(&input.proposal_id).and_then(|id| {
-            let reviewers = input
-                .reviewer_ids
-                .iter()
-                .map(|r| ids::decode(r, "User", "reviewerIds"))
-                .collect::<AppResult<Vec<_>>>()?;
+            let reviewers = ids::decode_all(&input.reviewer_ids, "User", "reviewerIds")?;
             Ok((id, reviewers))
         });
         let result = match decoded {
