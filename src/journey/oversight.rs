@@ -65,8 +65,8 @@ pub fn oversees(user: &UserRow, enterprise_id: Option<i64>) -> bool {
     }
 }
 
-async fn open_appeal(store: &mut dyn Store, id: i64, expected_version: i64) -> AppResult<AppealRow> {
-    let a = store.appeal(id).await?.ok_or_else(|| AppError::not_found("appeal"))?;
+/// The appeal, when it is still open and at the version the client saw.
+fn open_appeal(a: AppealRow, expected_version: i64) -> AppResult<AppealRow> {
     stale("appeal", "申诉", a.version, expected_version)?;
     if AppealStatus::parse(&a.status) != Some(AppealStatus::Open) {
         return Err(AppError::new(ErrorCode::InvalidTransition, "the appeal is already decided / 该申诉已有结论"));
@@ -88,7 +88,7 @@ pub async fn opinion(
     if !oversees(user, p.enterprise_id) {
         return Err(AppError::forbidden("give the oversight group's opinion"));
     }
-    let a = open_appeal(store, a.id, expected_version).await?;
+    let a = open_appeal(a, expected_version)?;
     let opinion = required_text(opinion, "opinion", APPEAL_REASON_MAX)?;
     if !store.set_appeal_opinion(a.id, expected_version, user.id, &opinion, now).await? {
         return Err(super::version_conflict("appeal", "申诉", a.version + 1, expected_version));
@@ -114,7 +114,7 @@ pub async fn decide(
     let a = store.appeal(id).await?.ok_or_else(|| AppError::not_found("appeal"))?;
     let p = load_visible(store, Some(lead), a.proposal_id).await?;
     check(&p, lead, Action::Reopen)?;
-    let a = open_appeal(store, a.id, expected_version).await?;
+    let a = open_appeal(a, expected_version)?;
     if a.opinion.is_none() {
         return Err(AppError::new(
             ErrorCode::InvalidTransition,
