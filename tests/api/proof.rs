@@ -262,8 +262,10 @@ async fn two_instances_build_one_chain_while_writers_run_in_parallel(app: TestAp
         let (code, o) = greenline(&app, &["audit", "verify"]).await;
         assert_eq!(code, 0, "{o}");
         out = o;
-        // CREATED and SUBMITTED of each of the 40.
-        if out.starts_with("80 events linked") {
+        // CREATED and SUBMITTED of each of the 40, all linked. The count of events not linked yet is taken
+        // before the walk, so a walk can see all 80 while the count still shows some the chainer linked
+        // meanwhile: wait for both.
+        if out.starts_with("80 events linked") && out.contains(" 0 events not linked yet") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
