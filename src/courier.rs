@@ -38,6 +38,8 @@ const PARALLEL: usize = 16;
 const BATCH: i64 = 64;
 /// How long one attempt may take.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The least time between two rounds that found little to do (see `run`).
+const PACE: Duration = Duration::from_millis(100);
 
 pub struct Courier {
     db: Db,
@@ -530,7 +532,10 @@ async fn run(courier: Weak<Courier>) {
         }
         let wake = c.wake.clone();
         drop(c);
-        let _ = tokio::time::timeout(wait, wake.notified()).await;
+        // A round per PACE at most: every commit of the fleet wakes every instance's courier, and a round
+        // is a write (the claim); paced, one claim takes what the commits meanwhile queued.
+        tokio::time::sleep(PACE.min(wait)).await;
+        let _ = tokio::time::timeout(wait.saturating_sub(PACE), wake.notified()).await;
     }
 }
 
