@@ -7,6 +7,10 @@
 //! With several URLs (instances of one fleet) the clients are spread over them in turn. `LOAD_SUBMIT_PERCENT`
 //! changes the share of submissions (100: submissions only; searches and reads keep their 80:15 ratio).
 //!
+//! `LOAD_UPLOADERS=N LOAD_UPLOAD_PROPOSAL=ID` adds N clients that upload a small photo to that draft in a
+//! loop, each on its own keep-alive connection as an app would (the object-storage fault tests): their
+//! answers are counted by HTTP status, with p50 and the slowest time.
+//!
 //! Searches draw their words from a Zipf-like distribution over Chinese energy terms (a few are common, most
 //! are rare), with an industry filter on a third and a second page on a fifth of them. Reads open a random
 //! proposal by id or list a page of proposals by status. Submissions are new proposals with fresh
@@ -203,6 +207,7 @@ async fn main() {
             samples
         }));
     }
+    let uploads = uploaders(&urls, &tokens, deadline);
     let mut all = Vec::new();
     for t in tasks {
         all.extend(t.await.unwrap());
@@ -231,4 +236,67 @@ async fn main() {
     }
     let errors = all.iter().filter(|s| !s.2).count();
     line("all", all.iter().map(|s| s.1).collect(), errors);
+    let mut answers: Vec<(u16, u32)> = Vec::new();
+    for t in uploads {
+        answers.extend(t.await.unwrap());
+    }
+    if !answers.is_empty() {
+        let mut codes = std::collections::BTreeMap::new();
+        answers.iter().for_each(|(code, _)| *codes.entry(code).or_insert(0) += 1);
+        let mut lat: Vec<u32> = answers.iter().map(|a| a.1).collect();
+        lat.sort_unstable();
+        println!(
+            "uploads: {} answered {codes:?}, p50 {:.0} ms, max {:.0} ms",
+            lat.len(),
+            lat[lat.len() / 2] as f64 / 1000.0,
+            lat[lat.len() - 1] as f64 / 1000.0
+        );
+    }
+}
+
+/// `LOAD_UPLOADERS` clients uploading a 4 KiB JPEG to `LOAD_UPLOAD_PROPOSAL` until the deadline, each with
+/// a client (and so a connection) of its own; each answer as (HTTP status, microseconds), 0 for no answer.
+fn uploaders(urls: &[String], tokens: &[String], deadline: Instant) -> Vec<tokio::task::JoinHandle<Vec<(u16, u32)>>> {
+    let n: usize = std::env::var("LOAD_UPLOADERS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let Ok(proposal) = std::env::var("LOAD_UPLOAD_PROPOSAL") else { return vec![] };
+    const UPLOAD: &str =
+        "mutation($input: UploadAttachmentInput!) { uploadAttachment(input: $input) { attachment { id } } }";
+    (0..n)
+        .map(|u| {
+            let (url, token, proposal) = (urls[u % urls.len()].clone(), tokens[0].clone(), proposal.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+                let mut rng = Rng(0x51_7CC1_B727_220A ^ (u as u64 + 1));
+                let mut answers = Vec::new();
+                while Instant::now() < deadline {
+                    let mut photo = vec![0xff, 0xd8, 0xff, 0xe0];
+                    photo.extend((0..4096).map(|_| rng.next() as u8));
+                    let operations =
+                        json!({"query": UPLOAD, "variables": {"input": {"proposalId": proposal, "file": null}}});
+                    let form = reqwest::multipart::Form::new()
+                        .text("operations", operations.to_string())
+                        .text("map", r#"{"0":["variables.input.file"]}"#)
+                        .part(
+                            "0",
+                            reqwest::multipart::Part::bytes(photo)
+                                .file_name("photo.jpg")
+                                .mime_str("image/jpeg")
+                                .unwrap(),
+                        );
+                    let t = Instant::now();
+                    let code =
+                        match client.post(format!("{url}/graphql")).bearer_auth(&token).multipart(form).send().await {
+                            Ok(r) => {
+                                let code = r.status().as_u16();
+                                let _ = r.bytes().await;
+                                code
+                            }
+                            Err(_) => 0,
+                        };
+                    answers.push((code, t.elapsed().as_micros() as u32));
+                }
+                answers
+            })
+        })
+        .collect()
 }
