@@ -16,8 +16,7 @@ use crate::db::{
 /// How long the pump may sleep without being woken when nothing wakes it: see [`Listening::patience`].
 const POLL: Duration = Duration::from_millis(250);
 /// The least time between two rounds. Every commit of the fleet wakes every instance's pump; paced, a
-/// round takes all the events settled meanwhile in one read, instead of one read per commit per instance
-/// (three instances under 32 writers read the event log some 2,500 times a second unpaced).
+/// round takes all the events settled meanwhile in one read, instead of one read per commit per instance.
 const PACE: Duration = Duration::from_millis(50);
 
 pub struct EventHub {
