@@ -15,9 +15,6 @@ use crate::db::{
 
 /// How long the pump may sleep without being woken when nothing wakes it: see [`Listening::patience`].
 const POLL: Duration = Duration::from_millis(250);
-/// The least time between two rounds. Every commit of the fleet wakes every instance's pump; paced, a
-/// round takes all the events settled meanwhile in one read, instead of one read per commit per instance.
-const PACE: Duration = Duration::from_millis(50);
 
 pub struct EventHub {
     sender: broadcast::Sender<EventRow>,
@@ -82,7 +79,5 @@ async fn pump(db: Db, hub: Weak<EventHub>, mut last: FeedPosition, listening: Ar
                 break;
             }
         }
-        drop(h);
-        tokio::time::sleep(PACE).await;
     }
 }
