@@ -256,25 +256,22 @@ async fn two_instances_build_one_chain_while_writers_run_in_parallel(app: TestAp
         let d = t.await.unwrap();
         assert!(d["data"]["submitProposal"]["proposal"]["id"].is_string(), "{d}");
     }
-    // Both chainers catch up; the chain holds every event (CREATED and SUBMITTED of each) once.
+    // Both chainers catch up; the chain holds every event (CREATED and SUBMITTED of each of the 40) once.
+    let linked = 80;
+    let all_linked = format!("{linked} events linked");
     let mut out = String::new();
     for _ in 0..100 {
         let (code, o) = greenline(&app, &["audit", "verify"]).await;
         assert_eq!(code, 0, "{o}");
         out = o;
-        // CREATED and SUBMITTED of each of the 40, all linked. The count of events not linked yet is taken
-        // before the walk, so a walk can see all 80 while the count still shows some the chainer linked
-        // meanwhile: wait for both.
-        if out.starts_with("80 events linked") && out.contains(" 0 events not linked yet") {
+        // The count of events not linked yet is taken before the walk, so a walk can see all of them while
+        // the count still shows some the chainer linked meanwhile: wait for both.
+        if out.starts_with(&all_linked) && out.contains(" 0 events not linked yet") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(
-        out.starts_with("80 events linked") && out.contains(" 0 events not linked yet") && out.contains("OK"),
-        "{out}"
-    );
-    let linked = 80;
+    assert!(out.starts_with(&all_linked) && out.contains(" 0 events not linked yet") && out.contains("OK"), "{out}");
     let (a, b) = (
         app.ok(None, "{ chain { length head } }", json!({})).await["chain"].clone(),
         crate::harness::gql_at(&app.client, &sibling.url, None, "{ chain { length head } }", json!({})).await["data"]
