@@ -398,15 +398,32 @@ pub async fn rebuild(db: &Db, index: &Arc<SearchIndex>, progress: impl Fn(u64, u
     Ok(done)
 }
 
+/// The documents of a batch of proposals. Authors, reviewers and savings are grouped by proposal once,
+/// so a batch costs its size, not its size squared (a batch holds thousands of each).
 fn proposal_docs(b: ProposalIndexBatch) -> Vec<IndexDoc> {
+    use std::collections::HashMap;
+    let mut authors: HashMap<i64, Vec<i64>> = HashMap::with_capacity(b.proposals.len());
+    for a in &b.authors {
+        if let Some(u) = a.user_id {
+            authors.entry(a.proposal_id).or_default().push(u);
+        }
+    }
+    let mut reviewers: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (pid, r) in &b.reviewers {
+        reviewers.entry(*pid).or_default().push(*r);
+    }
+    // The first verified figure of a proposal, as before.
+    let mut verified: HashMap<i64, f64> = HashMap::new();
+    for (pid, t) in &b.verified_tce {
+        verified.entry(*pid).or_insert(*t);
+    }
     b.proposals
         .into_iter()
         .map(|p| {
-            let mut author_ids: Vec<i64> =
-                b.authors.iter().filter(|a| a.proposal_id == p.id).filter_map(|a| a.user_id).collect();
+            let mut author_ids = authors.remove(&p.id).unwrap_or_default();
             author_ids.extend(p.created_by);
-            let reviewers: Vec<i64> = b.reviewers.iter().filter(|(pid, _)| *pid == p.id).map(|(_, r)| *r).collect();
-            let tce = b.verified_tce.iter().find(|(pid, _)| *pid == p.id).map(|(_, t)| *t).unwrap_or(0.0);
+            let reviewers = reviewers.remove(&p.id).unwrap_or_default();
+            let tce = verified.get(&p.id).copied().unwrap_or(0.0);
             let status = p.status();
             IndexDoc {
                 kind: DocKind::Proposal,
@@ -467,6 +484,63 @@ mod tests {
         assert_eq!(dense(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 16]), Some((1, 16)));
         assert_eq!(dense(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 40]), None, "a sparse set is read by its ids");
         assert_eq!(dense(&[]), None);
+    }
+
+    fn proposal(id: i64, status: &str, created_by: Option<i64>) -> crate::db::rows::ProposalRow {
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        crate::db::rows::ProposalRow {
+            id,
+            external_id: None,
+            title: format!("方案{id}"),
+            body: "余热回收".into(),
+            category: "ENERGY".into(),
+            industry: "METALLURGY".into(),
+            tags: "[]".into(),
+            enterprise_id: Some(7),
+            team_id: None,
+            studio_id: None,
+            created_by,
+            on_behalf_of: None,
+            status: status.into(),
+            version: 1,
+            round: 1,
+            idempotency_key: None,
+            decision: None,
+            decision_reason: None,
+            decision_criteria_version: None,
+            created_at: at,
+            updated_at: at,
+            submitted_at: None,
+            decided_at: None,
+            adopted_at: None,
+            promoted_at: None,
+            duplicate_of: None,
+            challenge_id: None,
+            confined: false,
+        }
+    }
+
+    #[test]
+    fn each_proposal_gets_its_own_authors_reviewers_and_savings() {
+        use crate::db::rows::AuthorRow;
+        let author = |proposal_id, user_id| AuthorRow { proposal_id, position: 0, user_id, name: "工人".into() };
+        let batch = ProposalIndexBatch {
+            proposals: vec![
+                proposal(1, "EVALUATING", Some(10)),
+                proposal(2, "DRAFT", None),
+                proposal(3, "ADOPTED", None),
+            ],
+            authors: vec![author(1, Some(11)), author(2, Some(20)), author(2, None), author(3, Some(30))],
+            reviewers: vec![(1, 50), (3, 51), (1, 52)],
+            verified_tce: vec![(3, 12.5), (3, 99.0)],
+        };
+        let docs = proposal_docs(batch);
+        let access: Vec<Vec<&str>> = docs.iter().map(|d| d.access.iter().map(String::as_str).collect()).collect();
+        assert_eq!(access[0], ["author:10", "author:11", "ent:7", "reviewer:50", "reviewer:52"]);
+        assert_eq!(access[1], ["author:20"], "a draft: its author only, and no one else's");
+        assert_eq!(access[2], ["assoc", "author:30", "ent:7", "public", "reviewer:51"]);
+        let tce: Vec<f64> = docs.iter().map(|d| d.verified_tce).collect();
+        assert_eq!(tce, [0.0, 0.0, 12.5], "the first verified figure, and only the proposal's own");
     }
 
     #[test]
