@@ -14,7 +14,7 @@ use sqlx::pool::PoolConnection;
 
 use super::{
     rows::{AuthorRow, EventRow, FeedPosition, FeedRow, ProposalRow, TechniqueRow},
-    store::placeholders,
+    store::InOrder,
 };
 use crate::error::AppResult;
 
@@ -126,7 +126,7 @@ macro_rules! feed_impl {
                     return Ok(ProposalIndexBatch::default());
                 }
                 // Only placeholders are formatted into the SQL; the ids are bound.
-                let list = placeholders(1, ids.len());
+                let list = <Self as InOrder>::params(ids.len(), 1);
                 let proposals: Vec<ProposalRow> = ids.iter().fold(
                     sqlx::query_as(&format!("select * from proposals where id in ({list})")), |q, id| q.bind(*id))
                     .fetch_all(&mut **self).await?;
@@ -146,7 +146,7 @@ macro_rules! feed_impl {
                 if ids.is_empty() {
                     return Ok(vec![]);
                 }
-                let list = placeholders(1, ids.len());
+                let list = <Self as InOrder>::params(ids.len(), 1);
                 let techniques: Vec<TechniqueRow> = ids.iter().fold(
                     sqlx::query_as(&format!("select * from techniques where id in ({list})")), |q, id| q.bind(*id))
                     .fetch_all(&mut **self).await?;

@@ -7,7 +7,7 @@ use sqlx::{pool::PoolConnection, FromRow};
 
 use super::{
     rows::{EventRow, FeedPosition},
-    store::placeholders,
+    store::InOrder,
 };
 use crate::error::AppResult;
 
@@ -101,16 +101,10 @@ macro_rules! proof_impl {
             async fn insert_links(&mut self, links: &[NewLink], now: DateTime<Utc>) -> AppResult<u64> {
                 let mut inserted = 0;
                 for chunk in links.chunks(500) {
-                    let values: Vec<String> = (0..chunk.len())
-                        .map(|i| {
-                            let b = i * 5;
-                            format!("(${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5)
-                        })
-                        .collect();
                     let sql = format!(
                         "insert into event_chain (position, event_id, event_hash, hash, chained_at) values {}
                          on conflict do nothing",
-                        values.join(", ")
+                        <Self as InOrder>::params(chunk.len(), 5)
                     );
                     let mut q = sqlx::query(&sql);
                     for l in chunk {
@@ -139,7 +133,7 @@ macro_rules! proof_impl {
             async fn events_by_ids(&mut self, ids: &[i64]) -> AppResult<Vec<EventRow>> {
                 let mut out = Vec::with_capacity(ids.len());
                 for chunk in ids.chunks(500) {
-                    let sql = format!("select * from events where id in ({})", placeholders(1, chunk.len()));
+                    let sql = format!("select * from events where id in ({})", <Self as InOrder>::params(chunk.len(), 1));
                     let mut q = sqlx::query_as::<_, EventRow>(&sql);
                     for id in chunk {
                         q = q.bind(id);
