@@ -126,27 +126,35 @@ pub(super) fn placeholders(first: usize, n: usize) -> String {
 /// has no name to look up. sqlx numbers bare `?` on its own, so a statement uses these for all its
 /// parameters or for none.
 pub(super) trait InOrder {
+    /// The `i`th parameter (from 1).
+    fn param(i: usize) -> String;
+
     /// Groups of `width` parameters, `groups` of them, for `values (…), (…)` or an `in (…)` list
     /// (`groups` of one, without parentheses).
-    fn params(groups: usize, width: usize) -> String;
+    fn params(groups: usize, width: usize) -> String {
+        (0..groups)
+            .map(|g| {
+                let group: Vec<String> = (1..=width).map(|k| Self::param(g * width + k)).collect();
+                if width == 1 {
+                    group.concat()
+                } else {
+                    format!("({})", group.join(", "))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 macro_rules! in_order {
     ($ty:ty, $bare:literal) => {
         impl InOrder for $ty {
-            fn params(groups: usize, width: usize) -> String {
-                let one = |i: usize| if $bare { "?".to_owned() } else { format!("${i}") };
-                (0..groups)
-                    .map(|g| {
-                        let group: Vec<String> = (1..=width).map(|k| one(g * width + k)).collect();
-                        if width == 1 {
-                            group.concat()
-                        } else {
-                            format!("({})", group.join(", "))
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            fn param(i: usize) -> String {
+                if $bare {
+                    "?".to_owned()
+                } else {
+                    format!("${i}")
+                }
             }
         }
     };
@@ -927,14 +935,10 @@ macro_rules! store_impl {
             }
 
             async fn finish_imported(&mut self, items: &[ImportedExtras], now: DateTime<Utc>) -> AppResult<()> {
-                // Only placeholders are formatted into the SQL; every value is bound. Chunks keep each
-                // statement under both databases' parameter limits.
-                let values = |rows: usize, per: usize| -> String {
-                    (0..rows)
-                        .map(|r| format!("({})", (1..=per).map(|c| format!("${}", r * per + c)).collect::<Vec<_>>().join(", ")))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
+                // Only placeholders are formatted into the SQL; every value is bound, in order (`InOrder`).
+                // Chunks keep each statement under both databases' parameter limits.
+                let values = <Self as InOrder>::params;
+                let p = <Self as InOrder>::param;
                 for chunk in items.chunks(200) {
                     let authors: Vec<(i64, i64, &str)> = chunk
                         .iter()
@@ -967,7 +971,7 @@ macro_rules! store_impl {
                     }
                     let sql = format!(
                         "insert into events (proposal_id, to_status, reason, created_at, kind, from_version) values {}",
-                        (0..chunk.len()).map(|r| format!("(${}, ${}, ${}, ${}, 'IMPORTED', 0)", 4 * r + 1, 4 * r + 2, 4 * r + 3, 4 * r + 4))
+                        (0..chunk.len()).map(|r| format!("({}, {}, {}, {}, 'IMPORTED', 0)", p(4 * r + 1), p(4 * r + 2), p(4 * r + 3), p(4 * r + 4)))
                             .collect::<Vec<_>>().join(", ")
                     );
                     let mut q = sqlx::query(&sql);
@@ -976,7 +980,7 @@ macro_rules! store_impl {
                     }
                     q.execute(&mut **self).await?;
                     let sql = format!("insert into change_feed (entity_id, created_at, entity) values {}",
-                        (0..chunk.len()).map(|r| format!("(${}, ${}, 'proposal')", 2 * r + 1, 2 * r + 2)).collect::<Vec<_>>().join(", "));
+                        (0..chunk.len()).map(|r| format!("({}, {}, 'proposal')", p(2 * r + 1), p(2 * r + 2))).collect::<Vec<_>>().join(", "));
                     let mut q = sqlx::query(&sql);
                     for i in chunk {
                         q = q.bind(i.proposal_id).bind(now);
