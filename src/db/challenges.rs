@@ -6,7 +6,7 @@ use sqlx::{pool::PoolConnection, FromRow};
 
 use super::{
     rows::{KeyPage, ProposalRow},
-    store::{placeholders, ListScope},
+    store::{InOrder, ListScope},
 };
 use crate::{
     domain::{
@@ -223,7 +223,7 @@ macro_rules! challenge_impl {
                 if ids.is_empty() {
                     return Ok(vec![]);
                 }
-                let sql = format!("select * from challenges where id in ({})", placeholders(1, ids.len()));
+                let sql = format!("select * from challenges where id in ({})", <Self as InOrder>::params(ids.len(), 1));
                 Ok(ids.iter().fold(sqlx::query_as(&sql), |q, id| q.bind(*id)).fetch_all(&mut **self).await?)
             }
 

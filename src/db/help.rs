@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{pool::PoolConnection, FromRow};
 
-use super::{rows::KeyPage, store::placeholders};
+use super::{rows::KeyPage, store::InOrder};
 use crate::{
     domain::{
         challenge::{self, HelpStatus},
@@ -246,7 +246,7 @@ macro_rules! help_impl {
                 if ids.is_empty() {
                     return Ok(vec![]);
                 }
-                let sql = format!("select * from help_requests where id in ({})", placeholders(1, ids.len()));
+                let sql = format!("select * from help_requests where id in ({})", <Self as InOrder>::params(ids.len(), 1));
                 Ok(ids.iter().fold(sqlx::query_as(&sql), |q, id| q.bind(*id)).fetch_all(&mut **self).await?)
             }
 

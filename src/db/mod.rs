@@ -2,7 +2,8 @@
 //!
 //! sqlx's `Any` driver cannot bind timestamps, so the store keeps a typed pool per backend and the
 //! [`with_db!`] macro expands each operation once per backend from the same source text. SQL uses `$1`
-//! placeholders, which both drivers accept. Migrations are kept per backend and applied at start.
+//! placeholders, which both drivers accept; statements of many parameters write them with
+//! [`store::InOrder`], bare `?` on SQLite. Migrations are kept per backend and applied at start.
 
 pub mod challenges;
 pub mod coauthors;

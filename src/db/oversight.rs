@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{pool::PoolConnection, FromRow};
 
-use super::store::placeholders;
+use super::store::InOrder;
 use crate::error::AppResult;
 
 /// A proposal in an oversight scope.
@@ -224,7 +224,7 @@ macro_rules! oversight_impl {
                     let sql = format!(
                         "select proposal_id, kind, reason, created_at from events where proposal_id in ({})
                          and kind in ('SUBMITTED', 'REOPENED', 'ACCEPTED', 'RETURNED', 'REJECTED') order by proposal_id, id",
-                        placeholders(1, chunk.len())
+                        <Self as InOrder>::params(chunk.len(), 1)
                     );
                     let mut q = sqlx::query_as(&sql);
                     for id in chunk {
@@ -240,7 +240,7 @@ macro_rules! oversight_impl {
                 for chunk in ids.chunks(500) {
                     let sql = format!(
                         "select * from evaluations where proposal_id in ({}) order by proposal_id, round, reviewer_id",
-                        placeholders(1, chunk.len())
+                        <Self as InOrder>::params(chunk.len(), 1)
                     );
                     let mut q = sqlx::query_as(&sql);
                     for id in chunk {
@@ -260,7 +260,7 @@ macro_rules! oversight_impl {
                                         and e.reviewer_id = a.reviewer_id) as evaluated
                          from review_assignments a join proposals p on p.id = a.proposal_id and p.round = a.round
                          where a.proposal_id in ({}) and p.status = 'EVALUATING' order by a.proposal_id, a.reviewer_id",
-                        placeholders(1, chunk.len())
+                        <Self as InOrder>::params(chunk.len(), 1)
                     );
                     let mut q = sqlx::query_as(&sql);
                     for id in chunk {

@@ -114,11 +114,6 @@ pub struct ProposalFilter {
     pub mine: bool,
 }
 
-/// `$first, …` for `n` bound values of an `in (…)` list: only placeholders are formatted into SQL.
-pub(super) fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
 /// The parameters of a statement whose values are all bound in the order they appear: `$1, $2, …` on
 /// PostgreSQL, bare `?` on SQLite. SQLite finds a named parameter (`$7`) by scanning a list of every name,
 /// and sqlx asks for the name of each parameter it binds, so a statement of n named parameters costs n²:
@@ -128,6 +123,11 @@ pub(super) fn placeholders(first: usize, n: usize) -> String {
 pub(super) trait InOrder {
     /// The `i`th parameter (from 1).
     fn param(i: usize) -> String;
+
+    /// Parameters `first` to `first + n - 1`, for an `in (…)` list after `first - 1` others.
+    fn list_from(first: usize, n: usize) -> String {
+        (first..first + n).map(Self::param).collect::<Vec<_>>().join(", ")
+    }
 
     /// Groups of `width` parameters, `groups` of them, for `values (…), (…)` or an `in (…)` list
     /// (`groups` of one, without parentheses).
@@ -471,7 +471,7 @@ macro_rules! store_impl {
                     return Ok(vec![]);
                 }
                 // Only placeholders are formatted into the SQL; the ids are bound.
-                let list = placeholders(1, external_ids.len());
+                let list = <Self as InOrder>::params(external_ids.len(), 1);
                 let sql = format!("select * from proposals where external_id in ({list})");
                 let mut q = sqlx::query_as::<_, ProposalRow>(&sql);
                 for id in external_ids {
@@ -505,9 +505,9 @@ macro_rules! store_impl {
                     return Ok((vec![], vec![], vec![]));
                 }
                 // Only placeholders are formatted into the SQL; the ids are bound.
-                let list = placeholders(2, ids.len());
+                let (viewer_param, list) = (<Self as InOrder>::param(1), <Self as InOrder>::list_from(2, ids.len()));
                 let rows_sql = format!(
-                    "select p.*, exists(select 1 from review_assignments r where r.reviewer_id = $1 and r.proposal_id = p.id) as viewer_assigned
+                    "select p.*, exists(select 1 from review_assignments r where r.reviewer_id = {viewer_param} and r.proposal_id = p.id) as viewer_assigned
                      from proposals p where p.id in ({list})"
                 );
                 let mut q = sqlx::query_as::<_, ProposalForViewer>(&rows_sql).bind(viewer.unwrap_or(-1));
@@ -527,8 +527,8 @@ macro_rules! store_impl {
                 }
                 let authors = self.authors_of(ids).await?;
                 let Some(viewer_id) = viewer else { return Ok((authors, vec![])) };
-                let list = placeholders(2, ids.len());
-                let assigned_sql = format!("select distinct proposal_id from review_assignments where reviewer_id = $1 and proposal_id in ({list})");
+                let (viewer_param, list) = (<Self as InOrder>::param(1), <Self as InOrder>::list_from(2, ids.len()));
+                let assigned_sql = format!("select distinct proposal_id from review_assignments where reviewer_id = {viewer_param} and proposal_id in ({list})");
                 let mut qr = sqlx::query_scalar::<_, i64>(&assigned_sql).bind(viewer_id);
                 for id in ids {
                     qr = qr.bind(*id);
@@ -540,7 +540,7 @@ macro_rules! store_impl {
                 if ids.is_empty() {
                     return Ok(vec![]);
                 }
-                let list = placeholders(1, ids.len());
+                let list = <Self as InOrder>::params(ids.len(), 1);
                 let sql = format!("select * from proposal_authors where proposal_id in ({list}) order by proposal_id, position");
                 let mut q = sqlx::query_as::<_, AuthorRow>(&sql);
                 for id in ids {
@@ -1096,5 +1096,7 @@ mod tests {
         assert_eq!(<Postgres as InOrder>::params(2, 3), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(<Sqlite as InOrder>::params(2, 3), "(?, ?, ?), (?, ?, ?)");
         assert_eq!(<Sqlite as InOrder>::params(0, 5), "");
+        assert_eq!(<Postgres as InOrder>::list_from(2, 3), "$2, $3, $4");
+        assert_eq!(<Sqlite as InOrder>::list_from(2, 3), "?, ?, ?");
     }
 }
