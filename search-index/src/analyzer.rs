@@ -32,13 +32,47 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric()
 }
 
+/// Han characters and CJK punctuation, nearly all of the text: they have no case, so they are copied
+/// without a lookup in Unicode's case tables.
+fn caseless_cjk(c: char) -> bool {
+    matches!(c, '\u{3000}'..='\u{303f}' | '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{ff00}'..='\u{ff20}')
+}
+
+/// Appends `c` lowercased to `out`.
+fn push_lowercase_char(out: &mut String, c: char) {
+    if caseless_cjk(c) {
+        out.push(c);
+    } else {
+        out.extend(c.to_lowercase());
+    }
+}
+
+/// Appends `s` lowercased to `out`: what `str::to_lowercase` gives, without a new string when nothing
+/// changes (Chinese text, lowercase English, digits — nearly every token).
+fn push_lowercase(out: &mut String, s: &str) {
+    if s.is_ascii() {
+        out.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+    } else if s.chars().all(|c| caseless_cjk(c) || c.to_lowercase().eq(std::iter::once(c))) {
+        out.push_str(s);
+    } else {
+        // Whole-string lowercasing, for what depends on context (a final Σ becomes ς).
+        out.push_str(&s.to_lowercase());
+    }
+}
+
+fn lowercase(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    push_lowercase(&mut out, s);
+    out
+}
+
 /// jieba's words of `text` in `mode`, lowercased, punctuation dropped.
 fn segment(text: &str, mode: TokenizeMode) -> Vec<String> {
     JIEBA
         .tokenize(text, mode, true)
         .into_iter()
         .filter(|t| t.word.chars().any(is_word_char))
-        .map(|t| t.word.to_lowercase())
+        .map(|t| lowercase(t.word))
         .collect()
 }
 
@@ -59,51 +93,53 @@ pub fn chars(text: &str) -> Vec<(usize, String)> {
     text.chars().enumerate().filter(|(_, c)| !c.is_whitespace()).map(|(i, c)| (i, c.to_lowercase().collect())).collect()
 }
 
-/// A token stream over tokens computed up front.
-pub struct VecTokenStream {
-    tokens: Vec<Token>,
-    index: usize,
-}
-
-impl TokenStream for VecTokenStream {
-    fn advance(&mut self) -> bool {
-        if self.index < self.tokens.len() {
-            self.index += 1;
-            true
-        } else {
-            false
-        }
-    }
-    fn token(&self) -> &Token {
-        &self.tokens[self.index - 1]
-    }
-    fn token_mut(&mut self) -> &mut Token {
-        &mut self.tokens[self.index - 1]
-    }
-}
-
 /// The word view.
 #[derive(Clone, Default)]
 pub struct JiebaTokenizer;
 
-impl Tokenizer for JiebaTokenizer {
-    type TokenStream<'a> = VecTokenStream;
+/// jieba's words of a text, one at a time, in one reused [`Token`].
+pub struct JiebaTokenStream<'a> {
+    words: std::vec::IntoIter<tantivy_jieba::jieba_rs::Token<'a>>,
+    /// The next word's position: words are counted after punctuation is dropped.
+    position: usize,
+    token: Token,
+}
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        let tokens = JIEBA
-            .tokenize(text, TokenizeMode::Search, true)
-            .into_iter()
-            .filter(|t| t.word.chars().any(is_word_char))
-            .enumerate()
-            .map(|(i, t)| Token {
-                offset_from: t.byte_start,
-                offset_to: t.byte_end,
-                position: i,
-                text: t.word.to_lowercase(),
-                position_length: 1,
-            })
-            .collect();
-        VecTokenStream { tokens, index: 0 }
+impl TokenStream for JiebaTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        for word in self.words.by_ref() {
+            if !word.word.chars().any(is_word_char) {
+                continue;
+            }
+            let t = &mut self.token;
+            t.text.clear();
+            push_lowercase(&mut t.text, word.word);
+            t.offset_from = word.byte_start;
+            t.offset_to = word.byte_end;
+            t.position = self.position;
+            t.position_length = 1;
+            self.position += 1;
+            return true;
+        }
+        false
+    }
+    fn token(&self) -> &Token {
+        &self.token
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
+    }
+}
+
+impl Tokenizer for JiebaTokenizer {
+    type TokenStream<'a> = JiebaTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> JiebaTokenStream<'a> {
+        JiebaTokenStream {
+            words: JIEBA.tokenize(text, TokenizeMode::Search, true).into_iter(),
+            position: 0,
+            token: Token::default(),
+        }
     }
 }
 
@@ -146,42 +182,170 @@ pub fn covering_terms(term: &str) -> Vec<(usize, String)> {
 #[derive(Clone, Default)]
 pub struct CharTokenizer;
 
-impl Tokenizer for CharTokenizer {
-    type TokenStream<'a> = VecTokenStream;
+/// The character view of a text, computed as it is read: for each non-space character, the bigram with
+/// the next one (when that is not a space) and then the character alone, both at its position.
+pub struct CharTokenStream<'a> {
+    chars: std::str::CharIndices<'a>,
+    /// A character read ahead (the second of a bigram), with its position.
+    ahead: Option<(usize, usize, char)>,
+    /// The position of the next character read from `chars`.
+    next_position: usize,
+    /// A character whose bigram was just given and which is still to be given alone.
+    single: Option<(usize, usize, char)>,
+    token: Token,
+}
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        let chars: Vec<(usize, usize, char)> =
-            text.char_indices().enumerate().map(|(position, (offset, c))| (position, offset, c)).collect();
-        let mut tokens = Vec::with_capacity(chars.len() * 2);
-        for (i, &(position, offset, c)) in chars.iter().enumerate() {
+impl CharTokenStream<'_> {
+    fn read(&mut self) -> Option<(usize, usize, char)> {
+        self.ahead.take().or_else(|| {
+            let (offset, c) = self.chars.next()?;
+            self.next_position += 1;
+            Some((self.next_position - 1, offset, c))
+        })
+    }
+
+    fn set(&mut self, position: usize, offset: usize, first: char, second: Option<char>) {
+        let t = &mut self.token;
+        t.text.clear();
+        push_lowercase_char(&mut t.text, first);
+        t.offset_from = offset;
+        t.offset_to = offset + first.len_utf8();
+        if let Some(n) = second {
+            push_lowercase_char(&mut t.text, n);
+            t.offset_to += n.len_utf8();
+        }
+        t.position = position;
+        t.position_length = 1;
+    }
+}
+
+impl TokenStream for CharTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        if let Some((position, offset, c)) = self.single.take() {
+            self.set(position, offset, c, None);
+            return true;
+        }
+        loop {
+            let Some((position, offset, c)) = self.read() else { return false };
             if c.is_whitespace() {
                 continue;
             }
-            let lower: String = c.to_lowercase().collect();
-            if let Some(&(_, next_offset, n)) = chars.get(i + 1).filter(|(_, _, n)| !n.is_whitespace()) {
-                tokens.push(Token {
-                    offset_from: offset,
-                    offset_to: next_offset + n.len_utf8(),
-                    position,
-                    text: format!("{lower}{}", n.to_lowercase()),
-                    position_length: 1,
-                });
+            self.ahead = self.read();
+            match self.ahead {
+                Some((_, _, n)) if !n.is_whitespace() => {
+                    self.set(position, offset, c, Some(n));
+                    self.single = Some((position, offset, c));
+                }
+                _ => self.set(position, offset, c, None),
             }
-            tokens.push(Token {
-                offset_from: offset,
-                offset_to: offset + c.len_utf8(),
-                position,
-                text: lower,
-                position_length: 1,
-            });
+            return true;
         }
-        VecTokenStream { tokens, index: 0 }
+    }
+    fn token(&self) -> &Token {
+        &self.token
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
+    }
+}
+
+impl Tokenizer for CharTokenizer {
+    type TokenStream<'a> = CharTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> CharTokenStream<'a> {
+        CharTokenStream {
+            chars: text.char_indices(),
+            ahead: None,
+            next_position: 0,
+            single: None,
+            token: Token::default(),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a tokenizer gives for `text`: (text, byte offsets, position) of each token in order.
+    fn tokens<T: Tokenizer>(mut tokenizer: T, text: &str) -> Vec<(String, usize, usize, usize)> {
+        let mut stream = tokenizer.token_stream(text);
+        let mut out = vec![];
+        while let Some(t) = stream.next() {
+            assert_eq!(t.position_length, 1);
+            out.push((t.text.clone(), t.offset_from, t.offset_to, t.position));
+        }
+        out
+    }
+
+    /// The word view as first written (a token list built up front, `to_lowercase` per word): the
+    /// streaming tokenizer must give exactly this.
+    fn words_as_before(text: &str) -> Vec<(String, usize, usize, usize)> {
+        JIEBA
+            .tokenize(text, TokenizeMode::Search, true)
+            .into_iter()
+            .filter(|t| t.word.chars().any(is_word_char))
+            .enumerate()
+            .map(|(i, t)| (t.word.to_lowercase(), t.byte_start, t.byte_end, i))
+            .collect()
+    }
+
+    /// The character view as first written.
+    fn chars_as_before(text: &str) -> Vec<(String, usize, usize, usize)> {
+        let chars: Vec<(usize, usize, char)> =
+            text.char_indices().enumerate().map(|(position, (offset, c))| (position, offset, c)).collect();
+        let mut tokens = vec![];
+        for (i, &(position, offset, c)) in chars.iter().enumerate() {
+            if c.is_whitespace() {
+                continue;
+            }
+            let lower: String = c.to_lowercase().collect();
+            if let Some(&(_, next_offset, n)) = chars.get(i + 1).filter(|(_, _, n)| !n.is_whitespace()) {
+                tokens.push((format!("{lower}{}", n.to_lowercase()), offset, next_offset + n.len_utf8(), position));
+            }
+            tokens.push((lower, offset, offset + c.len_utf8(), position));
+        }
+        tokens
+    }
+
+    const SAMPLES: &[&str] = &[
+        "",
+        " ",
+        "碳",
+        "利用转炉余热回收蒸汽发电，新建余热锅炉",
+        "VFD改造后节电30%，年节约1.2万吨标煤",
+        "  空压机 Heat Pump\t改造\n\n（二期）  ",
+        "ΣΑΣ ΟΔΟΣ İstanbul ǅemal ß ẞ Ⅻ ＡＢＣ ｆｕｌｌ",
+        "a",
+        "ab c",
+        "余热 Heat",
+        "WES-5.4.5 型号 ABB-ACS880，见 https://example.com/a?b=1",
+        "🔥节能🌱 emoji 😀",
+    ];
+
+    #[test]
+    fn the_streaming_tokenizers_give_what_the_token_lists_gave() {
+        for text in SAMPLES {
+            assert_eq!(tokens(JiebaTokenizer, text), words_as_before(text), "words of {text:?}");
+            assert_eq!(tokens(CharTokenizer, text), chars_as_before(text), "characters of {text:?}");
+        }
+    }
+
+    #[test]
+    fn what_is_copied_without_a_lookup_has_no_case() {
+        for c in ('\u{3000}'..='\u{ff20}').filter(|c| caseless_cjk(*c)) {
+            assert!(c.to_lowercase().eq([c]) && c.to_uppercase().eq([c]), "{c:?} has a case");
+        }
+        assert!(!caseless_cjk('Ａ'), "fullwidth letters do have one");
+    }
+
+    #[test]
+    fn lowercasing_without_a_copy_is_lowercasing() {
+        for text in SAMPLES.iter().flat_map(|t| t.split_whitespace().chain([*t])) {
+            assert_eq!(lowercase(text), text.to_lowercase(), "{text:?}");
+        }
+        assert_eq!(lowercase("ΟΔΟΣ"), "\u{3bf}\u{3b4}\u{3bf}\u{3c2}", "a final sigma depends on its word");
+    }
 
     #[test]
     fn domain_words_stay_whole_and_search_mode_yields_parts() {
