@@ -28,8 +28,9 @@ use crate::{
 const BATCH: i64 = 5000;
 /// Entities read per statement (one bound placeholder each).
 const READ: usize = 1000;
-/// How often the follower commits while it catches up on a long feed.
-const CATCH_UP_COMMIT: Duration = Duration::from_secs(1);
+/// How often the follower commits while it catches up on a long feed (each commit closes segments, which
+/// merges then fold together again while the follower still works; it was 1 s before 2026-12-02).
+const CATCH_UP_COMMIT: Duration = Duration::from_secs(2);
 /// How long the follower may sleep without being woken when nothing wakes it (SQLite, or no LISTEN
 /// connection): see [`Listening::patience`].
 const POLL: Duration = Duration::from_millis(200);
