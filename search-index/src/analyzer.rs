@@ -319,6 +319,7 @@ mod tests {
         "a",
         "ab c",
         "余热 Heat",
+        "余热\u{3000}回收　改造",
         "WES-5.4.5 型号 ABB-ACS880，见 https://example.com/a?b=1",
         "🔥节能🌱 emoji 😀",
     ];
