@@ -32,6 +32,11 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric()
 }
 
+/// Whether jieba's `word` is kept, in the index and in queries alike: punctuation alone is dropped.
+fn is_word(word: &str) -> bool {
+    word.chars().any(is_word_char)
+}
+
 /// Han characters and CJK punctuation, nearly all of the text: they have no case, so they are copied
 /// without a lookup in Unicode's case tables.
 fn caseless_cjk(c: char) -> bool {
@@ -68,12 +73,7 @@ fn lowercase(s: &str) -> String {
 
 /// jieba's words of `text` in `mode`, lowercased, punctuation dropped.
 fn segment(text: &str, mode: TokenizeMode) -> Vec<String> {
-    JIEBA
-        .tokenize(text, mode, true)
-        .into_iter()
-        .filter(|t| t.word.chars().any(is_word_char))
-        .map(|t| lowercase(t.word))
-        .collect()
+    JIEBA.tokenize(text, mode, true).into_iter().filter(|t| is_word(t.word)).map(|t| lowercase(t.word)).collect()
 }
 
 /// Segments `text` into lowercased words (search mode: long words also yield their parts).
@@ -90,7 +90,13 @@ pub fn query_words(term: &str) -> Vec<String> {
 
 /// The characters of `text` as indexed in the character view, with their positions.
 pub fn chars(text: &str) -> Vec<(usize, String)> {
-    text.chars().enumerate().filter(|(_, c)| !c.is_whitespace()).map(|(i, c)| (i, c.to_lowercase().collect())).collect()
+    // Lowercased as the character view indexes them (`CharTokenStream`), or a query would miss.
+    let lower = |c| {
+        let mut s = String::new();
+        push_lowercase_char(&mut s, c);
+        s
+    };
+    text.chars().enumerate().filter(|(_, c)| !c.is_whitespace()).map(|(i, c)| (i, lower(c))).collect()
 }
 
 /// The word view.
@@ -108,7 +114,7 @@ pub struct JiebaTokenStream<'a> {
 impl TokenStream for JiebaTokenStream<'_> {
     fn advance(&mut self) -> bool {
         for word in self.words.by_ref() {
-            if !word.word.chars().any(is_word_char) {
+            if !is_word(word.word) {
                 continue;
             }
             let t = &mut self.token;
