@@ -53,7 +53,7 @@ impl SubscriptionRoot {
             None => None,
         };
         // Subscribe before reading the backlog, so that nothing falls between the two.
-        let live = BroadcastStream::new(services.events.subscribe());
+        let live = BroadcastStream::new(services.events.subscribe().await?);
         // How far back `after` may reach (GREENLINE_WS_MAX_REPLAY): a client further behind reloads first.
         let max_replay = services.config.ws_max_replay.max(0);
         let loaded = match after {
@@ -143,7 +143,7 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = Notification>> {
         let services = services(ctx)?.clone();
         let uid = viewer(ctx).require()?.id;
-        let live = BroadcastStream::new(services.events.subscribe());
+        let live = BroadcastStream::new(services.events.subscribe().await?);
         let start = match &after {
             Some(id) => ids::decode(id, "Notification", "after")?,
             None => services.db.read(move |s| Box::pin(async move { s.last_notification(uid).await })).await?,

@@ -320,6 +320,42 @@ async fn a_revoked_token_stops_working_everywhere_at_once(app: TestApp) {
 }
 story!(a_revoked_token_stops_working_everywhere_at_once);
 
+/// A subscription receives what commits after it opens, never an event of a commit before it — even one
+/// another instance made, which this instance's event hub has not read yet (it reads at most every 50 ms,
+/// and on SQLite learns of another writer only when it polls).
+async fn a_subscription_starts_after_the_commits_before_it(app: TestApp) {
+    use crate::attacks::{ws_about, ws_connect_at, ws_send, ws_sync};
+    let second = app.sibling("second-instance").await;
+    let worker = app.user("李师傅", Role::Worker, Some("宝山钢铁示范厂"), None, None).await;
+    let create = |url: String, title: &'static str| {
+        let (client, worker) = (app.client.clone(), worker.clone());
+        async move {
+            let q = "mutation($input: CreateProposalInput!) { createProposal(input: $input) { proposal { id } } }";
+            let input = json!({"input": {"proposal": {"title": title, "body": "空压机余热回收用于车间供暖。"}}});
+            let d = crate::harness::gql_at(&client, &url, Some(&worker), q, input).await;
+            d["data"]["createProposal"]["proposal"]["id"].as_str().unwrap_or_else(|| panic!("{d}")).to_owned()
+        }
+    };
+    for round in 0..3 {
+        let before = create(second.url.clone(), "另一台实例上的提案").await;
+        let mut ws = ws_connect_at(&app.url, Some(&worker)).await;
+        ws_send(
+            &mut ws,
+            json!({"id": "e", "type": "subscribe", "payload": {"query": "subscription { proposalEvents { proposalId } }"}}),
+        )
+        .await;
+        ws_sync(&mut ws).await;
+        let after = create(app.url.clone(), "订阅之后的提案").await;
+        let m = ws_about(&mut ws, "e").await;
+        assert_eq!(
+            m["payload"]["data"]["proposalEvents"]["proposalId"].as_str(),
+            Some(after.as_str()),
+            "round {round}: the first event is of the commit after subscribing, not of {before}: {m}"
+        );
+    }
+}
+story!(a_subscription_starts_after_the_commits_before_it);
+
 /// The machine's Redis for the shared-state stories.
 fn redis_url() -> Option<String> {
     crate::harness::service_url("GREENLINE_TEST_REDIS_URL", "Redis")
