@@ -21,6 +21,7 @@ use crate::{
     },
     domain::proof::{self, ContentDigest, EventContent, Signer, GENESIS},
     error::{AppError, AppResult},
+    search::Indexer,
 };
 
 const POLL: Duration = Duration::from_millis(500);
@@ -29,6 +30,10 @@ const BATCH: i64 = 2_000;
 const PACE: Duration = Duration::from_millis(100);
 /// How often the chainer looks whether a checkpoint is due.
 const CHECKPOINT_LOOK: Duration = Duration::from_secs(1);
+/// While the search index works through a long feed (after a restart, or behind an import), the chainer
+/// pauses between batches: searches wait for the index, while no writer waits for a link. It links one
+/// batch after pausing this long, so a long catch-up never stops the chain.
+const YIELD_MAX: Duration = Duration::from_secs(5);
 
 /// The key from `GREENLINE_SIGNING_KEY`, else the one in the database, else a new one stored there (the
 /// first instance to start writes it; the others read it).
@@ -69,11 +74,19 @@ pub fn content_of(e: &EventRow) -> EventContent<'_> {
 
 pub struct Chainer {
     nudge: Notify,
+    /// The instance's search indexer, which goes first while it catches up (see [`YIELD_MAX`]).
+    index: Weak<Indexer>,
 }
 
 impl Chainer {
-    pub fn start(db: Db, listening: Arc<Listening>, signer: Arc<Signer>, checkpoint_every: Duration) -> Arc<Chainer> {
-        let chainer = Arc::new(Chainer { nudge: Notify::new() });
+    pub fn start(
+        db: Db,
+        listening: Arc<Listening>,
+        signer: Arc<Signer>,
+        checkpoint_every: Duration,
+        index: Weak<Indexer>,
+    ) -> Arc<Chainer> {
+        let chainer = Arc::new(Chainer { nudge: Notify::new(), index });
         tokio::spawn(pump(db, Arc::downgrade(&chainer), listening, signer, checkpoint_every));
         chainer
     }
@@ -92,12 +105,17 @@ async fn pump(
 ) {
     let mut waiting = false;
     let mut looked_for_checkpoint: Option<std::time::Instant> = None;
+    let yielding = std::sync::Mutex::new(Yielding::default());
     loop {
         let Some(c) = chainer.upgrade() else { return };
         if db.is_closed() {
             return;
         }
-        match catch_up(&db).await {
+        let pause = || {
+            let busy = c.index.upgrade().is_some_and(|i| i.catching_up());
+            yielding.lock().unwrap_or_else(|p| p.into_inner()).pause(busy, std::time::Instant::now())
+        };
+        match catch_up(&db, pause).await {
             Ok(w) => waiting = w,
             Err(e) => tracing::warn!(error = %e.public_message(), "the chainer could not link events"),
         }
@@ -119,11 +137,35 @@ async fn pump(
     }
 }
 
-/// Links every settled event not linked yet. Returns whether some wait behind a transaction in progress.
-/// A look first (a read); then, when there is something to link, one write transaction that takes the
-/// chainers' turn (another instance linking now means this one skips: it would write the same rows),
-/// reads the head and the events again, and inserts the links.
-pub async fn catch_up(db: &Db) -> AppResult<bool> {
+/// When the chainer yields to the search index: while the index is busy, for [`YIELD_MAX`] at a stretch.
+#[derive(Debug, Default)]
+struct Yielding {
+    since: Option<std::time::Instant>,
+}
+
+impl Yielding {
+    /// Whether to pause before the next batch.
+    fn pause(&mut self, index_busy: bool, now: std::time::Instant) -> bool {
+        if !index_busy {
+            self.since = None;
+            return false;
+        }
+        let since = *self.since.get_or_insert(now);
+        if now.duration_since(since) < YIELD_MAX {
+            return true;
+        }
+        // Paused long enough: one batch now, then pause again.
+        self.since = Some(now);
+        false
+    }
+}
+
+/// Links every settled event not linked yet, batch by batch; before each batch, `pause()` may stop the
+/// round (it resumes at the next). Returns whether events wait: behind a transaction in progress, or
+/// behind the pause. A look first (a read); then, when there is something to link, one write transaction
+/// that takes the chainers' turn (another instance linking now means this one skips: it would write the
+/// same rows), reads the head and the events again, and inserts the links.
+pub async fn catch_up(db: &Db, pause: impl Fn() -> bool) -> AppResult<bool> {
     loop {
         let first = db
             .read(|s| {
@@ -136,6 +178,7 @@ pub async fn catch_up(db: &Db) -> AppResult<bool> {
         match first.first() {
             None => return Ok(false),
             Some(e) if !e.settled => return Ok(true),
+            Some(_) if pause() => return Ok(true),
             Some(_) => {}
         }
         let linked = db
@@ -451,4 +494,27 @@ pub async fn check_receipt(db: &Db, signer: &Signer, text: &str) -> AppResult<Re
         check.problems.push("the proposal is missing / 找不到该提案".into());
     }
     Ok(check)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn the_chainer_yields_to_a_busy_index_but_never_stops() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut y = Yielding::default();
+        assert!(!y.pause(false, at(0)), "an idle index: link");
+        assert!(y.pause(true, at(0)), "a busy index: pause");
+        assert!(y.pause(true, at(4_999)));
+        assert!(!y.pause(true, at(5_000)), "paused long enough: one batch");
+        assert!(y.pause(true, at(5_001)), "then pause again");
+        assert!(!y.pause(true, at(10_000)));
+        assert!(!y.pause(false, at(10_001)), "the index caught up: link");
+        assert!(y.pause(true, at(10_002)), "busy again: a new pause starts");
+        assert!(y.pause(true, at(15_001)));
+        assert!(!y.pause(true, at(15_002)));
+    }
 }

@@ -59,6 +59,7 @@ pub async fn open(config: Config) -> anyhow::Result<AppState> {
         listening.clone(),
         signer.clone(),
         Duration::from_secs(config.checkpoint_secs.max(1)),
+        Arc::downgrade(&search),
     );
     {
         let (search, events, tokens) = (Arc::downgrade(&search), Arc::downgrade(&events), Arc::downgrade(&tokens));

@@ -43,6 +43,8 @@ pub struct Indexer {
     nudge: Notify,
     /// Serialises catch-up rounds: one writer of positions at a time.
     round: tokio::sync::Mutex<()>,
+    /// Set while a catch-up works through more than one batch of the feed (see [`Indexer::catching_up`]).
+    busy: std::sync::atomic::AtomicBool,
 }
 
 /// What a catch-up did.
@@ -75,7 +77,8 @@ impl Indexer {
             let n = rebuild(&db, &index, |_, _| {}).await.map_err(|e| anyhow::anyhow!(e.public_message()))?;
             tracing::info!(documents = n, "search index rebuilt from the database");
         }
-        let indexer = Arc::new(Indexer { index, db, nudge: Notify::new(), round: Default::default() });
+        let indexer =
+            Arc::new(Indexer { index, db, nudge: Notify::new(), round: Default::default(), busy: Default::default() });
         indexer.nudge();
         tokio::spawn(follow(Arc::downgrade(&indexer), listening));
         Ok(indexer)
@@ -105,6 +108,12 @@ impl Indexer {
         self.nudge.notify_one();
     }
 
+    /// Whether the follower is working through a long feed (its last round found a whole batch to apply,
+    /// and more behind it): after a restart, or behind an import. The chainer yields to it meanwhile.
+    pub fn catching_up(&self) -> bool {
+        self.busy.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// How many change-feed rows the index has not applied yet (counted up to `cap`).
     pub async fn behind(&self, cap: i64) -> AppResult<i64> {
         let position = self.index.position();
@@ -123,6 +132,9 @@ impl Indexer {
         let mut since_commit = std::time::Instant::now();
         loop {
             let rows = self.db.read(move |s| Box::pin(async move { s.feed_after(position, BATCH).await })).await?;
+            // A whole batch: more may wait behind it. Said before the batch is applied, so the chainer
+            // yields from the first batch on.
+            self.busy.store(rows.len() as i64 == BATCH, std::sync::atomic::Ordering::Relaxed);
             let settled = rows.iter().take_while(|r| r.settled).count();
             done.waiting = settled < rows.len();
             if let Some(last) = settled.checked_sub(1) {
@@ -322,6 +334,7 @@ async fn follow(indexer: Weak<Indexer>, listening: Arc<Listening>) {
             Ok(c) => waiting = c.waiting,
             Err(e) => tracing::warn!(error = %e.public_message(), "search indexer could not catch up; retrying"),
         }
+        ix.busy.store(false, std::sync::atomic::Ordering::Relaxed);
         drop(ix);
         // Changes arriving meanwhile wait a moment and go into one commit together: under a stream of
         // submissions the index commits (and its readers reload) at most this often, not once per change.
