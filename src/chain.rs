@@ -105,7 +105,7 @@ async fn pump(
 ) {
     let mut waiting = false;
     let mut looked_for_checkpoint: Option<std::time::Instant> = None;
-    let yielding = std::sync::Mutex::new(Yielding::default());
+    let mut yielding = Yielding::default();
     loop {
         let Some(c) = chainer.upgrade() else { return };
         if db.is_closed() {
@@ -113,7 +113,7 @@ async fn pump(
         }
         let pause = || {
             let busy = c.index.upgrade().is_some_and(|i| i.catching_up());
-            yielding.lock().unwrap_or_else(|p| p.into_inner()).pause(busy, std::time::Instant::now())
+            yielding.pause(busy, std::time::Instant::now())
         };
         match catch_up(&db, pause).await {
             Ok(w) => waiting = w,
@@ -165,7 +165,7 @@ impl Yielding {
 /// behind the pause. A look first (a read); then, when there is something to link, one write transaction
 /// that takes the chainers' turn (another instance linking now means this one skips: it would write the
 /// same rows), reads the head and the events again, and inserts the links.
-pub async fn catch_up(db: &Db, pause: impl Fn() -> bool) -> AppResult<bool> {
+pub async fn catch_up(db: &Db, mut pause: impl FnMut() -> bool) -> AppResult<bool> {
     loop {
         let first = db
             .read(|s| {
