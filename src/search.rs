@@ -202,21 +202,16 @@ impl Indexer {
                 .await?;
             let docs = proposal_docs(batch);
             let gone = missing(ids, docs.iter().map(|d| d.id));
-            hand_over(Box::new(move |index| {
-                docs.iter().try_for_each(|d| index.upsert(d))?;
-                gone.iter().for_each(|id| index.delete(DocKind::Proposal, *id));
-                Ok(())
-            }))
-            .await?;
+            hand_over(Box::new(move |index| index.write(&docs, gone.iter().map(|id| (DocKind::Proposal, *id)))))
+                .await?;
         }
         for ids in techniques.chunks(READ) {
             let wanted = ids.to_vec();
             let rows = self.db.read(move |s| Box::pin(async move { s.technique_index_docs(&wanted).await })).await?;
             let gone = missing(ids, rows.iter().map(|(t, _)| t.id));
             hand_over(Box::new(move |index| {
-                rows.iter().try_for_each(|(t, tce)| index.upsert(&technique_doc(t, *tce)))?;
-                gone.iter().for_each(|id| index.delete(DocKind::Technique, *id));
-                Ok(())
+                let docs: Vec<IndexDoc> = rows.iter().map(|(t, tce)| technique_doc(t, *tce)).collect();
+                index.write(&docs, gone.iter().map(|id| (DocKind::Technique, *id)))
             }))
             .await?;
         }
@@ -254,11 +249,9 @@ impl Indexer {
         let gone_h = missing(&help, hrows.iter().map(|r| r.id));
         let index = self.index.clone();
         blocking(move || {
-            crows.iter().try_for_each(|r| index.upsert(&challenge_doc(r)))?;
-            hrows.iter().try_for_each(|r| index.upsert(&help_doc(r)))?;
-            gone_c.iter().for_each(|id| index.delete(DocKind::Challenge, *id));
-            gone_h.iter().for_each(|id| index.delete(DocKind::HelpRequest, *id));
-            Ok(())
+            let docs: Vec<IndexDoc> = crows.iter().map(challenge_doc).chain(hrows.iter().map(help_doc)).collect();
+            let gone = gone_c.iter().map(|id| (DocKind::Challenge, *id));
+            index.write(&docs, gone.chain(gone_h.iter().map(|id| (DocKind::HelpRequest, *id))))
         })
         .await?;
         Ok(n)
@@ -371,7 +364,7 @@ pub async fn rebuild(db: &Db, index: &Arc<SearchIndex>, progress: impl Fn(u64, u
         let docs = proposal_docs(batch);
         done += docs.len() as u64;
         let ix = index.clone();
-        blocking(move || docs.iter().try_for_each(|d| ix.upsert(d))).await?;
+        blocking(move || docs.chunks(READ).try_for_each(|c| ix.write(c, []))).await?;
         progress(done, total);
     }
     let mut after = 0;
@@ -382,7 +375,8 @@ pub async fn rebuild(db: &Db, index: &Arc<SearchIndex>, progress: impl Fn(u64, u
         after = last;
         done += rows.len() as u64;
         let ix = index.clone();
-        blocking(move || rows.iter().try_for_each(|(t, tce)| ix.upsert(&technique_doc(t, *tce)))).await?;
+        let docs: Vec<IndexDoc> = rows.iter().map(|(t, tce)| technique_doc(t, *tce)).collect();
+        blocking(move || docs.chunks(READ).try_for_each(|c| ix.write(c, []))).await?;
         progress(done, total);
     }
     for kind in [DocKind::Challenge, DocKind::HelpRequest] {
@@ -404,7 +398,7 @@ pub async fn rebuild(db: &Db, index: &Arc<SearchIndex>, progress: impl Fn(u64, u
             after = last;
             done += docs.len() as u64;
             let ix = index.clone();
-            blocking(move || docs.iter().try_for_each(|d| ix.upsert(d))).await?;
+            blocking(move || docs.chunks(READ).try_for_each(|c| ix.write(c, []))).await?;
         }
     }
     let ix = index.clone();

@@ -476,3 +476,22 @@ fn suggestions_match_symptoms_to_remedies_and_say_why() {
     assert!(!why.contains(&"压机".to_owned()), "a fragment of 空压机 is not a reason of its own: {why:?}");
     assert!(found[0].highlights.iter().any(|h| h.snippet.contains("<em>空压站</em>")), "{found:?}");
 }
+
+#[test]
+fn one_batch_makes_one_segment_and_replaces_and_removes_in_order() {
+    let index = SearchIndex::in_memory().unwrap();
+    let docs: Vec<IndexDoc> = (1..=2000).map(|id| doc(id, "节能改造", "回收余热用于供暖")).collect();
+    index.write(&docs, []).unwrap();
+    index.commit(FeedPosition { txid: 1, seq: 1 }).unwrap();
+    // Written one by one, the documents would be shared out among the writer's indexing threads, a
+    // segment each; one batch goes to one thread whole.
+    assert_eq!(index.segments(), 1);
+    assert_eq!(index.num_docs(), 2000);
+
+    let changed = doc(1, "空压机余热回收", "职工浴室热水");
+    index.write([&changed], (2..=2000).map(|id| (DocKind::Proposal, id))).unwrap();
+    index.commit(FeedPosition { txid: 2, seq: 2 }).unwrap();
+    assert_eq!(index.num_docs(), 1);
+    assert_eq!(ids(&index, &q("空压机")), vec![1]);
+    assert!(ids(&index, &q("供暖")).is_empty());
+}
