@@ -337,6 +337,8 @@ pub trait Store:
     /// A new proposal row; its round is 1 unless it is a draft (imports bring their own status and dates).
     async fn insert_proposal(&mut self, p: &NewProposal, dates: &ProposalDates) -> AppResult<ProposalRow>;
     async fn replace_authors(&mut self, proposal_id: i64, authors: &[(Option<i64>, String)]) -> AppResult<()>;
+    /// The authors of a proposal that has none yet (one just inserted).
+    async fn add_authors(&mut self, proposal_id: i64, authors: &[(Option<i64>, String)]) -> AppResult<()>;
     async fn update_text(
         &mut self,
         id: i64,
@@ -784,6 +786,10 @@ macro_rules! store_impl {
 
             async fn replace_authors(&mut self, proposal_id: i64, authors: &[(Option<i64>, String)]) -> AppResult<()> {
                 sqlx::query("delete from proposal_authors where proposal_id = $1").bind(proposal_id).execute(&mut **self).await?;
+                self.add_authors(proposal_id, authors).await
+            }
+
+            async fn add_authors(&mut self, proposal_id: i64, authors: &[(Option<i64>, String)]) -> AppResult<()> {
                 if authors.is_empty() {
                     return Ok(());
                 }

@@ -42,11 +42,14 @@ pub async fn create(
     f: ProposalFields,
     now: DateTime<Utc>,
 ) -> AppResult<ProposalRow> {
-    Ok(create_loaded(store, user, f, now).await?.row)
+    let row = create_loaded(store, user, f, now).await?.row;
+    store.feed("proposal", row.id, now).await?;
+    Ok(row)
 }
 
-/// [`create`], returning the new draft with its authors as written, so that a submission in the same
-/// transaction need not read them back (three statements fewer while SQLite's write lock is held).
+/// [`create`] but for the change-feed row, returning the new draft with its authors as written, so that
+/// a submission in the same transaction need not read them back (three statements fewer while SQLite's
+/// write lock is held) and writes the one feed row of the transaction.
 async fn create_loaded(
     store: &mut dyn Store,
     user: &UserRow,
@@ -100,9 +103,11 @@ async fn create_loaded(
             &ProposalDates::default(),
         )
         .await?;
-    store.replace_authors(row.id, &authors).await?;
-    let invited = store.replace_invitations(row.id, user.id, &invitees, now).await?;
-    super::notify::invited(store, &row, user, &invited, now).await?;
+    store.add_authors(row.id, &authors).await?;
+    if !invitees.is_empty() {
+        let invited = store.replace_invitations(row.id, user.id, &invitees, now).await?;
+        super::notify::invited(store, &row, user, &invited, now).await?;
+    }
     if let Some(s) = f.expected_savings {
         let c = convert(store, s).await?;
         store.put_savings(row.id, SavingsKind::Expected, &c, Some(user.id), now).await?;
@@ -120,7 +125,6 @@ async fn create_loaded(
             now,
         })
         .await?;
-    store.feed("proposal", row.id, now).await?;
     let row = match f.challenge_id {
         Some(_) => {
             super::challenges::answer(store, user, &row, f.challenge_id, now).await?;
@@ -216,12 +220,15 @@ pub async fn submit(
             return Ok(existing);
         }
     }
-    let (p, expected_version) = match what {
-        Submission::Existing { id, expected_version } => (load_visible(store, Some(user), id).await?, expected_version),
+    let (p, expected_version, attachments) = match what {
+        Submission::Existing { id, expected_version } => {
+            (load_visible(store, Some(user), id).await?, expected_version, store.attachment_hashes(id).await?)
+        }
         Submission::New(fields) => {
+            // Created in this transaction: no attachment yet; the submission's event writes its feed row.
             let p = create_loaded(store, user, fields, now).await?;
             let version = p.row.version;
-            (p, version)
+            (p, version, vec![])
         }
     };
     let id = p.row.id;
@@ -230,7 +237,6 @@ pub async fn submit(
     // author's receipt proves them (domain::proof).
     check_version(&p, expected_version)?;
     let to = check(&p, user, Action::Submit)?;
-    let attachments = store.attachment_hashes(id).await?;
     let content = ContentDigest::of(&p.row.title, &p.row.body, attachments).to_json();
     store.advance(id, expected_version, to, now).await?;
     super::record_with(store, &p.row, "SUBMITTED", user, to, None, Some(&content), now).await?;
