@@ -181,6 +181,15 @@ pub(super) const VISIBLE_BY_SETS: &str = "(cast($2 as bigint) is not null and (
 
 /// The list filters. Only the filters that are set become conditions on a column (absent ones are bound as
 /// null and tested as such), so that the planner can use the status and enterprise indexes.
+/// A write that expected another version of the proposal than the database has.
+fn version_conflict() -> AppError {
+    AppError::field(
+        ErrorCode::VersionConflict,
+        "expectedVersion",
+        "the proposal changed since you loaded it; reload and try again / 建议已被他人修改，请刷新后重试",
+    )
+}
+
 fn proposal_filters(f: &ProposalFilter) -> String {
     let on = |set: bool, column: &str, param: &str, ty: &str| {
         if set {
@@ -351,6 +360,15 @@ pub trait Store:
     /// Moves the status on and bumps the version, if the version is still `expected_version`.
     async fn advance(&mut self, id: i64, expected_version: i64, to: Status, now: DateTime<Utc>) -> AppResult<()>;
     async fn start_round(&mut self, id: i64, idempotency_key: Option<&str>, now: DateTime<Utc>) -> AppResult<()>;
+    /// [`Store::advance`] to `to` and [`Store::start_round`] in one statement, returning the row as it now is.
+    async fn submit_round(
+        &mut self,
+        id: i64,
+        expected_version: i64,
+        to: Status,
+        idempotency_key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> AppResult<ProposalRow>;
     async fn set_decision(
         &mut self,
         id: i64,
@@ -819,8 +837,18 @@ macro_rules! store_impl {
                 if done.rows_affected() == 1 {
                     Ok(())
                 } else {
-                    Err(AppError::field(ErrorCode::VersionConflict, "expectedVersion", "the proposal changed since you loaded it; reload and try again / 建议已被他人修改，请刷新后重试"))
+                    Err(version_conflict())
                 }
+            }
+
+            async fn submit_round(&mut self, id: i64, expected_version: i64, to: Status, idempotency_key: Option<&str>, now: DateTime<Utc>) -> AppResult<ProposalRow> {
+                sqlx::query_as("update proposals set status = $1, version = version + 1, updated_at = $2, round = round + 1, submitted_at = $2,
+                                idempotency_key = coalesce(cast($3 as text), idempotency_key),
+                                decision = null, decision_reason = null, decision_criteria_version = null, decided_at = null
+                                where id = $4 and version = $5 returning *")
+                    .bind(to.as_str()).bind(now).bind(idempotency_key).bind(id).bind(expected_version)
+                    .fetch_optional(&mut **self).await?
+                    .ok_or_else(version_conflict)
             }
 
             async fn start_round(&mut self, id: i64, idempotency_key: Option<&str>, now: DateTime<Utc>) -> AppResult<()> {

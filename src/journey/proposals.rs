@@ -238,13 +238,13 @@ pub async fn submit(
     check_version(&p, expected_version)?;
     let to = check(&p, user, Action::Submit)?;
     let content = ContentDigest::of(&p.row.title, &p.row.body, attachments).to_json();
-    store.advance(id, expected_version, to, now).await?;
+    // The row as the submission leaves it (what follows writes other tables only).
+    let submitted = store.submit_round(id, expected_version, to, key, now).await?;
     super::record_with(store, &p.row, "SUBMITTED", user, to, None, Some(&content), now).await?;
-    store.start_round(id, key, now).await?;
     if first {
         award(store, &p, PointsReason::Submission, now).await?;
     }
-    reload(store, id).await
+    Ok(submitted)
 }
 
 pub async fn withdraw(
