@@ -179,8 +179,6 @@ pub(super) const VISIBLE_BY_SETS: &str = "(cast($2 as bigint) is not null and (
     p.id in (select a.proposal_id from proposal_authors a where a.user_id = $2)
     or (p.status <> 'DRAFT' and p.id in (select r.proposal_id from review_assignments r where r.reviewer_id = $2))))";
 
-/// The list filters. Only the filters that are set become conditions on a column (absent ones are bound as
-/// null and tested as such), so that the planner can use the status and enterprise indexes.
 /// A write that expected another version of the proposal than the database has.
 fn version_conflict() -> AppError {
     AppError::field(
@@ -190,6 +188,8 @@ fn version_conflict() -> AppError {
     )
 }
 
+/// The list filters. Only the filters that are set become conditions on a column (absent ones are bound as
+/// null and tested as such), so that the planner can use the status and enterprise indexes.
 fn proposal_filters(f: &ProposalFilter) -> String {
     let on = |set: bool, column: &str, param: &str, ty: &str| {
         if set {
