@@ -179,6 +179,16 @@ pub(super) const VISIBLE_BY_SETS: &str = "(cast($2 as bigint) is not null and (
     p.id in (select a.proposal_id from proposal_authors a where a.user_id = $2)
     or (p.status <> 'DRAFT' and p.id in (select r.proposal_id from review_assignments r where r.reviewer_id = $2))))";
 
+/// The columns a new review round sets, for [`Store::start_round`] and [`Store::submit_round`]: `$1` is the
+/// time, `$2` the submission's idempotency key (kept when absent). One list, so that a column a round resets
+/// cannot be reset by one statement and forgotten by the other.
+macro_rules! new_round_columns {
+    () => {
+        "round = round + 1, submitted_at = $1, idempotency_key = coalesce(cast($2 as text), idempotency_key),
+         decision = null, decision_reason = null, decision_criteria_version = null, decided_at = null"
+    };
+}
+
 /// A write that expected another version of the proposal than the database has.
 fn version_conflict() -> AppError {
     AppError::field(
@@ -842,18 +852,15 @@ macro_rules! store_impl {
             }
 
             async fn submit_round(&mut self, id: i64, expected_version: i64, to: Status, idempotency_key: Option<&str>, now: DateTime<Utc>) -> AppResult<ProposalRow> {
-                sqlx::query_as("update proposals set status = $1, version = version + 1, updated_at = $2, round = round + 1, submitted_at = $2,
-                                idempotency_key = coalesce(cast($3 as text), idempotency_key),
-                                decision = null, decision_reason = null, decision_criteria_version = null, decided_at = null
-                                where id = $4 and version = $5 returning *")
-                    .bind(to.as_str()).bind(now).bind(idempotency_key).bind(id).bind(expected_version)
+                sqlx::query_as(concat!("update proposals set ", new_round_columns!(),
+                                       ", status = $3, version = version + 1, updated_at = $1 where id = $4 and version = $5 returning *"))
+                    .bind(now).bind(idempotency_key).bind(to.as_str()).bind(id).bind(expected_version)
                     .fetch_optional(&mut **self).await?
                     .ok_or_else(version_conflict)
             }
 
             async fn start_round(&mut self, id: i64, idempotency_key: Option<&str>, now: DateTime<Utc>) -> AppResult<()> {
-                sqlx::query("update proposals set round = round + 1, submitted_at = $1, idempotency_key = coalesce(cast($2 as text), idempotency_key),
-                             decision = null, decision_reason = null, decision_criteria_version = null, decided_at = null where id = $3")
+                sqlx::query(concat!("update proposals set ", new_round_columns!(), " where id = $3"))
                     .bind(now).bind(idempotency_key).bind(id).execute(&mut **self).await?;
                 Ok(())
             }

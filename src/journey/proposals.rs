@@ -220,15 +220,14 @@ pub async fn submit(
             return Ok(existing);
         }
     }
-    let (p, expected_version, attachments) = match what {
-        Submission::Existing { id, expected_version } => {
-            (load_visible(store, Some(user), id).await?, expected_version, store.attachment_hashes(id).await?)
-        }
+    let new = matches!(what, Submission::New(_));
+    let (p, expected_version) = match what {
+        Submission::Existing { id, expected_version } => (load_visible(store, Some(user), id).await?, expected_version),
         Submission::New(fields) => {
-            // Created in this transaction: no attachment yet; the submission's event writes its feed row.
+            // Created in this transaction; the submission's event writes its feed row.
             let p = create_loaded(store, user, fields, now).await?;
             let version = p.row.version;
-            (p, version, vec![])
+            (p, version)
         }
     };
     let id = p.row.id;
@@ -237,6 +236,8 @@ pub async fn submit(
     // author's receipt proves them (domain::proof).
     check_version(&p, expected_version)?;
     let to = check(&p, user, Action::Submit)?;
+    // A proposal made in this transaction has no attachment yet.
+    let attachments = if new { vec![] } else { store.attachment_hashes(id).await? };
     let content = ContentDigest::of(&p.row.title, &p.row.body, attachments).to_json();
     // The row as the submission leaves it (what follows writes other tables only).
     let submitted = store.submit_round(id, expected_version, to, key, now).await?;
