@@ -2,6 +2,7 @@
 //! to the subscriptions of this process. Following the table (not in-process calls) means events written
 //! by another server or by the CLI reach subscribers too.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -48,13 +49,28 @@ impl EventHub {
         Ok(hub)
     }
 
-    /// A receiver of the events that settle from now on. Events settled before the call are broadcast
-    /// first (to the subscriptions already open), however long the pump's pace kept them back, so a new
-    /// subscription never receives an event of a commit that came before it.
-    pub async fn subscribe(&self) -> AppResult<broadcast::Receiver<EventRow>> {
+    /// A receiver of the events that settle from now on, and the events it will also receive that
+    /// committed before the call. Events settled before the call are broadcast first (to the subscriptions
+    /// already open), however long the pump's pace kept them back. Events that committed before the call but
+    /// wait behind an older transaction still in progress (on PostgreSQL) cannot be: they settle, and reach
+    /// this receiver, only once that transaction ends — the [`CommittedBefore`] names them, so that a
+    /// subscription that promises only what commits after it opens can leave them out.
+    pub async fn subscribe(&self) -> AppResult<(broadcast::Receiver<EventRow>, CommittedBefore)> {
         let mut last = self.last.lock().await;
         self.round(&mut last).await?;
-        Ok(self.sender.subscribe())
+        // Every event this read sees after `last` has committed (before the receiver exists, since no
+        // round can broadcast while `last` is held); none is settled yet.
+        let mut before = HashSet::new();
+        let mut after = *last;
+        loop {
+            let batch = self.db.read(move |s| Box::pin(async move { s.events_after(after, READ).await })).await?;
+            before.extend(batch.iter().map(|e| e.id));
+            match batch.last() {
+                Some(e) if batch.len() as i64 == READ => after = e.position(),
+                _ => break,
+            }
+        }
+        Ok((self.sender.subscribe(), CommittedBefore(before)))
     }
 
     /// Called after a commit: look now rather than at the next poll.
@@ -87,6 +103,15 @@ impl EventHub {
                 return Ok(false);
             }
         }
+    }
+}
+
+/// The events a new receiver will get that committed before it was made (see [`EventHub::subscribe`]).
+pub struct CommittedBefore(HashSet<i64>);
+
+impl CommittedBefore {
+    pub fn contains(&self, event: &EventRow) -> bool {
+        self.0.contains(&event.id)
     }
 }
 

@@ -53,7 +53,8 @@ impl SubscriptionRoot {
             None => None,
         };
         // Subscribe before reading the backlog, so that nothing falls between the two.
-        let live = BroadcastStream::new(services.events.subscribe().await?);
+        let (receiver, committed_before) = services.events.subscribe().await?;
+        let live = BroadcastStream::new(receiver);
         // How far back `after` may reach (GREENLINE_WS_MAX_REPLAY): a client further behind reloads first.
         let max_replay = services.config.ws_max_replay.max(0);
         let loaded = match after {
@@ -96,8 +97,14 @@ impl SubscriptionRoot {
             )
             .into());
         }
-        let live = live.filter_map(move |item| async move {
-            item.ok().filter(|e| replayed_up_to.is_none_or(|replayed| e.position() > replayed))
+        // With `after`, the replay ends at the first event still unsettled and the rest come live; without,
+        // only what commits after subscribing comes, not an event that committed before but settled after.
+        let live = live.filter_map(move |item| {
+            let event = item.ok().filter(|e| match replayed_up_to {
+                Some(replayed) => e.position() > replayed,
+                None => !committed_before.contains(e),
+            });
+            async move { event }
         });
         let stream = futures_util::stream::iter(backlog).chain(live).filter_map(move |event| {
             let services = services.clone();
@@ -143,7 +150,9 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = Notification>> {
         let services = services(ctx)?.clone();
         let uid = viewer(ctx).require()?.id;
-        let live = BroadcastStream::new(services.events.subscribe().await?);
+        // Events only wake the inbox up: which notifications come is decided by their ids (`start`).
+        let (receiver, _) = services.events.subscribe().await?;
+        let live = BroadcastStream::new(receiver);
         let start = match &after {
             Some(id) => ids::decode(id, "Notification", "after")?,
             None => services.db.read(move |s| Box::pin(async move { s.last_notification(uid).await })).await?,
