@@ -16,7 +16,10 @@ pub mod variants;
 use std::{
     ops::Bound,
     path::{Path, PathBuf},
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc, Mutex, MutexGuard,
+    },
 };
 
 use serde::{Deserialize, Serialize};
@@ -39,6 +42,9 @@ pub const SCHEMA_VERSION: u32 = 3;
 
 const WRITER_MEMORY: usize = 96 * 1024 * 1024;
 
+/// The file processes lock in turn while they open (and perhaps create) the index in a directory.
+const OPEN_LOCK: &str = ".greenline-open.lock";
+
 /// Results kept for repeated searches (see [`SearchIndex::set_cache_entries`]).
 pub const DEFAULT_CACHE_ENTRIES: usize = 1024;
 
@@ -59,6 +65,8 @@ pub enum SearchError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("the search index is locked by another process (is a server running on it?): {0}")]
     Locked(String),
+    #[error("this process only reads the search index: another process on this host writes it")]
+    ReadOnly,
     #[error(transparent)]
     Tantivy(#[from] tantivy::TantivyError),
 }
@@ -251,29 +259,61 @@ pub struct PreparedSearch {
 }
 
 /// The index: one writer (behind a mutex) and a reader reloaded after each commit.
+///
+/// Several processes on one host may share a directory ([`SearchIndex::open_shared`]): the one holding
+/// tantivy's writer lock writes; the others only read, loading its commits ([`SearchIndex::refresh`]), and
+/// one of them takes the lock over when its holder has gone ([`SearchIndex::take_writer`]; the lock is a
+/// file lock, released when a process dies).
 pub struct SearchIndex {
     dir: Option<PathBuf>,
     index: Index,
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    /// `None` while another process writes the directory.
+    writer: Mutex<Option<IndexWriter>>,
+    writing: AtomicBool,
+    /// A fingerprint of the commit (and merged segments) the reader holds: see [`SearchIndex::refresh`].
+    loaded: AtomicU64,
     f: Fields,
-    needs_rebuild: bool,
     cache: cache::ResultCache,
     bits: Arc<bits::TermBits>,
 }
 
 impl SearchIndex {
-    /// Opens the index in `dir`, creating it when missing and recreating it (empty, to be rebuilt from the
-    /// database) when its schema version is not this one.
+    /// Opens the index in `dir` to write it, creating it when missing and recreating it (empty, to be rebuilt
+    /// from the database) when its schema version is not this one. Fails with [`SearchError::Locked`] when
+    /// another process writes it.
     pub fn open(dir: &Path) -> Result<SearchIndex> {
+        let index = Self::open_shared(dir)?;
+        if !index.is_writer() {
+            return Err(SearchError::Locked(format!("{} is written by another process", dir.display())));
+        }
+        Ok(index)
+    }
+
+    /// Opens the index in `dir` as [`SearchIndex::open`] does, but when another process holds its writer
+    /// lock, to read it: the index then follows that process's commits ([`SearchIndex::refresh`]) until
+    /// this one takes the lock over ([`SearchIndex::take_writer`]). An index of another schema version that
+    /// another process writes cannot be read: [`SearchError::Locked`].
+    pub fn open_shared(dir: &Path) -> Result<SearchIndex> {
         let io = |source| SearchError::Io { path: dir.to_owned(), source };
         std::fs::create_dir_all(dir).map_err(io)?;
+        // Processes opening the directory at once (a fleet starting) take turns: each finds what the one
+        // before made, and none creates or wipes an index over another's.
+        let turn = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(dir.join(OPEN_LOCK))
+            .map_err(io)?;
+        turn.lock().map_err(io)?;
         let (schema, _) = schema();
         let existing = Index::open_in_dir(dir).ok();
-        let current = existing.as_ref().and_then(read_payload).map(|p| p.schema_version) == Some(SCHEMA_VERSION)
-            && existing.as_ref().is_some_and(|i| i.schema() == schema);
-        let (index, needs_rebuild) = match existing {
-            Some(index) if current => (index, false),
+        // An index of this schema is used as it is, filled or not yet (another process may be filling it).
+        let usable = existing.as_ref().is_some_and(|i| {
+            i.schema() == schema && read_payload(i).is_none_or(|p| p.schema_version == SCHEMA_VERSION)
+        });
+        let index = match existing {
+            Some(index) if usable => index,
             other => {
                 if let Some(old) = other {
                     // Never wipe an index another process is writing to.
@@ -286,31 +326,30 @@ impl SearchIndex {
                 }
                 for entry in std::fs::read_dir(dir).map_err(io)? {
                     let path = entry.map_err(io)?.path();
+                    if path.file_name() == Some(std::ffi::OsStr::new(OPEN_LOCK)) {
+                        continue;
+                    }
                     if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) }
                         .map_err(io)?;
                 }
-                (Index::create_in_dir(dir, schema)?, true)
+                Index::create_in_dir(dir, schema)?
             }
         };
-        Self::from_index(index, Some(dir.to_owned()), needs_rebuild)
+        let index = Self::from_index(index, Some(dir.to_owned()));
+        drop(turn);
+        index
     }
 
     /// An index in memory, for tests.
     pub fn in_memory() -> Result<SearchIndex> {
-        Self::from_index(Index::create_in_ram(schema().0), None, true)
+        Self::from_index(Index::create_in_ram(schema().0), None)
     }
 
-    fn from_index(index: Index, dir: Option<PathBuf>, needs_rebuild: bool) -> Result<SearchIndex> {
+    fn from_index(index: Index, dir: Option<PathBuf>) -> Result<SearchIndex> {
         analyzer::warm_up();
         index.tokenizers().register("jieba", analyzer::JiebaTokenizer);
         index.tokenizers().register("chars", analyzer::CharTokenizer);
-        let writer = index.writer_with_num_threads(2, WRITER_MEMORY).map_err(|e| match e {
-            tantivy::TantivyError::LockFailure(..) => SearchError::Locked(e.to_string()),
-            e => e.into(),
-        })?;
-        let mut merges = tantivy::indexer::LogMergePolicy::default();
-        merges.set_min_layer_size(MERGE_MIN_LAYER_DOCS);
-        writer.set_merge_policy(Box::new(merges));
+        let loaded = fingerprint(&index)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -318,16 +357,59 @@ impl SearchIndex {
             .try_into()?;
         let (_, f) = schema();
         let cache = cache::ResultCache::new(DEFAULT_CACHE_ENTRIES);
-        Ok(SearchIndex {
+        let index = SearchIndex {
             dir,
             index,
             reader,
-            writer: Mutex::new(writer),
+            writer: Mutex::new(None),
+            writing: AtomicBool::new(false),
+            loaded: AtomicU64::new(loaded),
             f,
-            needs_rebuild,
             cache,
             bits: Default::default(),
-        })
+        };
+        index.take_writer()?;
+        Ok(index)
+    }
+
+    /// Whether this process writes the index (it holds the directory's writer lock).
+    pub fn is_writer(&self) -> bool {
+        self.writing.load(Ordering::Relaxed)
+    }
+
+    /// Takes the directory's writer lock when no other process holds it (any more), and then loads the
+    /// last commit; returns whether this process writes the index now.
+    pub fn take_writer(&self) -> Result<bool> {
+        let mut slot = self.writer_slot();
+        if slot.is_some() {
+            return Ok(true);
+        }
+        let writer = match self.index.writer_with_num_threads(2, WRITER_MEMORY) {
+            Ok(w) => w,
+            Err(tantivy::TantivyError::LockFailure(..)) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        };
+        let mut merges = tantivy::indexer::LogMergePolicy::default();
+        merges.set_min_layer_size(MERGE_MIN_LAYER_DOCS);
+        writer.set_merge_policy(Box::new(merges));
+        *slot = Some(writer);
+        self.writing.store(true, Ordering::Relaxed);
+        drop(slot);
+        self.refresh()?;
+        Ok(true)
+    }
+
+    /// Loads the directory's last commit when the reader does not hold it yet (another process committed,
+    /// or merged segments); returns whether it did. Cheap when nothing changed: one read of `meta.json`.
+    /// The writing process need not call it: its commits reload its reader.
+    pub fn refresh(&self) -> Result<bool> {
+        let now = fingerprint(&self.index)?;
+        if now == self.loaded.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        self.reader.reload()?;
+        self.loaded.store(now, Ordering::Relaxed);
+        Ok(true)
     }
 
     pub fn dir(&self) -> Option<&Path> {
@@ -344,9 +426,10 @@ impl SearchIndex {
         self.cache.stats()
     }
 
-    /// True when the index was just created (or recreated) and must be filled from the database.
+    /// True while the index has never been filled from the database (it was just created or recreated, or
+    /// the process filling it went before its first commit).
     pub fn needs_rebuild(&self) -> bool {
-        self.needs_rebuild
+        read_payload(&self.index).is_none_or(|p| p.schema_version != SCHEMA_VERSION)
     }
 
     /// The change-feed position the last commit reached (the start for a new index).
@@ -360,8 +443,11 @@ impl SearchIndex {
 
     /// Readiness: the directory is writable (or the index lives in memory).
     pub fn check(&self) -> Result<()> {
+        static PROBES: AtomicU64 = AtomicU64::new(0);
         let Some(dir) = &self.dir else { return Ok(()) };
-        let probe = dir.join(".readyz-probe");
+        // Named for this check alone: processes sharing the directory probe it at the same time.
+        let n = PROBES.fetch_add(1, Ordering::Relaxed);
+        let probe = dir.join(format!(".readyz-probe-{}-{n}", std::process::id()));
         std::fs::write(&probe, b"ok")
             .and_then(|_| std::fs::remove_file(&probe))
             .map_err(|source| SearchError::Io { path: dir.clone(), source })
@@ -376,8 +462,13 @@ impl SearchIndex {
         format!("{}:{id}", kind.as_str())
     }
 
-    fn writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
+    fn writer_slot(&self) -> MutexGuard<'_, Option<IndexWriter>> {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the writer; [`SearchError::ReadOnly`] in a process that only reads.
+    fn with_writer<R>(&self, f: impl FnOnce(&mut IndexWriter) -> tantivy::Result<R>) -> Result<R> {
+        Ok(f(self.writer_slot().as_mut().ok_or(SearchError::ReadOnly)?)?)
     }
 
     /// Adds or replaces a document (visible after the next commit).
@@ -407,7 +498,7 @@ impl SearchIndex {
             ops.push(UserOperation::Add(doc));
         }
         ops.extend(gone.into_iter().map(|(kind, id)| UserOperation::Delete(self.key_term(kind, id))));
-        self.writer().run(ops)?;
+        self.with_writer(|w| w.run(ops))?;
         Ok(())
     }
 
@@ -453,7 +544,7 @@ impl SearchIndex {
 
     /// Removes every document (after the next commit), before a rebuild.
     pub fn clear(&self) -> Result<()> {
-        self.writer().delete_all_documents()?;
+        self.with_writer(|w| w.delete_all_documents())?;
         Ok(())
     }
 
@@ -465,13 +556,13 @@ impl SearchIndex {
             txid: position.txid,
         })
         .expect("serialisable");
-        {
-            let mut w = self.writer();
+        self.with_writer(|w| {
             let mut prepared = w.prepare_commit()?;
             prepared.set_payload(&payload);
-            prepared.commit()?;
-        }
+            prepared.commit()
+        })?;
         self.reader.reload()?;
+        self.loaded.store(fingerprint(&self.index)?, Ordering::Relaxed);
         Ok(())
     }
 
@@ -484,7 +575,7 @@ impl SearchIndex {
             if ids.len() <= 1 {
                 break;
             }
-            match self.writer().merge(&ids).wait() {
+            match self.with_writer(|w| Ok(w.merge(&ids)))?.wait() {
                 Ok(_) => break,
                 Err(tantivy::TantivyError::InvalidArgument(_)) if attempt < 50 => {
                     std::thread::sleep(std::time::Duration::from_millis(20))
@@ -856,6 +947,19 @@ fn similarity_bigrams(text: &str) -> Vec<String> {
     grams.sort();
     grams.dedup();
     grams
+}
+
+/// What the directory's last commit holds: its opstamp and segments (a merge changes those, not the opstamp).
+fn fingerprint(index: &Index) -> Result<u64> {
+    use std::hash::{Hash, Hasher};
+    let metas = index.load_metas()?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    metas.opstamp.hash(&mut h);
+    for s in &metas.segments {
+        s.id().uuid_string().hash(&mut h);
+        s.num_deleted_docs().hash(&mut h);
+    }
+    Ok(h.finish())
 }
 
 fn read_payload(index: &Index) -> Option<CommitPayload> {

@@ -495,3 +495,84 @@ fn one_batch_makes_one_segment_and_replaces_and_removes_in_order() {
     assert_eq!(ids(&index, &q("空压机")), vec![1]);
     assert!(ids(&index, &q("供暖")).is_empty());
 }
+
+#[test]
+fn processes_sharing_a_directory_read_the_writers_commits_and_take_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = SearchIndex::open_shared(dir.path()).unwrap();
+    assert!(writer.is_writer());
+    // A second process on the directory (the lock is a file lock: a second opening in this process holds
+    // its own, as another process would).
+    let reader = SearchIndex::open_shared(dir.path()).unwrap();
+    assert!(!reader.is_writer(), "the writer lock is taken");
+    assert!(reader.needs_rebuild(), "nothing committed yet");
+    assert!(matches!(SearchIndex::open(dir.path()), Err(search_index::SearchError::Locked(_))));
+    assert!(matches!(reader.upsert(&doc(9, "余热", "余热")), Err(search_index::SearchError::ReadOnly)));
+    assert!(!reader.take_writer().unwrap(), "the writer is still there");
+
+    writer.upsert(&doc(1, "转炉余热回收", "余热锅炉")).unwrap();
+    writer.commit(FeedPosition { txid: 3, seq: 5 }).unwrap();
+    assert_eq!(ids(&reader, &q("余热")), Vec::<i64>::new(), "not loaded yet");
+    assert!(reader.refresh().unwrap());
+    assert!(!reader.refresh().unwrap(), "nothing new");
+    assert_eq!(ids(&reader, &q("余热")), [1]);
+    assert_eq!(reader.position(), FeedPosition { txid: 3, seq: 5 });
+    assert!(!reader.needs_rebuild());
+
+    // A merge changes the segments, not the commit's opstamp: the reader loads it too.
+    writer.upsert(&doc(2, "空压机余热", "浴室热水")).unwrap();
+    writer.commit(FeedPosition { txid: 4, seq: 6 }).unwrap();
+    assert!(reader.refresh().unwrap());
+    assert_eq!(reader.segments(), 2);
+    writer.merge_segments().unwrap();
+    assert!(reader.refresh().unwrap());
+    assert_eq!(reader.segments(), 1);
+    assert_eq!(ids(&reader, &q("余热")), [1, 2]);
+
+    // The writer goes: the reader takes its place, from its last commit on.
+    drop(writer);
+    assert!(reader.take_writer().unwrap());
+    assert!(reader.is_writer());
+    assert_eq!(reader.position(), FeedPosition { txid: 4, seq: 6 });
+    reader.upsert(&doc(3, "余热发电", "熟料")).unwrap();
+    reader.commit(FeedPosition { txid: 5, seq: 7 }).unwrap();
+    assert_eq!(ids(&reader, &q("余热")), [1, 2, 3]);
+    let third = SearchIndex::open_shared(dir.path()).unwrap();
+    assert!(!third.is_writer());
+    assert_eq!(ids(&third, &q("余热")), [1, 2, 3]);
+}
+
+#[test]
+fn readiness_probes_of_processes_sharing_a_directory_do_not_collide() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = std::sync::Arc::new(SearchIndex::open_shared(dir.path()).unwrap());
+    let b = std::sync::Arc::new(SearchIndex::open_shared(dir.path()).unwrap());
+    let probes: Vec<_> =
+        [a, b].into_iter().map(|ix| std::thread::spawn(move || (0..500).try_for_each(|_| ix.check()))).collect();
+    for p in probes {
+        p.join().unwrap().unwrap();
+    }
+}
+
+#[test]
+fn processes_opening_a_new_directory_at_once_find_one_index() {
+    for _ in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = std::sync::Arc::new(dir.path().to_owned());
+        let opening: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || SearchIndex::open_shared(&path).unwrap())
+            })
+            .collect();
+        let opened: Vec<SearchIndex> = opening.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(opened.iter().filter(|i| i.is_writer()).count(), 1, "one of them writes");
+        let writer = opened.iter().find(|i| i.is_writer()).unwrap();
+        writer.upsert(&doc(1, "余热", "余热")).unwrap();
+        writer.commit(FeedPosition { txid: 1, seq: 1 }).unwrap();
+        for ix in &opened {
+            ix.refresh().unwrap();
+            assert_eq!(ids(ix, &q("余热")), [1]);
+        }
+    }
+}
