@@ -46,7 +46,8 @@ pub async fn open(config: Config) -> anyhow::Result<AppState> {
     let db = Db::connect_with(&config.database_url, &config.db_options()).await?;
     let storage =
         Storage::from_config(&config.storage)?.with_timeout(Duration::from_secs(config.storage_timeout_secs.max(1)));
-    let index = search_index::SearchIndex::open(&config.index_dir).context("opening the search index")?;
+    // Instances on one host may share the directory: the first writes it, the others read it.
+    let index = search_index::SearchIndex::open_shared(&config.index_dir).context("opening the search index")?;
     index.set_cache_entries(config.search_cache_entries);
     let listening = Arc::new(db::listen::Listening::default());
     let search = search::Indexer::start(db.clone(), index, listening.clone()).await?;

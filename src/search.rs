@@ -5,6 +5,10 @@
 //! and commits the index together with the feed position it reached. After a crash or restart it resumes
 //! from that position; writes from other processes (the CLI, other servers) arrive the same way. An index
 //! that is new or of another schema version is rebuilt from the database before the server answers.
+//!
+//! Instances on one host may share an index directory: one of them (the one holding the directory's writer
+//! lock) follows the feed as above; the others only read, loading its commits as they land, and one takes
+//! its place when it goes — on that host each change is indexed once, not once per instance.
 
 use std::{
     collections::BTreeSet,
@@ -36,6 +40,9 @@ const CATCH_UP_COMMIT: Duration = Duration::from_secs(2);
 const POLL: Duration = Duration::from_millis(200);
 /// The least time between two commits of the follower (well inside "searchable within one second").
 const COMMIT_GAP: Duration = Duration::from_millis(400);
+/// How often an instance that shares another's index looks for its new commits (one read of `meta.json`)
+/// and whether its writer has gone.
+const RELOAD: Duration = Duration::from_millis(100);
 
 pub struct Indexer {
     pub index: Arc<SearchIndex>,
@@ -73,7 +80,8 @@ impl Indexer {
     /// answers (`/readyz` and `/metrics` say how far behind it is).
     pub async fn start(db: Db, index: SearchIndex, listening: Arc<Listening>) -> anyhow::Result<Arc<Indexer>> {
         let index = Arc::new(index);
-        if index.needs_rebuild() {
+        // An instance that only reads a shared index leaves filling it to the one that writes it.
+        if index.is_writer() && index.needs_rebuild() {
             let n = rebuild(&db, &index, |_, _| {}).await.map_err(|e| anyhow::anyhow!(e.public_message()))?;
             tracing::info!(documents = n, "search index rebuilt from the database");
         }
@@ -100,6 +108,25 @@ impl Indexer {
             Lookup::Hit(results) => Ok(results),
             Lookup::Miss(prepared) => self.query(move |index| index.run(prepared)).await,
         }
+    }
+
+    /// For an instance that reads a shared index: takes the writer's place when it has gone, else loads
+    /// its latest commit. Returns whether this instance writes the index now.
+    async fn take_over(&self) -> AppResult<bool> {
+        let index = self.index.clone();
+        let writes = blocking(move || {
+            let writes = index.take_writer()?;
+            if !writes {
+                index.refresh()?;
+            }
+            Ok(writes)
+        })
+        .await?;
+        if writes {
+            tracing::info!("this instance now writes the shared search index (the instance that wrote it went)");
+            self.nudge();
+        }
+        Ok(writes)
     }
 
     /// Called after a commit (this process's, or another's by notification): index now rather than at
@@ -315,6 +342,19 @@ async fn follow(indexer: Weak<Indexer>, listening: Arc<Listening>) {
     let mut waiting = false;
     loop {
         let Some(ix) = indexer.upgrade() else { return };
+        if !ix.index.is_writer() {
+            if ix.db.is_closed() {
+                return;
+            }
+            if let Err(e) = ix.take_over().await {
+                tracing::warn!(error = %e.public_message(), "could not load the shared search index's commits; retrying");
+            }
+            if !ix.index.is_writer() {
+                drop(ix);
+                tokio::time::sleep(RELOAD).await;
+                continue;
+            }
+        }
         let patience = listening.patience(waiting, POLL);
         tokio::select! {
             _ = ix.nudge.notified() => {}
@@ -323,7 +363,16 @@ async fn follow(indexer: Weak<Indexer>, listening: Arc<Listening>) {
         if ix.db.is_closed() {
             return;
         }
-        match ix.catch_up().await {
+        // A writer that went before it ever filled the shared index left it to be rebuilt.
+        let caught_up = if ix.index.needs_rebuild() {
+            rebuild(&ix.db, &ix.index, |_, _| {}).await.map(|n| {
+                tracing::info!(documents = n, "search index rebuilt from the database");
+                CatchUp::default()
+            })
+        } else {
+            ix.catch_up().await
+        };
+        match caught_up {
             Ok(c) => waiting = c.waiting,
             Err(e) => tracing::warn!(error = %e.public_message(), "search indexer could not catch up; retrying"),
         }

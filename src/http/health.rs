@@ -44,6 +44,8 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     };
     let mut index_detail = show(&index);
     index_detail["behind"] = behind.map_or(Value::Null, Value::from);
+    // Whether this instance writes its index, or reads one another instance on this host writes.
+    index_detail["writer"] = Value::from(s.search.index.is_writer());
     let body = json!({
         "ready": ready,
         "checks": { "database": show(&database), "index": index_detail, "objectStorage": show(&storage) },

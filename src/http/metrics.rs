@@ -190,6 +190,13 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     }
     let _ = write!(
         text,
+        "# HELP greenline_search_index_writer Whether this instance writes its search index (0: it reads one another instance on this host writes).\n\
+         # TYPE greenline_search_index_writer gauge\n\
+         greenline_search_index_writer {}\n",
+        u8::from(state.services.search.index.is_writer())
+    );
+    let _ = write!(
+        text,
         "# HELP greenline_object_storage_up Whether the last call to object storage succeeded (0 for {} s after a failure).\n\
          # TYPE greenline_object_storage_up gauge\n\
          greenline_object_storage_up {}\n",

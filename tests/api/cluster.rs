@@ -224,7 +224,8 @@ async fn three_instances_behind_haproxy_survive_kills_dropped_connections_and_a_
     );
     wait_port(s3_port).await;
 
-    // Three instances.
+    // Three instances; the first two share an index directory, as instances on one host may (one writes
+    // it, the other reads it), the third has its own.
     let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
     let config = app.state.services.config.clone();
     let serve = |i: usize| {
@@ -235,7 +236,7 @@ async fn three_instances_behind_haproxy_survive_kills_dropped_connections_and_a_
             .env("GREENLINE_DATABASE_POOLER", "transaction")
             .env("GREENLINE_DATABASE_LISTEN_URL", &config.database_url)
             .env("GREENLINE_DATABASE_POOL_SIZE", "8")
-            .env("GREENLINE_INDEX_DIR", dir.join(format!("index-{i}")))
+            .env("GREENLINE_INDEX_DIR", dir.join(format!("index-{}", i.max(1))))
             .env("GREENLINE_STORAGE", "s3://cluster/objects")
             .env("GREENLINE_STORAGE_TIMEOUT_SECS", "2")
             .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{s3_port}"))
@@ -305,10 +306,18 @@ async fn three_instances_behind_haproxy_survive_kills_dropped_connections_and_a_
         .enumerate()
         .map(|(n, t)| tokio::spawn(client_loop(n, lb.clone(), t.clone(), until, seen.clone())))
         .collect();
+    // The instance killed is the one that writes the shared index: the other takes its place.
+    let mut writes = vec![];
+    for p in &ports[..2] {
+        let r = app.client.get(format!("http://127.0.0.1:{p}/readyz")).send().await.unwrap();
+        writes.push(r.json::<Value>().await.unwrap()["checks"]["index"]["writer"] == true);
+    }
+    assert_eq!(writes.iter().filter(|w| **w).count(), 1, "one of the two sharing an index writes it: {writes:?}");
+    let victim = writes.iter().position(|w| *w).unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    signal(&instances[1], "-KILL");
+    signal(&instances[victim], "-KILL");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    instances[1] = serve(1);
+    instances[victim] = serve(victim);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let terminated: i64 = greenline::with_db!(app.db(), pool => {
         sqlx::query_scalar("select count(*) from (select pg_terminate_backend(pid) from pg_stat_activity

@@ -249,6 +249,88 @@ async fn two_instances_on_postgres_keep_their_indexes_in_step() {
     assert_eq!(other.state.services.search.index.num_docs(), app.state.services.search.index.num_docs());
 }
 
+/// Two instances on one host share an index directory (`greenline serve` twice, one `GREENLINE_INDEX_DIR`):
+/// the first writes it, the second only reads it and finds what is submitted through it; when the first is
+/// killed, the second takes its place and indexes what comes after.
+async fn instances_on_one_host_share_an_index(app: TestApp) {
+    use crate::harness::Child;
+    let c = cast(&app).await;
+    let index_detail = |url: String| {
+        let client = app.client.clone();
+        async move {
+            let r = client.get(format!("{url}/readyz")).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()["checks"]["index"].clone()
+        }
+    };
+    let find = |url: String, n: i64| {
+        let (client, lead) = (app.client.clone(), c.lead.clone());
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let d = gql_at(&client, &url, Some(&lead), SEARCH, json!({"q": "余热"})).await;
+                if d["data"]["searchProposals"]["totalCount"] == n {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "{url} does not find {n}: {d}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    let submit_at = |url: String, title: &'static str| {
+        let (client, worker) = (app.client.clone(), c.worker.clone());
+        async move {
+            let input = json!({"input": {"proposal": {"title": title, "body": "余热回收。"}}});
+            let d = gql_at(&client, &url, Some(&worker), SUBMIT, input).await;
+            assert_eq!(d["data"]["submitProposal"]["userErrors"], json!([]), "{d}");
+        }
+    };
+    let first = Child::serve(&app, "shared", &[]).await;
+    let second = Child::serve(&app, "shared", &[]).await;
+    assert_eq!(index_detail(first.url.clone()).await["writer"], true);
+    assert_eq!(index_detail(second.url.clone()).await["writer"], false);
+
+    submit_at(second.url.clone(), "烧结余热发电").await;
+    find(second.url.clone(), 1).await;
+    find(first.url.clone(), 1).await;
+
+    drop(first); // kill -9
+    submit_at(second.url.clone(), "干熄焦余热回收").await;
+    find(second.url.clone(), 2).await;
+    let detail = index_detail(second.url.clone()).await;
+    assert_eq!(detail["writer"], true, "{detail}");
+    let metrics = app.client.get(format!("{}/metrics", second.url)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("greenline_search_index_writer 1"), "{metrics}");
+}
+story!(instances_on_one_host_share_an_index);
+
+/// The instance writing a shared index went before it ever filled it (killed during its first rebuild):
+/// the instance that takes its place rebuilds it from the database — from the entities, not the change
+/// feed (which here holds none of them, as after a restore of a database without its feed).
+async fn an_index_left_unfilled_is_rebuilt_by_the_instance_that_takes_over(app: TestApp) {
+    let c = cast(&app).await;
+    submit(&app, &c.worker, "烧结余热发电", "烧结机余热。", "ENERGY_SAVING").await;
+    greenline::with_db!(app.db(), pool => {
+        sqlx::query("delete from change_feed").execute(pool).await.unwrap();
+    });
+    let held = search_index::SearchIndex::open(&app.path("left-unfilled")).unwrap();
+    assert!(held.needs_rebuild());
+    let sibling = app.sibling("left-unfilled").await;
+    assert!(!sibling.state.services.search.index.is_writer());
+    drop(held); // never committed
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let d = gql_at(&app.client, &sibling.url, Some(&c.lead), SEARCH, json!({"q": "余热"})).await;
+        if d["data"]["searchProposals"]["totalCount"] == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the index was not rebuilt: {d}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(sibling.state.services.search.index.is_writer());
+}
+story!(an_index_left_unfilled_is_rebuilt_by_the_instance_that_takes_over);
+
 story!(reindex_rebuilds_from_the_database);
 async fn reindex_rebuilds_from_the_database(app: TestApp) {
     let c = cast(&app).await;
