@@ -317,6 +317,10 @@ async fn three_instances_behind_haproxy_survive_kills_dropped_connections_and_a_
     tokio::time::sleep(Duration::from_secs(2)).await;
     signal(&instances[victim], "-KILL");
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let survivor = ports[1 - victim];
+    let r = app.client.get(format!("http://127.0.0.1:{survivor}/readyz")).send().await.unwrap();
+    let index = r.json::<Value>().await.unwrap()["checks"]["index"].clone();
+    assert_eq!(index["writer"], true, "the other instance on the shared index took the writer's place: {index}");
     instances[victim] = serve(victim);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let terminated: i64 = greenline::with_db!(app.db(), pool => {
