@@ -110,8 +110,48 @@ impl EventHub {
 pub struct CommittedBefore(HashSet<i64>);
 
 impl CommittedBefore {
-    pub fn contains(&self, event: &EventRow) -> bool {
-        self.0.contains(&event.id)
+    /// Whether `event` committed before the receiver was made. Each such event arrives once, so it is
+    /// forgotten when it does: the set empties as they settle, instead of living as long as the
+    /// subscription (behind a long transaction under heavy writing it can hold thousands).
+    pub fn take(&mut self, event: &EventRow) -> bool {
+        let found = self.0.remove(&event.id);
+        if found && self.0.is_empty() {
+            self.0.shrink_to_fit();
+        }
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: i64) -> EventRow {
+        EventRow {
+            id,
+            proposal_id: 1,
+            kind: "CREATED".into(),
+            actor_id: None,
+            from_status: None,
+            to_status: "DRAFT".into(),
+            from_version: 0,
+            reason: None,
+            created_at: chrono::Utc::now(),
+            content: None,
+            txid: 1,
+            settled: true,
+        }
+    }
+
+    #[test]
+    fn events_committed_before_are_left_out_once_and_then_forgotten() {
+        let mut before = CommittedBefore((1..=3000).collect());
+        for id in 1..=3000 {
+            assert!(before.take(&event(id)), "{id} committed before");
+            assert!(!before.take(&event(id + 3000)), "{} committed after", id + 3000);
+        }
+        assert!(before.0.is_empty());
+        assert_eq!(before.0.capacity(), 0, "the memory goes with them");
     }
 }
 

@@ -53,7 +53,7 @@ impl SubscriptionRoot {
             None => None,
         };
         // Subscribe before reading the backlog, so that nothing falls between the two.
-        let (receiver, committed_before) = services.events.subscribe().await?;
+        let (receiver, mut committed_before) = services.events.subscribe().await?;
         let live = BroadcastStream::new(receiver);
         // How far back `after` may reach (GREENLINE_WS_MAX_REPLAY): a client further behind reloads first.
         let max_replay = services.config.ws_max_replay.max(0);
@@ -102,7 +102,7 @@ impl SubscriptionRoot {
         let live = live.filter_map(move |item| {
             let event = item.ok().filter(|e| match replayed_up_to {
                 Some(replayed) => e.position() > replayed,
-                None => !committed_before.contains(e),
+                None => !committed_before.take(e),
             });
             async move { event }
         });
