@@ -82,8 +82,7 @@ impl Indexer {
         let index = Arc::new(index);
         // An instance that only reads a shared index leaves filling it to the one that writes it.
         if index.is_writer() && index.needs_rebuild() {
-            let n = rebuild(&db, &index, |_, _| {}).await.map_err(|e| anyhow::anyhow!(e.public_message()))?;
-            tracing::info!(documents = n, "search index rebuilt from the database");
+            fill(&db, &index).await.map_err(|e| anyhow::anyhow!(e.public_message()))?;
         }
         let indexer =
             Arc::new(Indexer { index, db, nudge: Notify::new(), round: Default::default(), busy: Default::default() });
@@ -365,10 +364,7 @@ async fn follow(indexer: Weak<Indexer>, listening: Arc<Listening>) {
         }
         // A writer that went before it ever filled the shared index left it to be rebuilt.
         let caught_up = if ix.index.needs_rebuild() {
-            rebuild(&ix.db, &ix.index, |_, _| {}).await.map(|n| {
-                tracing::info!(documents = n, "search index rebuilt from the database");
-                CatchUp::default()
-            })
+            fill(&ix.db, &ix.index).await.map(|()| CatchUp::default())
         } else {
             ix.catch_up().await
         };
@@ -382,6 +378,13 @@ async fn follow(indexer: Weak<Indexer>, listening: Arc<Listening>) {
         // submissions the index commits (and its readers reload) at most this often, not once per change.
         tokio::time::sleep(COMMIT_GAP).await;
     }
+}
+
+/// Fills an index that has never been filled (see [`SearchIndex::needs_rebuild`]), saying so in the log.
+async fn fill(db: &Db, index: &Arc<SearchIndex>) -> AppResult<()> {
+    let n = rebuild(db, index, |_, _| {}).await?;
+    tracing::info!(documents = n, "search index rebuilt from the database");
+    Ok(())
 }
 
 /// Rebuilds the whole index from the database; `progress(done, total)` is called along the way.

@@ -270,6 +270,8 @@ pub struct SearchIndex {
     reader: IndexReader,
     /// `None` while another process writes the directory.
     writer: Mutex<Option<IndexWriter>>,
+    /// Whether `writer` holds one, read without its lock (held while a batch is handed to tantivy); set
+    /// once, never cleared.
     writing: AtomicBool,
     /// A fingerprint of the commit (and merged segments) the reader holds: see [`SearchIndex::refresh`].
     loaded: AtomicU64,

@@ -30,11 +30,18 @@ async fn submit(app: &TestApp, token: &str, title: &str, body: &str, category: &
 
 /// Searches until `n` hits are visible or the deadline passes (the indexer is asynchronous).
 async fn search_until(app: &TestApp, token: Option<&str>, q: &str, n: i64) -> Value {
+    search_at_until(&app.client, &app.url, token, q, n).await
+}
+
+/// [`search_until`] on the server at `url`: searches (panicking on any error) until `n` hits are visible or
+/// 10 s have passed; returns the last answer's `searchProposals`.
+async fn search_at_until(client: &reqwest::Client, url: &str, token: Option<&str>, q: &str, n: i64) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let d = app.ok(token, SEARCH, json!({"q": q})).await;
-        if d["searchProposals"]["totalCount"] == n || Instant::now() > deadline {
-            return d["searchProposals"].clone();
+        let d = gql_at(client, url, token, SEARCH, json!({"q": q})).await;
+        assert!(d.get("errors").is_none(), "unexpected errors: {d:#}");
+        if d["data"]["searchProposals"]["totalCount"] == n || Instant::now() > deadline {
+            return d["data"]["searchProposals"].clone();
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -266,15 +273,8 @@ async fn instances_on_one_host_share_an_index(app: TestApp) {
     let find = |url: String, n: i64| {
         let (client, lead) = (app.client.clone(), c.lead.clone());
         async move {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                let d = gql_at(&client, &url, Some(&lead), SEARCH, json!({"q": "余热"})).await;
-                if d["data"]["searchProposals"]["totalCount"] == n {
-                    return;
-                }
-                assert!(Instant::now() < deadline, "{url} does not find {n}: {d}");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
+            let r = search_at_until(&client, &url, Some(&lead), "余热", n).await;
+            assert_eq!(r["totalCount"], n, "{url} does not find {n}: {r}");
         }
     };
     let submit_at = |url: String, title: &'static str| {
@@ -318,15 +318,8 @@ async fn an_index_left_unfilled_is_rebuilt_by_the_instance_that_takes_over(app: 
     let sibling = app.sibling("left-unfilled").await;
     assert!(!sibling.state.services.search.index.is_writer());
     drop(held); // never committed
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let d = gql_at(&app.client, &sibling.url, Some(&c.lead), SEARCH, json!({"q": "余热"})).await;
-        if d["data"]["searchProposals"]["totalCount"] == 1 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the index was not rebuilt: {d}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let r = search_at_until(&app.client, &sibling.url, Some(&c.lead), "余热", 1).await;
+    assert_eq!(r["totalCount"], 1, "the index was not rebuilt: {r}");
     assert!(sibling.state.services.search.index.is_writer());
 }
 story!(an_index_left_unfilled_is_rebuilt_by_the_instance_that_takes_over);
